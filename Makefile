@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make report` and `make test`.
+# Each creates .venv when missing and installs with the exact pins of constraints.txt.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: test report install bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip==26.3"
+	$(BIN)/pip install -q -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+report: $(STAMP)
+	$(BIN)/crossframe report --out reports/out
+
+bench: $(STAMP)
+	$(BIN)/crossframe bench
+
+clean:
+	rm -rf $(VENV) reports/out

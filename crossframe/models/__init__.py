@@ -1,0 +1,1 @@
+"""Specs of the registered models and layers, one module per family."""

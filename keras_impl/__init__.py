@@ -1,0 +1,1 @@
+"""The same models as keras.Model on the TensorFlow backend."""

@@ -1,0 +1,1 @@
+"""The comparison report: pandas tables -> Markdown/HTML/CSV, matplotlib plots."""

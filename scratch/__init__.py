@@ -1,0 +1,1 @@
+"""NumPy from scratch: Operation -> Layer -> Model, losses, optimizers."""

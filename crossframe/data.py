@@ -1,0 +1,91 @@
+"""Canonical weights and batches: seeded, random, and built so that no bug can hide.
+
+- Weights are drawn in float64 and then cast, so the float32 weights are the rounded float64
+  ones. Each parameter has its own generator seeded by (seed, name), so adding a parameter to
+  a model never changes the others.
+- "weight" parameters: normal(0, 1/sqrt(fan_in)) — asymmetric, every gate block different.
+- "bias" parameters: uniform magnitude in [0.1, 0.5] with random signs — non-zero and distinct,
+  so a bias dropped, doubled, or not summed over the batch changes the result.
+- Upstream gradients (for checking a lone layer): standard normal, never all ones, so a
+  transposed or permuted output cannot pass.
+- Data sets ship with scikit-learn (no download): ``load_digits`` (8x8 images, 10 classes) and
+  ``load_diabetes`` (10 features, a real-valued target).
+"""
+from __future__ import annotations
+
+import zlib
+from functools import lru_cache
+
+import numpy as np
+
+from .spec import ParamSpec
+
+
+def rng_for(seed: int, *names: str) -> np.random.Generator:
+    """A generator that depends on the seed and on the names only."""
+    return np.random.default_rng([int(seed)] + [zlib.crc32(n.encode()) for n in names])
+
+
+def init_param(p: ParamSpec, seed: int, dtype: str) -> np.ndarray:
+    rng = rng_for(seed, "param", p.name)
+    if p.role == "bias":
+        a = rng.uniform(0.1, 0.5, size=p.shape) * rng.choice([-1.0, 1.0], size=p.shape)
+    else:
+        fan_in = p.fan_in or (p.shape[0] if len(p.shape) else 1)
+        a = rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=p.shape)
+    return a.astype(dtype)
+
+
+def init_weights(params: list[ParamSpec], seed: int, dtype: str) -> dict[str, np.ndarray]:
+    """The canonical weights of a model: {name: array} in canonical layout."""
+    return {p.name: init_param(p, seed, dtype) for p in params}
+
+
+def upstream(shape: tuple[int, ...], seed: int, name: str, dtype: str) -> np.ndarray:
+    """A random upstream gradient dL/d(output) for checking a lone layer."""
+    return rng_for(seed, "upstream", name).standard_normal(shape).astype(dtype)
+
+
+def random_input(shape: tuple[int, ...], seed: int, name: str, dtype: str) -> np.ndarray:
+    return rng_for(seed, "input", name).standard_normal(shape).astype(dtype)
+
+
+@lru_cache(maxsize=None)
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: X (1797, 64) in [0, 1] (pixels / 16), y (1797,) int64 labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.data / 16.0).astype(np.float64), d.target.astype(np.int64)
+
+
+@lru_cache(maxsize=None)
+def diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's diabetes: X (442, 10) as shipped (centred, scaled), y (442,) standardised.
+
+    The target (disease progression, 25..346) is standardised to mean 0, std 1 so that the MSE
+    is O(1) and float32 keeps its digits; metrics in the original units multiply back by std.
+    """
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes()
+    y = d.target.astype(np.float64)
+    return d.data.astype(np.float64), (y - y.mean()) / y.std()
+
+
+def diabetes_target_std() -> float:
+    from sklearn.datasets import load_diabetes
+
+    return float(load_diabetes().target.std())
+
+
+def sample_rows(n_total: int, batch_size: int, seed: int) -> np.ndarray:
+    """A seeded choice of ``batch_size`` distinct rows of a data set."""
+    return rng_for(seed, "rows").choice(n_total, size=min(batch_size, n_total), replace=False)
+
+
+def train_test_split(n_total: int, seed: int, test_fraction: float = 0.2):
+    """Seeded train/test row indices."""
+    order = rng_for(seed, "split").permutation(n_total)
+    n_test = int(round(n_total * test_fraction))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])

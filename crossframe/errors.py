@@ -1,0 +1,25 @@
+"""Errors a user can act on.
+
+``InputError`` is bad input: an unknown name, a bad flag value, a weights file that is missing,
+corrupt, pickled, or holds the wrong parameters. The CLI prints its message as one line and
+exits 2, with no traceback and nothing written. Each message names the problem and the fix.
+"""
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input from the user: the CLI prints ``str(err)`` on one line and exits 2."""
+
+    def __init__(self, problem: str, fix: str | None = None) -> None:
+        message = problem if not fix else f"{problem} — {fix}"
+        super().__init__(" ".join(message.split()))  # always one line
+
+
+def did_you_mean(name: str, choices) -> str:
+    """A short hint listing the valid choices, closest first."""
+    import difflib
+
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"{hint}choose one of: {', '.join(choices)}"

@@ -1,0 +1,1 @@
+"""Conv family specs (conv2d, maxpool2d, flatten, convnet)."""

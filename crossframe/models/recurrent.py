@@ -1,0 +1,1 @@
+"""Recurrent family specs (rnn, lstm, gru, gru_reset_before)."""

@@ -1,0 +1,123 @@
+"""Run one spec in each framework on the same canonical weights and batch, and compare.
+
+    case = prepare("mlp", dtype="float64", seed=0)
+    results = {fw: run(case, fw) for fw in FRAMEWORKS}
+    table = check(case)            # pandas DataFrame, one row per (pair, tensor)
+
+``run`` is the only place where the mapping is applied: canonical weights and inputs go through
+``transform.forward`` into the framework's names and layout, the framework's engine does one
+forward + backward pass, and everything comes back through ``transform.adjoint``.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import data, weights_io
+from .errors import InputError
+from .result import Result, compare
+from .spec import FRAMEWORKS, PAIRS, Batch, Spec, get
+from .tolerances import DTYPES, Tolerance
+
+ENGINES = {
+    "scratch": "crossframe.scratch.engine",
+    "torch": "crossframe.torch_impl.engine",
+    "keras": "crossframe.keras_impl.engine",
+}
+
+
+@dataclass
+class Case:
+    """Everything the three frameworks share: spec, options, dtype, weights and batch."""
+
+    spec: Spec
+    opts: dict
+    dtype: str
+    seed: int
+    weights: dict[str, np.ndarray]
+    batch: Batch
+
+    @property
+    def shapes(self) -> dict[str, tuple]:
+        s = {k: v.shape for k, v in self.weights.items()}
+        s.update({k: v.shape for k, v in self.batch.inputs.items()})
+        s.update({k: v.shape for k, v in self.batch.upstream.items()})
+        return s
+
+
+def check_dtype(dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise InputError(f"unknown dtype '{dtype}'", f"choose one of: {', '.join(DTYPES)}")
+    return dtype
+
+
+def prepare(name: str, dtype: str = "float64", seed: int = 0, batch_size: int | None = None,
+            weights_path: str | None = None, options: dict | None = None,
+            weights: dict | None = None) -> Case:
+    spec = get(name)
+    check_dtype(dtype)
+    opts = spec.resolve(options)
+    batch_size = batch_size or spec.default_batch_size
+    if batch_size < 1:
+        raise InputError(f"--batch-size {batch_size} must be at least 1", "pass e.g. 16")
+    params = spec.param_specs(opts)
+    if weights_path:
+        w = weights_io.load(weights_path, params, dtype, name)
+    elif weights is not None:
+        w = weights_io.validate(weights, params, dtype, name)
+    else:
+        w = data.init_weights(params, seed, dtype)
+    return Case(spec, opts, dtype, seed, w, spec.batch(opts, dtype, seed, batch_size))
+
+
+def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
+    """One forward + backward pass in ``framework``, mapped back to the canonical layout.
+
+    ``model`` may be given to run a prebuilt (e.g. deliberately broken) model.
+    """
+    spec, opts, dtype = case.spec, case.opts, case.dtype
+    mapping = spec.mapping(framework, opts)
+    engine = importlib.import_module(ENGINES[framework])
+    if model is None:
+        model = spec.builder(framework)(opts, dtype)
+    b = case.batch
+    outputs, loss, grads, input_grads = engine.run_step(
+        model,
+        mapping.params_to_framework(case.weights),
+        mapping.inputs_to_framework(b.inputs),
+        b.target,
+        mapping.upstream_to_framework(b.upstream),
+        spec.loss,
+        dtype,
+        **engine_kw,
+    )
+    shapes = case.shapes
+    out_shapes = {e.canonical: _canonical_output_shape(e, outputs) for e in mapping.outputs}
+    return Result(
+        framework=framework,
+        outputs=mapping.outputs_to_canonical(outputs, out_shapes),
+        loss=np.asarray(loss),
+        grads=mapping.param_grads_to_canonical(grads, shapes),
+        input_grads=mapping.input_grads_to_canonical(input_grads, shapes),
+    )
+
+
+def _canonical_output_shape(entry, outputs):
+    a = outputs[entry.framework]
+    return np.asarray(entry.transform.adjoint(np.zeros(a.shape), None)).shape
+
+
+def run_all(case: Case, frameworks=FRAMEWORKS) -> dict[str, Result]:
+    return {fw: run(case, fw) for fw in frameworks}
+
+
+def check(case: Case, pairs=PAIRS, tol: Tolerance | None = None,
+          results: dict[str, Result] | None = None) -> pd.DataFrame:
+    """Every pair, every tensor: the comparison table for one case."""
+    needed = sorted({fw for pair in pairs for fw in pair}, key=FRAMEWORKS.index)
+    results = results or run_all(case, needed)
+    return pd.concat([compare(results[a], results[b], case.dtype, tol) for a, b in pairs],
+                     ignore_index=True)

@@ -1,0 +1,25 @@
+"""Import Keras once, on the TensorFlow backend, quietly.
+
+``import tensorflow`` costs seconds, so nothing in crossframe imports it at module level
+outside keras_impl, and keras_impl modules are only imported when a Keras model is run.
+Keras 3 keeps float64 exactly on the TensorFlow backend (DESIGN.md); every layer here is given
+its dtype explicitly rather than relying on ``keras.config.floatx()`` (float32 by default).
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# oneDNN's fused kernels reorder float sums and print a banner at import; the reference
+# kernels are plenty fast for these model sizes and keep the stderr of the CLI clean.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":  # pragma: no cover - environment guard
+    raise RuntimeError(f"crossframe runs Keras on TensorFlow; KERAS_BACKEND is "
+                       f"{keras.backend.backend()!r}")
+
+__all__ = ["keras", "tf"]

@@ -60,7 +60,7 @@ def prepare(name: str, dtype: str = "float64", seed: int = 0, batch_size: int | 
     spec = get(name)
     check_dtype(dtype)
     opts = spec.resolve(options)
-    batch_size = batch_size or spec.default_batch_size
+    batch_size = spec.default_batch_size if batch_size is None else batch_size
     if batch_size < 1:
         raise InputError(f"--batch-size {batch_size} must be at least 1", "pass e.g. 16")
     params = spec.param_specs(opts)

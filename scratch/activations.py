@@ -27,12 +27,17 @@ class ReLU(Operation):
 
 
 class Sigmoid(Operation):
-    """y = 1 / (1 + exp(-x)), written as (1 + tanh(x/2)) / 2 so that x = ±300 neither
-    overflows nor warns;  dL/dx = dL/dy * y (1 - y)."""
+    """y = 1 / (1 + exp(-x));  dL/dx = dL/dy * y (1 - y).
+
+    Evaluated through e = exp(-|x|) <= 1, which never overflows (x = ±300 is fine):
+        x >= 0:  y = 1 / (1 + e)        x < 0:  y = e / (1 + e)
+    Both branches are accurate to the last bits, including the tiny tail for x << 0 that
+    the shortcut (1 + tanh(x/2)) / 2 rounds to 0 by cancellation.
+    """
 
     def _output(self, x):
-        half = x.dtype.type(0.5)
-        return half * (np.tanh(half * x) + x.dtype.type(1))
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     def _backward(self, dy):
         y = self.output

@@ -1,0 +1,59 @@
+"""Central finite differences of scratch's loss: checks a hand-written backward against the
+definition of the derivative, independently of any framework.
+
+    dL/dw_i ~ (L(w + h e_i) - L(w - h e_i)) / (2h)
+
+In float64 with h = 1e-6 the truncation error is O(h^2) ~ 1e-12 and the rounding error
+O(eps * |L| / h) ~ 1e-10, so the estimate is good to ~1e-7 relative (FINITE_DIFFERENCE in
+crossframe.tolerances). A seeded subset of coordinates per tensor keeps it fast on big tensors.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .data import rng_for
+from .run import Case
+
+
+def _scratch_loss(case: Case, model, weights, inputs) -> float:
+    from crossframe.scratch.engine import run_step
+
+    b = case.batch
+    _, value, _, _ = run_step(model, weights, inputs, b.target, b.upstream, case.spec.loss,
+                              case.dtype)
+    return float(value)
+
+
+def numerical_gradients(case: Case, coords_per_tensor: int = 24, h: float = 1e-6):
+    """{tensor: (analytic values, numerical values)} at a seeded subset of coordinates.
+
+    Tensors are every parameter and every input of the case; ``case.dtype`` must be float64.
+    """
+    from crossframe.scratch.engine import run_step
+
+    assert case.dtype == "float64", "finite differences need float64"
+    model = case.spec.builder("scratch")(case.opts, case.dtype)
+    b = case.batch
+    weights = {k: v.copy() for k, v in case.weights.items()}
+    inputs = {k: v.copy() for k, v in b.inputs.items()}
+    _, _, grads, input_grads = run_step(model, weights, inputs, b.target, b.upstream,
+                                        case.spec.loss, case.dtype)
+    analytic = {**grads, **input_grads}
+    out = {}
+    for group in (weights, inputs):
+        for name, arr in group.items():
+            flat = arr.reshape(-1)
+            rng = rng_for(case.seed, "fd", name)
+            idx = rng.choice(flat.size, size=min(coords_per_tensor, flat.size), replace=False)
+            numeric = np.empty(len(idx))
+            for j, i in enumerate(idx):
+                keep = flat[i]
+                step = h * max(1.0, abs(keep))
+                flat[i] = keep + step
+                up = _scratch_loss(case, model, weights, inputs)
+                flat[i] = keep - step
+                down = _scratch_loss(case, model, weights, inputs)
+                flat[i] = keep
+                numeric[j] = (up - down) / (2 * step)
+            out[name] = (analytic[name].reshape(-1)[idx], numeric)
+    return out

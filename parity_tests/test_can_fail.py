@@ -1,0 +1,70 @@
+"""The suite can fail: deliberately wrong mappings and backward passes must be reported.
+
+A parity suite that cannot fail proves nothing. Each case below breaks one thing a port or a
+hand-written layer typically gets wrong and asserts that ``compare`` names the broken tensor.
+"""
+import dataclasses
+
+import numpy as np
+
+from crossframe.mapping import Entry, Identity, Mapping, Transpose
+from crossframe.run import prepare, run
+from crossframe.scratch.dense import Dense
+from crossframe.testing import assert_results_differ
+
+SQUARE = {"hidden": "16,16"}  # dense2.W is 16x16, so a transposed kernel still fits
+
+
+def _with_mapping(case, framework, mapping):
+    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings,
+                                                    framework: lambda o: mapping})
+    return dataclasses.replace(case, spec=spec)
+
+
+def test_keras_kernel_loaded_transposed_is_caught():
+    case = prepare("mlp", dtype="float64", options=SQUARE)
+    good = case.spec.mapping("keras", case.opts)
+    wrong = Mapping("keras", tuple(
+        Entry(e.canonical, e.framework, Transpose((1, 0)), "deliberately wrong")
+        if e.canonical == "dense2.W" else e for e in good.params))
+    bad = run(_with_mapping(case, "keras", wrong), "keras")
+    assert_results_differ(run(case, "scratch"), bad, "float64", "out:logits")
+    assert_results_differ(run(case, "torch"), bad, "float64", "grad:dense2.W")
+
+
+def test_torch_weight_loaded_without_transpose_is_caught():
+    case = prepare("mlp", dtype="float64", options=SQUARE)
+    good = case.spec.mapping("torch", case.opts)
+    wrong = Mapping("torch", tuple(
+        Entry(e.canonical, e.framework, Identity(), "forgot the transpose")
+        if e.canonical == "dense2.W" else e for e in good.params))
+    bad = run(_with_mapping(case, "torch", wrong), "torch")
+    assert_results_differ(run(case, "keras"), bad, "float64", "grad:dense1.W")
+
+
+class DenseBiasNotSummed(Dense):
+    """The classic slip: the bias gradient taken from one sample instead of the batch sum."""
+
+    def _backward(self, G):
+        grad_x = super()._backward(G)
+        self.grads["b"] = G[0].copy()
+        return grad_x
+
+
+def test_bias_gradient_not_summed_over_batch_is_caught():
+    case = prepare("mlp", dtype="float64")
+    model = case.spec.builder("scratch")(case.opts, "float64")
+    for i, (name, op) in enumerate(model.layers):
+        if name == "dense2":
+            model.layers[i] = (name, DenseBiasNotSummed(op.params["W"], op.params["b"]))
+    bad = run(case, "scratch", model=model)
+    assert_results_differ(bad, run(case, "torch"), "float64", "grad:dense2.b")
+
+
+def test_weights_really_reach_the_frameworks():
+    # Same batch, different seeds for the weights: outputs must differ, so a loader that
+    # ignored the canonical weights (keeping the framework's own init) could not pass.
+    a = prepare("mlp", dtype="float64", seed=0)
+    b = dataclasses.replace(a, weights=prepare("mlp", dtype="float64", seed=1).weights)
+    ya, yb = (run(c, "keras").outputs["logits"] for c in (a, b))
+    assert not np.allclose(ya, yb)

@@ -114,6 +114,37 @@ class Spec:
         return getattr(importlib.import_module(module), func)
 
 
+@dataclass(frozen=True)
+class Difference:
+    """Where PyTorch and Keras compute different formulas (or hide one behind a default).
+
+    ``measure`` returns the measured size of the difference (a normwise relative error, see
+    crossframe.tolerances) on the canonical data, so the report shows a number, not a claim.
+    Family modules list theirs in ``DIFFERENCES``; ``differences()`` collects them.
+    """
+
+    topic: str
+    torch: str
+    keras: str
+    agree_when: str
+    measure: Callable[[], float] | None = None
+
+
+def differences() -> list[Difference]:
+    """Every declared Difference, from the family modules and from crossframe.training."""
+    out: list[Difference] = []
+    modules = [f"crossframe.models.{f}" for f in FAMILIES] + ["crossframe.training"]
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name and name.startswith(err.name):
+                continue  # that capability is not in this tree
+            raise
+        out.extend(getattr(module, "DIFFERENCES", ()))
+    return out
+
+
 _REGISTRY: dict[str, Spec] = {}
 _loaded = False
 

@@ -24,20 +24,33 @@ def load_weights(model, weights: dict[str, np.ndarray]) -> None:
         var.assign(value)
 
 
-def run_step(model, weights, inputs, target, upstream, loss: str, dtype: str):
-    """Return (outputs, loss, param grads, input grads), NumPy, in Keras names and layouts."""
-    load_weights(model, weights)
+def make_step(model, inputs, target, upstream, loss: str, dtype: str, compiled: bool = False):
+    """A closure running one forward + backward pass (eager, or a ``tf.function`` graph).
+
+    Returns (outputs, loss, param grads, input grads) as tensors, params in ``variables`` order.
+    """
     own = variables(model)
-    names = list(own)
+    params = list(own.values())
     t_in = {k: tf.constant(v) for k, v in inputs.items()}
     t_up = {k: tf.constant(v) for k, v in upstream.items()}
     t_target = None if target is None else tf.constant(target)
-    with tf.GradientTape() as tape:
-        tape.watch(list(t_in.values()))
-        outputs = model(t_in, training=False)
-        value = compute(loss, outputs, t_target, t_up, dtype)
-    grads = tape.gradient(value, [own[n] for n in names] + list(t_in.values()))
-    param_grads = {n: np.asarray(g) for n, g in zip(names, grads[: len(names)])}
-    input_grads = {k: np.asarray(g) for k, g in zip(t_in, grads[len(names):])}
-    return ({k: np.asarray(v) for k, v in outputs.items()}, np.asarray(value), param_grads,
-            input_grads)
+
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(list(t_in.values()))
+            outputs = model(t_in, training=False)
+            value = compute(loss, outputs, t_target, t_up, dtype)
+        grads = tape.gradient(value, params + list(t_in.values()))
+        return outputs, value, grads[: len(params)], grads[len(params):]
+
+    return tf.function(step) if compiled else step
+
+
+def run_step(model, weights, inputs, target, upstream, loss: str, dtype: str):
+    """Return (outputs, loss, param grads, input grads), NumPy, in Keras names and layouts."""
+    load_weights(model, weights)
+    outputs, value, grads, input_grads = make_step(model, inputs, target, upstream, loss,
+                                                   dtype)()
+    return ({k: np.asarray(v) for k, v in outputs.items()}, np.asarray(value),
+            {n: np.asarray(g) for n, g in zip(variables(model), grads)},
+            {k: np.asarray(g) for k, g in zip(inputs, input_grads)})

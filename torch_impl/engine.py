@@ -23,18 +23,33 @@ def load_state(module: torch.nn.Module, weights: dict[str, np.ndarray]) -> None:
     module.load_state_dict({k: to_tensor(v) for k, v in weights.items()}, strict=True)
 
 
+def make_step(module, inputs, target, upstream, loss: str, dtype: str, device: str = "cpu"):
+    """A closure running one forward + backward pass on fixed data (weights already loaded).
+
+    Returns (outputs, loss, input tensors); parameter grads are left in ``p.grad``.
+    """
+    t_in = {k: to_tensor(v, requires_grad=True, device=device) for k, v in inputs.items()}
+    t_target = None if target is None else to_tensor(target, device=device)
+    t_up = {k: to_tensor(v, device=device) for k, v in upstream.items()}
+
+    def step():
+        module.zero_grad(set_to_none=True)
+        for t in t_in.values():
+            t.grad = None
+        outputs = module(**t_in)
+        value = compute(loss, outputs, t_target, t_up)
+        value.backward()
+        return outputs, value, t_in
+
+    return step
+
+
 def run_step(module, weights, inputs, target, upstream, loss: str, dtype: str,
              device: str = "cpu"):
     """Return (outputs, loss, param grads, input grads), NumPy, in torch names and layouts."""
     module = module.to(device)
     load_state(module, weights)
-    module.zero_grad(set_to_none=True)
-    t_in = {k: to_tensor(v, requires_grad=True, device=device) for k, v in inputs.items()}
-    t_target = None if target is None else to_tensor(target, device=device)
-    t_up = {k: to_tensor(v, device=device) for k, v in upstream.items()}
-    outputs = module(**t_in)
-    value = compute(loss, outputs, t_target, t_up)
-    value.backward()
+    outputs, value, t_in = make_step(module, inputs, target, upstream, loss, dtype, device)()
     numpy = lambda t: t.detach().cpu().numpy()  # noqa: E731
     grads = {n: numpy(p.grad) for n, p in module.named_parameters()}
     return ({k: numpy(v) for k, v in outputs.items()}, numpy(value), grads,

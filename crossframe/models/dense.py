@@ -178,3 +178,49 @@ for _act, _why in (("relu", "y = max(x, 0); derivative 0 at exactly x = 0 in all
         options=(Option("inputs", 12, "input features", int),
                  Option("activation", _act, "the activation", str, (_act,))),
     ))
+
+
+# --- benchmark workloads (crossframe bench) --------------------------------------------------
+from ..bench import Benchmark  # noqa: E402
+
+BENCHMARKS = (
+    Benchmark("mlp", "mlp", 128, {"hidden": "256"},
+              "MLP 64-256-10, batch 128, fwd+bwd with softmax CE"),
+)
+
+
+# --- where the libraries differ (crossframe.spec.Difference) ---------------------------------
+def _keras_loss_default_dtype() -> float:
+    """Softmax CE of float64 logits: Keras' default loss dtype (floatx = float32) vs float64."""
+    import numpy as np
+
+    from crossframe.keras_impl.backend import keras
+    from crossframe.tolerances import rel_error
+
+    case_logits = data.rng_for(0, "difference", "loss-dtype").standard_normal((32, 10)) * 3
+    labels = data.digits()[1][:32]
+    default = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    explicit = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")
+    return rel_error(np.asarray(default(labels, case_logits)),
+                     np.asarray(explicit(labels, case_logits)))
+
+
+from ..spec import Difference  # noqa: E402
+
+DIFFERENCES = (
+    Difference(
+        "loss dtype",
+        torch="F.cross_entropy(logits, y) computes in the logits' dtype",
+        keras="losses.SparseCategoricalCrossentropy() casts predictions to floatx() = float32 "
+              "unless dtype= is given",
+        agree_when="pass dtype='float64' to the Keras loss (crossframe always does)",
+        measure=_keras_loss_default_dtype,
+    ),
+    Difference(
+        "loss reduction",
+        torch="reduction='mean': sum / number of elements (MSE) or of samples (CE)",
+        keras="reduction='sum_over_batch_size': the same for these losses",
+        agree_when="always, for unweighted MSE and CE; differs once sample weights are used",
+        measure=None,
+    ),
+)

@@ -1,0 +1,66 @@
+"""Where torch.optim and keras.optimizers differ, as ``crossframe.spec.Difference`` rows with a
+measured size (collected by ``crossframe.spec.differences()`` for the report).
+
+Each ``measure`` runs the *real* libraries: 20 steps of the mlp on digits in float64 from the
+same weights on the same batches with the same settings (``crossframe train mlp --check``),
+and returns the normwise relative difference of the torch and Keras weights after step 20.
+"""
+from __future__ import annotations
+
+from ..spec import Difference
+from .config import ADAM_AGREE, DECLARATIONS, MOMENTUM_AGREE
+
+
+def raw_difference(optimizer: str, model: str = "mlp", steps: int = 20) -> float:
+    """max_rel of torch vs keras weights (and loss) after ``steps`` steps, nothing explained."""
+    from ..spec import PAIRS
+    from .trajectory import trajectory_table
+
+    table = trajectory_table(model, optimizer, steps=steps, pairs=PAIRS[2:], explain=False)
+    return float(table[table["step"] == steps]["max_rel"].max())
+
+
+def keras_float32_settings(dtype: str = "float64") -> float:
+    """One Adam step on a float64 variable: Keras given Python floats (the usual call) against
+    NumPy float64 scalars (what crossframe passes) — the cost of Keras' float32 casts."""
+    import numpy as np
+
+    from ..keras_impl.backend import keras, tf
+
+    g = np.linspace(-1.0, 1.0, 7)
+    after = []
+    for scalar in (float, np.float64):
+        v = keras.Variable(np.ones(7), dtype=dtype)
+        opt = keras.optimizers.Adam(learning_rate=scalar(1e-3), beta_1=scalar(0.9),
+                                    beta_2=scalar(0.999), epsilon=scalar(1e-7))
+        opt.apply_gradients([(tf.constant(g), v)])
+        after.append(1.0 - np.asarray(v))  # the step taken
+    scale = float(np.max(np.abs(after[1])))
+    return float(np.max(np.abs(after[0] - after[1]))) / scale
+
+
+def _rules(name: str) -> dict:
+    d = DECLARATIONS[name]
+    return dict(torch=d.torch_rule, keras=d.keras_rule)
+
+
+DIFFERENCES = (
+    Difference("Adam eps (optimizer adam, also adamw)", **_rules("adam"),
+               agree_when=ADAM_AGREE, measure=lambda: raw_difference("adam")),
+    Difference("RMSprop eps inside / outside the root (rmsprop)", **_rules("rmsprop"),
+               agree_when=DECLARATIONS["rmsprop"].agree_when,
+               measure=lambda: raw_difference("rmsprop")),
+    Difference("Adagrad eps and initial accumulator (adagrad)", **_rules("adagrad"),
+               agree_when=DECLARATIONS["adagrad"].agree_when,
+               measure=lambda: raw_difference("adagrad")),
+    Difference("SGD momentum as a velocity of gradients / of updates (momentum)",
+               **_rules("momentum"), agree_when=MOMENTUM_AGREE,
+               measure=lambda: raw_difference("momentum")),
+    Difference("optimizer settings in a float64 model",
+               torch="every setting a Python float (double), applied in the parameter's dtype",
+               keras="learning_rate in a floatx (float32) Variable; tf.cast of Python-float "
+                     "settings rounds them to float32 first (Adam's bias correction)",
+               agree_when="hand Keras NumPy float64 scalars and the learning rate as a callable "
+                          "(crossframe.keras_impl.optimizers.build does)",
+               measure=keras_float32_settings),
+)

@@ -1,0 +1,245 @@
+"""Real training runs: a model trained on its data set in all three frameworks, same everything.
+
+    df = curves("mlp", epochs=20)                 # long format, writes nothing
+    paths = train("mlp", epochs=20, out="runs/mlp")   # CSV + overlaid PNG, atomically
+
+Same everything: the canonical initial weights (seeded), the seeded train/test split
+(``data.train_test_split``), and each epoch's seeded shuffle into mini-batches. Each framework
+trains with its real optimizer on its own model (``crossframe.training.engines``); scratch
+uses torch's formula where the two libraries differ (see ``crossframe train --table``).
+
+After every epoch (and before the first, epoch 0) the whole train and test splits are run
+forward in each framework and measured by one NumPy function, so the three curves differ only
+where the models do: the loss (the spec's loss), and accuracy for a classifier, or MAE and
+RMSE in the target's original units for a regression (diabetes: x ``diabetes_target_std()``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import data
+from ..errors import InputError
+from ..run import Case, prepare
+from ..scratch.losses import LOSSES
+from ..spec import FRAMEWORKS, Batch, get
+from .config import OptimizerConfig, make_config
+from .engines import make_side
+
+DATASETS = {"digits": data.digits, "diabetes": data.diabetes}
+TARGET_UNITS = {"diabetes": data.diabetes_target_std}  # standardised target -> original units
+CLASSIFIER_LOSSES = ("softmax_ce", "binary_ce")
+STYLES = {"scratch": dict(lw=3.0, alpha=0.45), "torch": dict(lw=1.6, ls="--"),
+          "keras": dict(lw=1.6, ls=":")}
+
+
+@dataclass
+class Plan:
+    """Everything the three runs share: the full data set in canonical form, the split, the
+    initial weights (``case.weights``), the optimizer config and the batch size."""
+
+    case: Case
+    config: OptimizerConfig
+    epochs: int
+    batch_size: int
+    train: np.ndarray  # row positions in case.batch
+    test: np.ndarray
+
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        """Epoch ``epoch``'s mini-batches: a seeded shuffle of the train rows, cut in order
+        (the last batch may be smaller)."""
+        order = data.rng_for(self.case.seed, "epoch", str(epoch)).permutation(self.train)
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def rows(self, positions: np.ndarray) -> Batch:
+        b = self.case.batch
+        return Batch({k: v[positions] for k, v in b.inputs.items()}, b.target[positions])
+
+
+def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
+         dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
+         options: dict | None = None) -> Plan:
+    """Validate everything (InputError on bad input) and lay the run out; trains nothing."""
+    spec = get(model)
+    if spec.kind != "model" or spec.dataset not in DATASETS:
+        trainable = ", ".join(s.name for s in _trainable())
+        raise InputError(f"{model} is a lone {spec.kind} with no data set to train on",
+                         f"train one of: {trainable}")
+    if epochs < 1:
+        raise InputError(f"--epochs {epochs} must be at least 1", "pass e.g. --epochs 20")
+    if batch_size is not None and batch_size < 1:
+        raise InputError(f"--batch-size {batch_size} must be at least 1", "pass e.g. 32")
+    config = make_config(optimizer, lr=lr)
+    n = len(DATASETS[spec.dataset]()[0])
+    case = prepare(model, dtype=dtype, seed=seed, batch_size=n, options=options)
+    train_rows, test_rows = data.train_test_split(n, seed)
+    return Plan(case, config, epochs, batch_size or spec.default_batch_size, train_rows,
+                test_rows)
+
+
+def _trainable():
+    from ..spec import all_specs
+
+    return [s for s in all_specs("model") if s.dataset in DATASETS]
+
+
+def measure(plan: Plan, outputs: dict, batch: Batch) -> dict[str, float]:
+    """{metric: value} for canonical ``outputs`` of ``batch``, by one NumPy function."""
+    spec = plan.case.spec
+    (pred,) = outputs.values()
+    metrics = {"loss": float(LOSSES[spec.loss]().forward(pred, batch.target))}
+    if spec.loss == "softmax_ce":
+        metrics["accuracy"] = float(np.mean(pred.argmax(axis=1) == batch.target))
+    elif spec.loss == "binary_ce":
+        metrics["accuracy"] = float(np.mean((pred > 0) == (batch.target > 0.5)))
+    else:
+        units = TARGET_UNITS.get(spec.dataset, lambda: 1.0)()
+        error = (pred - batch.target).astype(np.float64) * units
+        metrics["mae"] = float(np.mean(np.abs(error)))
+        metrics["rmse"] = float(np.sqrt(np.mean(error * error)))
+    return metrics
+
+
+def curves(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
+           dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
+           options: dict | None = None, frameworks=FRAMEWORKS,
+           progress: bool = False) -> pd.DataFrame:
+    """Train ``model`` ``epochs`` epochs in each framework; writes nothing.
+
+    Returns the long format: one row per (framework, epoch, split, metric) with its value;
+    epoch 0 is the untrained model.
+    """
+    p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options)
+    return run_plan(p, frameworks, progress)
+
+
+def run_plan(p: Plan, frameworks=FRAMEWORKS, progress: bool = False) -> pd.DataFrame:
+    rows = [row for fw in frameworks for row in run_framework(p, fw, progress)]
+    return pd.DataFrame(rows, columns=["framework", "epoch", "split", "metric", "value"])
+
+
+def run_framework(p: Plan, framework: str, progress: bool = False) -> list[dict]:
+    """Train in one framework, measuring after every epoch; a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    case = p.case
+    side = make_side(framework, case.spec, case.opts, case.dtype, case.weights, p.config)
+    splits = {"train": p.rows(p.train), "test": p.rows(p.test)}
+    headline = "accuracy" if case.spec.loss in CLASSIFIER_LOSSES else "rmse"
+    rows: list[dict] = []
+
+    def evaluate(epoch: int) -> dict[str, dict[str, float]]:
+        found = {split: measure(p, side.predict(b.inputs), b) for split, b in splits.items()}
+        rows.extend(dict(framework=framework, epoch=epoch, split=split, metric=m, value=v)
+                    for split, metrics in found.items() for m, v in metrics.items())
+        return found
+
+    evaluate(0)
+    with tqdm(total=p.epochs, desc=f"{framework:>7}", unit="epoch", file=sys.stderr,
+              disable=not progress) as bar:
+        for epoch in range(1, p.epochs + 1):
+            for positions in p.batches(epoch):
+                batch = p.rows(positions)
+                side.step(batch.inputs, batch.target)
+            found = evaluate(epoch)
+            bar.set_postfix({"train loss": f"{found['train']['loss']:.4f}",
+                             f"test {headline}": f"{found['test'][headline]:.4g}"})
+            bar.update()
+    return rows
+
+
+def plot(df: pd.DataFrame, title: str):
+    """One panel per (metric, split), the frameworks overlaid: scratch a wide translucent
+    band, torch dashed, keras dotted, so lines that coincide stay visible."""
+    from matplotlib.figure import Figure
+
+    metrics = list(dict.fromkeys(df["metric"]))
+    splits = list(dict.fromkeys(df["split"]))
+    fig = Figure(figsize=(4.2 * len(splits), 2.8 * len(metrics)), layout="constrained")
+    axes = fig.subplots(len(metrics), len(splits), squeeze=False, sharex=True)
+    for (metric, split), ax in zip([(m, s) for m in metrics for s in splits], axes.flat):
+        sel = df[(df["metric"] == metric) & (df["split"] == split)]
+        for fw, line in sel.groupby("framework", sort=False):
+            ax.plot(line["epoch"], line["value"], label=fw, **STYLES.get(fw, {}))
+        ax.set_title(f"{split} {metric}", fontsize=10)
+        ax.grid(alpha=0.3)
+        if metric == "loss":
+            ax.set_yscale("log")
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def final(df: pd.DataFrame) -> pd.DataFrame:
+    """The last epoch's values: one row per framework, columns ``split metric``."""
+    last = df[df["epoch"] == df["epoch"].max()]
+    table = last.pivot_table(index="framework", columns=["split", "metric"], values="value",
+                             sort=False)
+    table.columns = [f"{s} {m}" for s, m in table.columns]
+    return table
+
+
+def check_out(out: str) -> str:
+    """Create the output folder, or say why it cannot be (an InputError)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--out {out} is a file", "give a folder (it is created if missing)")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--out {out}: cannot create the folder ({err.strerror})",
+                         "give a writable folder") from None
+    if not os.access(out, os.W_OK):
+        raise InputError(f"--out {out} is not writable", "give a writable folder")
+    return out
+
+
+def write_atomic(path: str, write) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it into place, so a
+    reader never sees half a file and an interrupted run leaves the old file intact."""
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
+    """Write ``curves.csv`` and ``curves.png`` into ``out``; return their paths."""
+    case = p.case
+    title = (f"{case.spec.name} on {case.spec.dataset}: {p.config.describe()}, "
+             f"batch {p.batch_size}, {case.dtype}, seed {case.seed}")
+    paths = {"csv": os.path.join(out, "curves.csv"), "png": os.path.join(out, "curves.png")}
+    write_atomic(paths["csv"], lambda tmp: df.to_csv(tmp, index=False))
+    fig = plot(df, title)
+    write_atomic(paths["png"], lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    return paths
+
+
+def train(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
+          dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
+          options: dict | None = None, out: str | None = None, progress: bool = True
+          ) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
+    """``curves`` plus the files: validate, create ``out`` (default runs/MODEL), train with a
+    progress bar, write CSV and PNG atomically. Returns (curves, plan, {"csv", "png": path})."""
+    p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options)
+    folder = check_out(out or os.path.join("runs", model))
+    df = run_plan(p, progress=progress)
+    return df, p, save(df, p, folder)

@@ -1,0 +1,42 @@
+"""The translation tables as pandas DataFrames, built from the declarations in ``config`` (for
+``crossframe train --table`` and the report)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .config import DECLARATIONS, LOSSES, setting_text
+
+
+def translation_table() -> pd.DataFrame:
+    """One row per (optimizer, setting): crossframe's name and value, then torch's argument and
+    default and Keras' argument and default, side by side; arguments an optimizer's name fixes
+    (``nesterov=True``) in parentheses. The update rules are in ``formula_table()``, the losses
+    in ``loss_table()``."""
+    rows = []
+    for d in DECLARATIONS.values():
+        rows += [dict(optimizer=d.name, setting=s.name, crossframe=setting_text(s.value),
+                      torch=f"{d.torch}({s.torch})", torch_default=setting_text(s.torch_default),
+                      keras=f"{d.keras}({s.keras})", keras_default=setting_text(s.keras_default),
+                      note=s.doc) for s in d.settings]
+        rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=setting_text(v),
+                      torch=f"{d.torch}({k})", torch_default="", keras=f"{d.keras}({k})",
+                      keras_default="", note="fixed by the optimizer name")
+                 for k, v in d.torch_fixed.items()]
+    return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
+                                       "torch_default", "keras", "keras_default", "note"])
+
+
+def formula_table() -> pd.DataFrame:
+    """One row per optimizer: the update rule each library computes and when they agree."""
+    return pd.DataFrame([dict(optimizer=d.name, summary=d.summary, torch_class=d.torch,
+                              keras_class=d.keras,
+                              torch_rule=d.torch_rule, keras_rule=d.keras_rule,
+                              same_trajectory=d.same_formula, agree_when=d.agree_when)
+                         for d in DECLARATIONS.values()])
+
+
+def loss_table() -> pd.DataFrame:
+    """One row per loss: the formula, each library's call, from_logits and the reduction."""
+    return pd.DataFrame([dict(loss=x.name, formula=x.formula, torch=x.torch, keras=x.keras,
+                              from_logits=x.from_logits, reduction=x.reduction)
+                         for x in LOSSES])

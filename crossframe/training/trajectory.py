@@ -1,0 +1,167 @@
+"""Trajectory parity: K optimizer steps in all three, compared after every step.
+
+    table = trajectory_table("mlp", "adam", steps=20)     # one row per (pair, step, tensor)
+
+All sides start from the same canonical weights and take step k on the same batch — the spec's
+canonical batch for seed ``seed + k`` — each framework with its real optimizer on its own
+weights, which are read back as canonical weights after every step (``Parameterization``).
+
+Which sides run, and what a pair compares:
+
+- ``scratch~torch``: the real torch.optim run against ``scratch[torch]``, scratch's optimizer
+  with torch's formula (variant "torch") updating the tensors torch updates. Exact: the bound is
+  ``crossframe.tolerances.TRAJECTORY``.
+- ``scratch~keras``: likewise with Keras' formula and tensors. Exact.
+- ``torch~keras``: where the libraries compute different formulas (Adam's eps, RMSprop's eps,
+  ...) the raw difference is not a bug but a *documented quantity*, so by default the pair is
+  *explained*: the residual ``(torch - keras) - (scratch[torch] - scratch[keras])`` is held to
+  the same bound, and the size of the documented difference ``scratch[torch] - scratch[keras]``
+  is reported beside it (column ``documented``). With ``explain=False`` the pair is compared
+  raw, and a formula difference is (rightly) reported as a mismatch.
+
+Row columns: pair, step (1..K), tensor ("loss" — the loss of step k's batch before the update —
+or a canonical parameter name), kind ("exact" / "explained" / "raw"), max_abs, max_rel (the
+normwise measure of ``crossframe.tolerances``), tol, ok, documented, note.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..run import Case, prepare
+from ..spec import PAIRS, Batch
+from ..tolerances import TINY, TRAJECTORY, errors
+from .config import OptimizerConfig, make_config
+from .engines import library_side, scratch_side
+
+COLUMNS = ["pair", "step", "tensor", "kind", "max_abs", "max_rel", "tol", "ok", "documented",
+           "note"]
+
+
+@dataclass
+class Trace:
+    """What one side did: the loss before each step and the canonical weights after it."""
+
+    losses: list[np.ndarray] = field(default_factory=list)
+    weights: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def tensors(self, k: int) -> dict[str, np.ndarray]:
+        """Step k (0-based): {"loss": ..., parameter name: weights after the step}."""
+        return {"loss": self.losses[k], **self.weights[k]}
+
+
+def step_batches(case: Case, steps: int) -> list[Batch]:
+    """Step k takes the spec's canonical batch for seed ``case.seed + k`` (k = 0 is
+    ``case.batch``): a fresh, seeded draw of the data set every step, the same in all three."""
+    size = len(next(iter(case.batch.inputs.values())))
+    return [case.batch] + [case.spec.batch(case.opts, case.dtype, case.seed + k, size)
+                           for k in range(1, steps)]
+
+
+def sides_needed(pairs, explain: bool) -> list[str]:
+    """Side labels, in a fixed order: torch, keras, scratch[torch], scratch[keras]."""
+    need = set()
+    for a, b in pairs:
+        if "scratch" in (a, b):
+            other = b if a == "scratch" else a
+            need |= {other, f"scratch[{other}]"}
+        else:
+            need |= {a, b} | ({f"scratch[{a}]", f"scratch[{b}]"} if explain else set())
+    order = ["torch", "keras", "scratch[torch]", "scratch[keras]"]
+    return [s for s in order if s in need]
+
+
+def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[str, Trace]:
+    """Train every side ``steps`` steps on the same batches; record losses and weights."""
+    batches = step_batches(case, steps)
+    traces = {}
+    for label in labels:
+        if label.startswith("scratch["):
+            side = scratch_side(case.spec, case.opts, case.dtype, case.weights, config,
+                                reference=label[len("scratch["):-1])
+        else:
+            side = library_side(label, case.spec, case.opts, case.dtype, case.weights, config)
+        trace = traces[label] = Trace()
+        for batch in batches:
+            trace.losses.append(side.step(batch.inputs, batch.target))
+            trace.weights.append(side.weights())
+    return traces
+
+
+def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,
+                     dtype: str = "float64", seed: int = 0, lr: float | None = None,
+                     batch_size: int | None = None, options: dict | None = None, pairs=PAIRS,
+                     explain: bool = True, config: OptimizerConfig | None = None
+                     ) -> pd.DataFrame:
+    """Run ``steps`` steps of ``optimizer`` (or ``config``) and compare every pair after each."""
+    config = config or make_config(optimizer, lr=lr)
+    case = prepare(model, dtype=dtype, seed=seed, batch_size=batch_size, options=options)
+    traces = run_sides(case, config, steps, sides_needed(pairs, explain))
+    return compare_traces(traces, pairs, dtype, explain)
+
+
+def compare_traces(traces: dict[str, Trace], pairs, dtype: str, explain: bool = True
+                   ) -> pd.DataFrame:
+    """The rows described in this module's docstring, from the traces of ``run_sides``."""
+    tol = TRAJECTORY[dtype].rel
+    rows = []
+    for a, b in pairs:
+        if "scratch" in (a, b):
+            fw = b if a == "scratch" else a
+            ta, tb, ref, kind = traces[f"scratch[{fw}]"], traces[fw], None, "exact"
+        elif explain:
+            ta, tb, kind = traces[a], traces[b], "explained"
+            ref = (traces[f"scratch[{a}]"], traces[f"scratch[{b}]"])
+        else:
+            ta, tb, ref, kind = traces[a], traces[b], None, "raw"
+        for k in range(len(ta.losses)):
+            refs = None if ref is None else (ref[0].tensors(k), ref[1].tensors(k))
+            for name, (xa, xb) in _zip(ta.tensors(k), tb.tensors(k)).items():
+                row = _compare(xa, xb, None if refs is None else (refs[0][name], refs[1][name]),
+                               dtype, tol)
+                rows.append(dict(pair=f"{a}~{b}", step=k + 1, tensor=name, kind=kind, tol=tol,
+                                 **row))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _zip(a: dict, b: dict) -> dict:
+    missing = set(a) ^ set(b)
+    assert not missing, f"tensors {sorted(missing)} on one side only"
+    return {k: (a[k], b[k]) for k in a}
+
+
+def _compare(a, b, ref, dtype: str, tol: float) -> dict:
+    """One tensor: a against b, or (a - b) against ``ref = (ref_a, ref_b)``'s difference."""
+    row = dict(max_abs=np.inf, max_rel=np.inf, ok=False, documented=np.nan, note="")
+    arrays = (a, b) if ref is None else (a, b, *ref)
+    if any(x.shape != a.shape for x in arrays):
+        row["note"] = "shapes " + " vs ".join(str(x.shape) for x in arrays)
+    elif any(str(x.dtype) != dtype for x in arrays):
+        row["note"] = "dtypes " + " vs ".join(str(x.dtype) for x in arrays) + f", expected {dtype}"
+    elif not all(np.all(np.isfinite(x)) for x in arrays):
+        row["note"] = "non-finite values"
+    elif ref is None:
+        row["max_abs"], row["max_rel"] = errors(a, b)
+    else:
+        a64, b64, ra, rb = (np.asarray(x, dtype=np.float64) for x in arrays)
+        scale = max(float(np.max(np.abs(a64), initial=0)), float(np.max(np.abs(b64), initial=0)),
+                    TINY)
+        residual = (a64 - b64) - (ra - rb)
+        row["max_abs"] = float(np.max(np.abs(residual), initial=0))
+        row["max_rel"] = row["max_abs"] / scale
+        row["documented"] = float(np.max(np.abs(ra - rb), initial=0)) / scale
+    row["ok"] = bool(row["max_rel"] <= tol)
+    return row
+
+
+def growth(table: pd.DataFrame) -> pd.DataFrame:
+    """Worst max_rel over all tensors, by step (rows) and pair (columns), plus the documented
+    torch~keras difference: how the error grows with K."""
+    worst = table.pivot_table(index="step", columns="pair", values="max_rel", aggfunc="max")
+    worst = worst[[p for p in (f"{a}~{b}" for a, b in PAIRS) if p in worst.columns]]
+    documented = table[table["kind"] == "explained"]
+    if len(documented):
+        worst["torch~keras documented"] = documented.groupby("step")["documented"].max()
+    return worst

@@ -1,0 +1,288 @@
+"""The comparison report (``crossframe report``): what it writes, that it is built from the
+registry and the declarations, that two runs agree, and that a failure leaves nothing half-done.
+
+A small report (two specs, one timed repeat, one training epoch) is built twice per session;
+``make report`` builds the full one.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crossframe.describe import describe
+from crossframe.errors import InputError
+from crossframe.mapping import BlockReorder, Chain, Entry, Identity, Mapping, Row, Transpose
+from crossframe.reports import html as report_html
+from crossframe.reports import sections, structure
+from crossframe.reports.build import build_report, select
+from crossframe.spec import FRAMEWORKS, PAIRS, ParamSpec, Spec, all_specs, differences, get
+from crossframe.tolerances import DTYPES, tolerance
+
+MODELS = ["mlp", "dense"]
+VOLATILE = {"speed.csv", "speed.png"}  # timings: the only files allowed to change between runs
+CLI = [sys.executable, "-m", "crossframe.cli", "report"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The same small report, built twice: (first folder, second folder, first Report)."""
+    root = tmp_path_factory.mktemp("report")
+    report = build_report(root / "a", models=MODELS, repeats=1, epochs=1)
+    build_report(root / "b", models=MODELS, repeats=1, epochs=1)
+    return root / "a", root / "b", report
+
+
+@pytest.fixture(scope="module")
+def out(built):
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def report(built):
+    return built[2]
+
+
+def stable_files(folder, suffixes):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.suffix in suffixes and p.name not in VOLATILE}
+
+
+def section_titles(report):
+    return [s.title for s in report.sections]
+
+
+def crossframe_report(*args):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, env=env)
+
+
+# --- what is written -------------------------------------------------------------------------
+def test_writes_html_markdown_and_a_csv_for_every_table(out, report):
+    written = {p.name for p in out.iterdir()}
+    assert {"index.html", "report.md"} <= written
+    assert {t.csv for t in report.tables()} <= written
+
+
+def test_every_plot_is_a_png_beside_the_markdown_and_embedded_in_the_html(out, report):
+    page = (out / "index.html").read_text(encoding="utf-8")
+    pngs = {i.path: (out / i.path).read_bytes()[:8] for i in report.images()}
+    assert set(pngs.values()) == {b"\x89PNG\r\n\x1a\n"}
+    assert page.count('<img src="data:image/png;base64,') == len(pngs)
+
+
+def test_html_is_self_contained(out):
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert report_html.CSP in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def test_sections_in_reading_order_glance_first(report):
+    assert section_titles(report) == [
+        "Parity at a glance", "Environment", "Models and layers", *MODELS,
+        "The mapping", *[f"{m} mapping" for m in MODELS],
+        "Where the libraries compute different formulas", "Training", "Speed"]
+
+
+# --- built from the registry and the declarations --------------------------------------------
+def test_the_default_report_covers_every_registered_model_and_layer():
+    assert [s.name for s in select(None)] == [s.name for s in all_specs()]
+
+
+def test_selected_models_keep_the_registry_order():
+    assert [s.name for s in select(["dense", "mlp"])] == ["mlp", "dense"]
+
+
+def test_parity_matrix_has_every_model_pair_and_dtype(out):
+    matrix = pd.read_csv(out / "parity_matrix.csv")
+    expected = {f"{d} {a}~{b}" for d in DTYPES for a, b in PAIRS}
+    assert list(matrix["model"]) == MODELS
+    assert expected <= set(matrix.columns)
+
+
+def test_tensor_table_has_outputs_loss_every_parameter_and_the_input_gradient(out):
+    spec = get("mlp")
+    tensors = set(pd.read_csv(out / "tensors_mlp.csv")["tensor"])
+    params = {f"grad:{p.name}" for p in spec.param_specs(spec.resolve())}
+    assert params <= tensors
+    assert {"loss", "grad:x"} <= tensors
+    assert {t.split(":")[0] for t in tensors} == {"out", "loss", "grad"}
+
+
+def test_mapping_table_prints_the_declarations_the_loaders_use(out):
+    spec = get("mlp")
+    info = describe(spec, spec.resolve())
+    declared = {r["canonical"]: r["transform"] for r in info["frameworks"]["torch"]["params"]}
+    table = pd.read_csv(out / "mapping_mlp.csv", keep_default_na=False)
+    assert dict(zip(table["canonical"], table["torch_transform"])) == declared
+    assert set(table["keras_name"]) == {r["name"] for r in info["frameworks"]["keras"]["params"]}
+
+
+def test_every_declared_difference_is_listed_and_measured_where_it_can_be(out):
+    table = pd.read_csv(out / "differences.csv")
+    declared = differences()
+    assert list(table["topic"]) == [d.topic for d in declared]
+    assert list(table["measured_rel"].notna()) == [d.measure is not None for d in declared]
+
+
+def test_every_parameter_model_gets_a_heatmap(report):
+    names = {i.name for i in report.images()}
+    assert {"heatmap_mlp", "heatmap_dense"} <= names
+
+
+def test_training_curves_for_every_model_not_for_lone_layers(out, report):
+    pytest.importorskip("crossframe.training.fit", reason="crossframe.training has no curves")
+    final = pd.read_csv(out / "training_final.csv")
+    assert set(final["model"]) == {"mlp"}
+    assert "training_mlp" in {i.name for i in report.images()}
+
+
+def test_training_section_is_one_sentence_without_the_training_package(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "crossframe.training", None)
+    report = build_report(tmp_path / "r", models=["relu"], bench=False, train=True, differ=False)
+    (training,) = [s for s in report.sections if s.id == "training"]
+    assert len(training.blocks) == 1
+    assert "not in this tree" in training.blocks[0].text
+
+
+def keras_gradient_off_by_one_percent(run_all, param):
+    """``run_all`` with Keras' gradient of ``param`` moved by 1% of its scale in one column."""
+    def corrupted(case):
+        results = run_all(case)
+        grad = results["keras"].grads[param].copy()
+        grad[:, 0] += 0.01 * np.abs(grad).max()
+        results["keras"].grads[param] = grad
+        return results
+    return corrupted
+
+
+def test_a_mismatch_is_shown_red_and_fails_the_report(tmp_path, monkeypatch):
+    monkeypatch.setattr(sections, "run_all",
+                        keras_gradient_off_by_one_percent(sections.run_all, "dense1.W"))
+    report = build_report(tmp_path / "r", models=["dense"], dtypes=("float32",), bench=False,
+                          train=False, differ=False)
+    matrix = pd.read_csv(tmp_path / "r" / "parity_matrix.csv").iloc[0]
+    page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert not report.ok
+    assert matrix["float32 scratch~keras"] > tolerance("float32").rel
+    assert matrix["float32 scratch~torch"] <= tolerance("float32").rel
+    assert 'class="verdict fail"' in page and 'class="fail num"' in page
+
+
+# --- deterministic: identical Markdown, CSV and plots, timings aside -------------------------
+def test_markdown_and_csv_are_identical_across_runs(built):
+    first, second, _ = built
+    assert stable_files(first, {".md", ".csv"}) == stable_files(second, {".md", ".csv"})
+
+
+def test_plots_are_identical_across_runs(built):
+    first, second, _ = built
+    assert stable_files(first, {".png"}) == stable_files(second, {".png"})
+
+
+def test_timings_live_in_their_own_files_and_the_html_not_in_the_markdown(out):
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    timing_column = "ratio_to_torch"
+    assert timing_column in pd.read_csv(out / "speed.csv").columns
+    assert timing_column in page and timing_column not in markdown
+    assert "(speed.csv)" in markdown
+
+
+# --- how the error of a parameter is drawn (structure read from declarations) ---------------
+def fake_spec(doc, shape, transforms=(), notes=()):
+    """An unregistered spec with one parameter ``w``; torch maps it through ``transforms``."""
+    param = ParamSpec("w", shape, "weight", doc=doc)
+    torch_entry = Entry("w", "w", Chain(tuple(transforms)) if transforms else Identity())
+    mappings = {fw: (lambda o: Mapping(fw, (Entry("w", "w"),))) for fw in FRAMEWORKS}
+    mappings["torch"] = lambda o: Mapping("torch", (torch_entry,))
+    spec = Spec(name="fake", kind="layer", family="test", summary="a fake layer",
+                loss="upstream", params=lambda o: [param], batch=None, mappings=mappings,
+                builders={fw: "" for fw in FRAMEWORKS}, notes=tuple(notes))
+    return spec, param
+
+
+@pytest.mark.parametrize("doc, shape, transforms, notes, blocks", [
+    ("kernel (D, 3H)", (5, 12), [Transpose(), BlockReorder(("z", "r", "h"), ("r", "z", "n"), 0)],
+     (), ("z", "r", "h")),  # torch rows after the transpose are the canonical columns
+    ("bias (2, 3H)", (2, 12), [Row(0), BlockReorder(("z", "r", "h"), ("r", "z", "n"))], (),
+     ("z", "r", "h")),  # one row of a stacked bias, then reordered
+    ("kernel (D, 3H)", (5, 12), [BlockReorder(("z", "r", "h"), ("r", "z", "n"))], (),
+     ("z", "r", "h")),
+    ("kernel (D, 4H), gate blocks in the order i, f, g, o", (5, 16), [], (), ("i", "f", "g", "o")),
+    ("recurrent kernel (H, 4H)", (4, 16), [], (), ("1", "2", "3", "4")),
+    ("bias", (16,), [], ("gates i, f, g, o side by side",), ("i", "f", "g", "o")),
+    ("kernel (in, out)", (6, 7), [Transpose()], (), ()),
+    ("kernel (D, 4H)", (5, 18), [], (), ()),  # 4 does not divide 18: no blocks
+], ids=["transpose-then-reorder", "row-then-reorder", "reorder", "named-in-doc", "sized-in-doc",
+        "named-in-notes", "dense", "not-dividing"])
+def test_gate_blocks_come_from_the_declarations(doc, shape, transforms, notes, blocks):
+    spec, param = fake_spec(doc, shape, transforms, notes)
+    assert structure.gate_blocks(spec, {}, param) == blocks
+
+
+def test_a_conv_kernel_is_drawn_one_column_per_output_channel():
+    spec, param = fake_spec("kernel (kh, kw, I, O)", (3, 3, 2, 5))
+    view = structure.view(spec, {}, param)
+    assert structure.as_2d(np.zeros((3, 3, 2, 5))).shape == (18, 5)
+    assert (view.rows, view.cols) == ("kh*kw*I", "O")
+
+
+# --- bad input and failures ------------------------------------------------------------------
+def test_unknown_model_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="unknown model or layer 'nope'"):
+        build_report(tmp_path / "r", models=["nope"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="does not hold a crossframe report"):
+        build_report(tmp_path, models=["relu"], bench=False, train=False, differ=False)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_a_failed_write_leaves_the_previous_report_untouched(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    build_report(out, models=["relu"], bench=False, train=False, differ=False)
+    before = stable_files(out, {".md", ".csv", ".html", ".png"})
+
+    def broken(report):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report_html, "render", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_report(out, models=["tanh"], bench=False, train=False, differ=False)
+    assert stable_files(out, {".md", ".csv", ".html", ".png"}) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary folder left behind
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--models", "nope"], "unknown model or layer 'nope'"),
+    (["--repeats", "0"], "--repeats 0 must be at least 1"),
+    (["--dtype", "float16"], "unknown dtype 'float16'"),
+    (["--models", "relu", "--surprise"], "unknown argument"),
+])
+def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
+    done = crossframe_report("--out", str(tmp_path / "r"), *args)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_writes_the_report_with_a_progress_bar(tmp_path):
+    done = crossframe_report("--out", str(tmp_path / "r"), "--models", "relu,tanh", "--no-bench",
+                             "--no-train", "--no-differences")
+    assert done.returncode == 0, done.stderr
+    assert "100%" in done.stderr  # tqdm's bar, on stderr
+    assert (tmp_path / "r" / "index.html").exists()
+
+
+def test_cli_module_imports_nothing_heavy():
+    code = ("import sys, crossframe.reports.cli; print(sorted(m for m in "
+            "('numpy', 'pandas', 'matplotlib', 'torch', 'tensorflow', 'keras') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]"

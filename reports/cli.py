@@ -1,0 +1,51 @@
+"""``crossframe report``: the comparison report (HTML, Markdown, CSV, plots) into one folder.
+
+Imports nothing heavy: numpy, pandas, torch and TensorFlow are loaded only when ``main`` runs.
+"""
+from __future__ import annotations
+
+HELP = "write the comparison report (index.html, report.md, CSV, plots) into a folder"
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def configure(p) -> None:
+    p.add_argument("--out", default="reports/out",
+                   help="folder to write (replaced atomically; default reports/out)")
+    p.add_argument("--models", default=None,
+                   help="comma-separated names from `crossframe list` (default: all)")
+    p.add_argument("--dtype", action="append", default=None,
+                   help="float64 and/or float32 (default both); repeatable")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, batches and training")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="timed runs per benchmark (default 5: the report stays fast)")
+    p.add_argument("--epochs", type=int, default=3, help="training epochs per model (default 3)")
+    p.add_argument("--optimizer", default="adam", help="optimizer of the training curves")
+    p.add_argument("--no-bench", action="store_true", help="leave out the speed section")
+    p.add_argument("--no-train", action="store_true", help="leave out the training section")
+    p.add_argument("--no-differences", action="store_true",
+                   help="leave out the section measuring where the libraries differ")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args, extra) -> int:
+    from crossframe.errors import InputError
+
+    if extra:
+        raise InputError(f"unknown argument(s): {' '.join(extra)}", "see `crossframe report -h`")
+    from crossframe.run import check_dtype
+    from crossframe.tolerances import DTYPES
+
+    from .build import build_report
+
+    dtypes = tuple(dict.fromkeys(check_dtype(d) for d in (args.dtype or DTYPES)))
+    models = None if args.models is None else _names(args.models)
+    report = build_report(args.out, models=models, dtypes=dtypes, seed=args.seed,
+                          repeats=args.repeats, epochs=args.epochs, bench=not args.no_bench,
+                          train=not args.no_train, differ=not args.no_differences,
+                          optimizer=args.optimizer,
+                          progress=not args.quiet)
+    print(f"wrote {args.out}/index.html and {args.out}/report.md — {report.verdict.text}")
+    return 0 if report.ok else 1

@@ -1,0 +1,140 @@
+"""Every plot of the report: matplotlib ``Figure`` objects (Agg, no pyplot state) -> PNG bytes.
+
+PNG output is deterministic: no "Software" metadata, no dates, fixed size and dpi, so two runs
+on the same data give the same bytes (timings aside).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .structure import View  # noqa: E402
+
+DPI = 80
+FRAMEWORK_STYLE = {  # overlaid curves stay visible: different width, dash and marker
+    "scratch": dict(color="#1b6ca8", lw=3.2, ls="-", marker="o", ms=6, alpha=0.55),
+    "torch": dict(color="#e4572e", lw=1.8, ls="--", marker="s", ms=4),
+    "keras": dict(color="#2a9d3f", lw=1.2, ls=":", marker="^", ms=4),
+}
+
+
+def to_png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+@dataclass
+class HeatPanel:
+    """One parameter: its 2-D view and the element-wise relative error per framework pair."""
+
+    name: str
+    shape: tuple[int, ...]
+    view: View
+    errors: dict[str, np.ndarray]  # pair -> 2-D |a - b| / max(|a|, |b|)
+
+
+def error_heatmap(title: str, panels: list[HeatPanel], tol: float, eps: float) -> bytes:
+    """A grid: one row per parameter, one column per pair, log10 of the relative error.
+
+    White = bitwise equal, red = over the tolerance; gate blocks get white boundaries.
+    """
+    pairs = list(panels[0].errors)
+    heights = [1.0 if len(p.shape) > 1 else 0.45 for p in panels]
+    fig = Figure(figsize=(4.0 * len(pairs) + 1.6, 1.0 + 2.1 * sum(heights)), layout="constrained")
+    axes = fig.subplots(len(panels), len(pairs), squeeze=False,
+                        gridspec_kw={"height_ratios": heights})
+    vmin, vmax = np.log10(eps) - 3, np.log10(tol)
+    cmap = matplotlib.colormaps["viridis"].with_extremes(under="white", over="red")
+    image = None
+    for r, panel in enumerate(panels):
+        for c, pair in enumerate(pairs):
+            ax = axes[r, c]
+            err = panel.errors[pair]
+            shown = np.where(err > 0, np.log10(np.maximum(err, 10.0 ** (vmin - 1))), vmin - 1)
+            image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap=cmap,
+                              vmin=vmin, vmax=vmax)
+            _gate_lines(ax, panel.view.blocks, err.shape[1])
+            if r == 0:
+                ax.set_title(pair, fontsize=11, pad=16 if panel.view.blocks else 6)
+            if c == 0:
+                rows = f"\nrows: {panel.view.rows}" if panel.view.rows else ""
+                ax.set_ylabel(f"{panel.name}\n{panel.shape}{rows}", fontsize=9)
+            ax.set_xlabel(f"columns: {panel.view.cols}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+            if err.shape[0] == 1:
+                ax.set_yticks([])
+    tall = fig.get_figheight() > 5
+    bar = fig.colorbar(image, ax=axes, extend="both", shrink=0.6 if tall else 1.0)
+    bar.set_label("log10 |a - b| / max(|a|, |b|)\nwhite: equal, red: over the tolerance",
+                  fontsize=8)
+    fig.suptitle(title, fontsize=12)
+    return to_png(fig)
+
+
+def _gate_lines(ax, blocks: tuple[str, ...], cols: int) -> None:
+    if not blocks:
+        return
+    width = cols / len(blocks)
+    for i, name in enumerate(blocks):
+        if i:
+            ax.axvline(i * width - 0.5, color="white", lw=1.5)
+        ax.text((i + 0.5) * width - 0.5, 1.01, name, transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=9, fontweight="bold")
+
+
+def training_curves(title: str, curves) -> bytes:
+    """One panel per (metric, split); the three frameworks overlaid in each."""
+    metrics = list(dict.fromkeys(curves["metric"]))
+    splits = list(dict.fromkeys(curves["split"]))
+    fig = Figure(figsize=(4.2 * len(splits) + 0.6, 2.8 * len(metrics) + 0.6),
+                 layout="constrained")
+    axes = fig.subplots(len(metrics), len(splits), squeeze=False, sharex=True)
+    for r, metric in enumerate(metrics):
+        for c, split in enumerate(splits):
+            ax = axes[r, c]
+            part = curves[(curves["metric"] == metric) & (curves["split"] == split)]
+            for fw, rows in part.groupby("framework", sort=False):
+                rows = rows.sort_values("epoch")
+                ax.plot(rows["epoch"], rows["value"], label=fw,
+                        **FRAMEWORK_STYLE.get(fw, {}))
+            ax.set_title(f"{metric} ({split})", fontsize=10)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+            ax.grid(alpha=0.3)
+            if r == len(metrics) - 1:
+                ax.set_xlabel("epoch")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=12)
+    return to_png(fig)
+
+
+def speed_bars(table) -> bytes:
+    """Median ms per framework, grouped by workload, with the ratio to torch above each bar."""
+    table = table.assign(workload=table["benchmark"] + " " + table["dtype"])
+    workloads = list(dict.fromkeys(table["workload"]))
+    frameworks = list(dict.fromkeys(table["framework"]))
+    fig = Figure(figsize=(2.6 + 2.4 * len(workloads), 4.2), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(frameworks)
+    palette = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a"]
+    for i, fw in enumerate(frameworks):
+        rows = table[table["framework"] == fw].set_index("workload").reindex(workloads)
+        x = np.arange(len(workloads)) + (i - (len(frameworks) - 1) / 2) * width
+        bars = ax.bar(x, rows["median_ms"], width, label=fw, color=palette[i % len(palette)])
+        ax.bar_label(bars, labels=[f"{r:.2g}x" for r in rows["ratio_to_torch"]], fontsize=8)
+    ax.set_xticks(np.arange(len(workloads)), workloads)
+    ax.set_ylabel("median ms per forward + backward")
+    ax.set_title("speed (labels: time / torch time)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return to_png(fig)

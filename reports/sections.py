@@ -1,0 +1,517 @@
+"""The report's sections, each built from the registry, the mapping declarations and measured
+Results — no model name appears in this file, so a model registered later appears by itself.
+
+    environment(seed)                 versions, BLAS, CPU and threads, seeds
+    parity(checked)                   models x pairs x dtypes, worst relative error vs tolerance
+    per_model(checked)                per-tensor table + heatmap of the error per parameter
+    mapping(checked)                  canonical -> torch -> Keras, from crossframe.describe
+    differences(ticker)               where the libraries compute different formulas, measured
+    training(names, epochs, seed)     curves + final metrics (when crossframe.training exists)
+    speed(names, repeats)             crossframe.bench timings (volatile: kept out of report.md)
+
+Each returns a ``Section`` (or a list of them) of ``document`` blocks; ``ticker`` advances the
+progress bar.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from crossframe.errors import InputError
+from crossframe.result import Result
+from crossframe.run import prepare, run_all
+from crossframe.run import check as check_case
+from crossframe.spec import FRAMEWORKS, PAIRS, Spec
+from crossframe.tolerances import TINY, TOLERANCES, tolerance
+
+from . import plots, structure
+from .document import Bullets, Image, Section, Table, Text, slug
+
+Ticker = Callable[[str], None]  # called once per unit of work with a label
+
+PAIR_NAMES = tuple(f"{a}~{b}" for a, b in PAIRS)
+HEATMAP_DTYPE = "float32"  # the dtype whose errors are drawn: float64 errors are all ~1e-16
+
+
+def _no_tick(label: str) -> None:
+    pass
+
+
+# --- grading a relative error against the tolerance table ------------------------------------
+def grade(max_rel: float, tol: float) -> str:
+    """HTML class of a cell: "good" (<= 10% of tol), "near" (<= tol), "fail" (> tol or missing)."""
+    if not np.isfinite(max_rel) or max_rel > tol:
+        return "fail"
+    return "good" if max_rel <= tol / 10 else "near"
+
+
+def mark(max_rel: float, tol: float) -> str:
+    """The displayed cell: the number and a tick, readable without colour (Markdown)."""
+    if not np.isfinite(max_rel):
+        return "missing ✗"
+    number = f"{max_rel:.1e}" if max_rel else "0"  # 0: bitwise equal
+    return f"{number} " + ("✗" if max_rel > tol else "✓")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}" if np.isfinite(value) else "–"
+    return "" if value is None else str(value)
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strings for display: floats to 3 significant digits, None to ''."""
+    return frame.map(_fmt) if len(frame) else frame.astype(str)
+
+
+# --- running the checks once -----------------------------------------------------------------
+@dataclass
+class Checked:
+    """One spec, checked in every dtype: the comparison tables and the Results behind them."""
+
+    spec: Spec
+    opts: dict
+    tables: dict[str, pd.DataFrame]  # dtype -> crossframe.run.check table
+    results: dict[str, dict[str, Result]]  # dtype -> framework -> Result
+
+    @property
+    def ok(self) -> bool:
+        return all(bool(t["ok"].all()) for t in self.tables.values())
+
+
+def run_checks(specs: list[Spec], dtypes, seed: int, tick: Ticker = _no_tick) -> list[Checked]:
+    out = []
+    for spec in specs:
+        tables, results = {}, {}
+        opts = {}
+        for dtype in dtypes:
+            tick(f"check {spec.name} {dtype}")
+            case = prepare(spec.name, dtype=dtype, seed=seed)
+            opts = case.opts
+            results[dtype] = run_all(case)
+            tables[dtype] = check_case(case, results=results[dtype])
+        out.append(Checked(spec, opts, tables, results))
+    return out
+
+
+def all_checks(checked: list[Checked]) -> pd.DataFrame:
+    """Every row of every comparison, long format (model, dtype + crossframe.run.check columns)."""
+    return pd.concat([t.assign(model=c.spec.name, dtype=d)[["model", "dtype", *t.columns]]
+                      for c in checked for d, t in c.tables.items()], ignore_index=True)
+
+
+def verdict(checked: list[Checked], dtypes) -> tuple[bool, Text]:
+    rows = all_checks(checked)
+    worst = "; ".join(
+        f"worst {d} {rows[rows.dtype == d].max_rel.max():.1e} (tolerance {tolerance(d).rel:g})"
+        for d in dtypes)
+    failing = [c.spec.name for c in checked if not c.ok]
+    count = (f"{len(checked)} models and layers x {len(PAIRS)} framework pairs x "
+             f"{len(dtypes)} dtypes")
+    if not failing:
+        return True, Text(f"All within tolerance: {count}, {len(rows)} tensors compared; {worst}.",
+                          "verdict pass")
+    return False, Text(f"MISMATCH in {', '.join(failing)} ({count}); {worst}. "
+                       "See the red cells below.", "verdict fail")
+
+
+# --- Environment -----------------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _threadpools() -> list[tuple[str, str]]:
+    """("BLAS" | "OpenMP" | ..., description) for every thread pool library loaded."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # numpy's own record of what it was built against
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return [("BLAS", f"{info.get('name')} {info.get('version')} (numpy build)")]
+    label = {"blas": "BLAS", "openmp": "OpenMP"}
+    return sorted(
+        (label.get(i.get("user_api"), str(i.get("user_api"))),
+         " ".join(str(i[k]) for k in ("internal_api", "version") if i.get(k))
+         + f" — {i.get('num_threads')} threads, {os.path.basename(i.get('filepath', ''))}")
+        for i in threadpool_info())
+
+
+def environment(seed: int, tick: Ticker = _no_tick) -> Section:
+    tick("environment")
+    import matplotlib
+    import torch
+
+    import crossframe
+    from crossframe.keras_impl.backend import keras, tf
+
+    rows = [
+        ("Python", platform.python_version()),
+        ("NumPy", np.__version__),
+        ("PyTorch", torch.__version__),
+        ("TensorFlow", tf.__version__),
+        ("Keras", f"{keras.__version__} (backend {keras.backend.backend()})"),
+        ("pandas", pd.__version__),
+        ("matplotlib", matplotlib.__version__),
+        ("crossframe", crossframe.__version__),
+        *_threadpools(),
+        ("CPU", _cpu_model()),
+        ("platform", platform.platform()),
+        ("CPU cores (visible / usable)",
+         f"{os.cpu_count()} / {len(os.sched_getaffinity(0))}"
+         if hasattr(os, "sched_getaffinity") else str(os.cpu_count())),
+        ("torch threads (intra-op / inter-op)",
+         f"{torch.get_num_threads()} / {torch.get_num_interop_threads()}"),
+        ("TensorFlow threads (intra-op / inter-op; 0 = all cores)",
+         f"{tf.config.threading.get_intra_op_parallelism_threads()} / "
+         f"{tf.config.threading.get_inter_op_parallelism_threads()}"),
+        *[(f"${v}", os.environ.get(v, "unset"))
+          for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")],
+        ("seed: canonical weights and batches", str(seed)),
+        ("seed: training runs", str(seed)),
+    ]
+    table = pd.DataFrame(rows, columns=["item", "value"])
+    return Section("Environment", "environment", [
+        Table("environment", table),
+        Text(f"Every weight, batch and upstream gradient is drawn from seed {seed}: each "
+             "tensor has its own generator seeded by (seed, name) (`crossframe.data.rng_for`), "
+             "so the same seed gives the same numbers on any machine."),
+    ])
+
+
+# --- Parity at a glance ----------------------------------------------------------------------
+def tolerance_table(dtypes) -> pd.DataFrame:
+    return pd.DataFrame([{"dtype": d, "device": dev, "max_rel": t.rel, "why": t.why}
+                         for (d, dev), t in TOLERANCES.items() if d in dtypes and dev == "cpu"])
+
+
+def parity(checked: list[Checked], dtypes) -> Section:
+    data, text, css = [], [], []
+    for c in checked:
+        row = {"model": c.spec.name, "kind": c.spec.kind}
+        for dtype in dtypes:
+            t = c.tables[dtype]
+            tol = tolerance(dtype).rel
+            for pair in PAIR_NAMES:
+                worst = float(t[t.pair == pair].max_rel.max())
+                row[f"{dtype} {pair}"] = worst
+        data.append(row)
+        text.append({k: (mark(v, tolerance(k.split()[0]).rel) if isinstance(v, float) else v)
+                     for k, v in row.items()})
+        css.append({k: (grade(v, tolerance(k.split()[0]).rel) if isinstance(v, float) else "")
+                    for k, v in row.items()})
+    matrix = pd.DataFrame(data)
+    tols = tolerance_table(dtypes)
+    return Section("Parity at a glance", "parity", [
+        Text("Each cell is the worst normwise relative error `max |a - b| / max(|a|, |b|)` over "
+             "every tensor of that model — outputs, loss, every parameter gradient, every input "
+             "gradient — for one framework pair in one dtype. Green: under 10% of the tolerance; "
+             "yellow: within the tolerance; red: over it (or a tensor missing, mis-shaped or of "
+             "the wrong dtype)."),
+        Table("parity_matrix", matrix, pd.DataFrame(text), pd.DataFrame(css),
+              caption="worst relative error per model, pair and dtype"),
+        Table("tolerances", tols, shown(tols),
+              caption="the tolerance table (crossframe.tolerances): one bound per dtype"),
+        Table("checks", all_checks(checked), show="link",
+              caption="every row of every comparison (model, dtype, pair, tensor, max_abs, "
+                      "max_rel, tol, ok, note)"),
+    ])
+
+
+# --- Per model -------------------------------------------------------------------------------
+def tensor_table(c: Checked) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One row per tensor, one column per (dtype, pair): (numbers, display strings, classes)."""
+    long = pd.concat([t.assign(dtype=d) for d, t in c.tables.items()], ignore_index=True)
+    first = long.drop_duplicates("tensor").set_index("tensor")
+    order = list(first.index)
+    data = first[["kind", "shape"]].copy()
+    text, css = data.copy(), data.map(lambda _: "")
+    for dtype in c.tables:
+        tol = tolerance(dtype).rel
+        for pair in PAIR_NAMES:
+            col = f"{dtype} {pair}"
+            part = long[(long.dtype == dtype) & (long.pair == pair)].set_index("tensor")
+            values = part["max_rel"].reindex(order).astype(float)
+            data[col] = values
+            text[col] = values.map(lambda v, tol=tol: mark(v, tol))
+            css[col] = values.map(lambda v, tol=tol: grade(v, tol))
+    notes: dict[str, list[str]] = {}
+    for r in long[long.note != ""].itertuples():
+        notes.setdefault(r.tensor, []).append(f"{r.dtype} {r.pair}: {r.note}")
+    data["note"] = text["note"] = ["; ".join(notes.get(t, [])) for t in order]
+    css["note"] = ""
+    return (data.reset_index(), text.reset_index(), css.reset_index().assign(tensor=""))
+
+
+def element_errors(a: np.ndarray | None, b: np.ndarray | None, shape) -> np.ndarray:
+    """|a - b| / max(|a|, |b|) element-wise as 2-D; all inf (drawn red) when a side is missing."""
+    if a is None or b is None or a.shape != tuple(shape) or b.shape != tuple(shape):
+        return structure.as_2d(np.full(shape, np.inf))
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    scale = max(float(np.max(np.abs(a64), initial=0)), float(np.max(np.abs(b64), initial=0)),
+                TINY)
+    return structure.as_2d(np.abs(a64 - b64) / scale)
+
+
+def heatmap(c: Checked) -> Image | None:
+    dtype = HEATMAP_DTYPE if HEATMAP_DTYPE in c.results else next(iter(c.results))
+    params = [p for p in c.spec.param_specs(c.opts) if p.shape]
+    if not params:
+        return None
+    results = c.results[dtype]
+    panels = [plots.HeatPanel(
+        p.name, tuple(p.shape), structure.view(c.spec, c.opts, p),
+        {f"{a}~{b}": element_errors(results[a].grads.get(p.name), results[b].grads.get(p.name),
+                                    p.shape) for a, b in PAIRS})
+        for p in params]
+    png = plots.error_heatmap(f"{c.spec.name}: {dtype} error of every parameter gradient",
+                              panels, tolerance(dtype).rel, float(np.finfo(dtype).eps))
+    return Image(f"heatmap_{slug(c.spec.name)}", png,
+                 f"heatmap of the {dtype} gradient error of every parameter of {c.spec.name}",
+                 caption=f"{dtype} gradient error per parameter element, one column per pair "
+                         "(last axis = columns: output units / gate columns / output channels; "
+                         "white lines = gate-block boundaries)")
+
+
+def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
+    sections = [Section("Models and layers", "models", [Text(
+        "For each model and layer: what it is, every tensor compared, and where in each "
+        "parameter the error sits.")])]
+    for c in checked:
+        tick(f"plot {c.spec.name}")
+        s = c.spec
+        opts = " ".join(f"--{k} {v}" for k, v in c.opts.items()
+                         if k in {o.name for o in s.options})
+        data, text, css = tensor_table(c)
+        blocks = [
+            Text(f"{s.summary}. {s.kind}, {s.family} family; loss `{s.loss}`"
+                 + (f"; data: {s.dataset}" if s.dataset else "")
+                 + (f"; options: `{opts}`" if opts else "")
+                 + f". Mapping: [{s.name} mapping](#map-{slug(s.name)})."),
+            Text("All within tolerance." if c.ok else "MISMATCH: see the red cells.",
+                 "verdict pass" if c.ok else "verdict fail"),
+            Table(f"tensors_{slug(s.name)}", data, text, css,
+                  caption=f"{s.name}: relative error per tensor, pair and dtype"),
+        ]
+        image = heatmap(c)
+        blocks.append(image if image else Text("No parameters: only the output and the input "
+                                               "gradient are compared."))
+        if s.notes:
+            blocks.append(Bullets(list(s.notes)))
+        sections.append(Section(s.name, f"model-{slug(s.name)}", blocks, level=3))
+    return sections
+
+
+# --- The mapping -----------------------------------------------------------------------------
+def _is_plain(entries: list[dict]) -> bool:
+    """Every tensor under its canonical name, unchanged (the scratch side, usually)."""
+    return all(r["transform"] == "identity" and r["name"] == r["canonical"] for r in entries)
+
+
+def _join(values) -> str:
+    return " + ".join(dict.fromkeys(str(v) for v in values if v not in (None, "")))
+
+
+def mapping_table(info: dict, frameworks) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per canonical tensor (parameters, then mapped inputs and outputs)."""
+    canon = [("param", p["name"], str(tuple(p["shape"])), p["doc"]) for p in info["params"]]
+    for what in ("inputs", "outputs"):
+        names = dict.fromkeys(r["canonical"] for fw in frameworks
+                              for r in info["frameworks"][fw][what])
+        per_sample = info["inputs"] if what == "inputs" else {}
+        canon += [(what[:-1], n, f"(N, {', '.join(map(str, per_sample[n]))})"
+                   if n in per_sample else "", "") for n in names]
+    data, text = [], []
+    for what, name, shape, doc in canon:
+        row = {"what": what, "canonical": name, "shape": shape, "meaning": doc}
+        show = dict(row)
+        for fw in frameworks:
+            entries = [r for r in info["frameworks"][fw][what + "s"] if r["canonical"] == name]
+            fw_shapes = [str(tuple(r["shape"])) if r["shape"] is not None else "" for r in entries]
+            row |= {f"{fw}_name": _join(r["name"] for r in entries),
+                    f"{fw}_shape": _join(fw_shapes),
+                    f"{fw}_transform": _join(r["transform"] for r in entries),
+                    f"{fw}_reason": _join(r["reason"] for r in entries)}
+            show[fw] = " + ".join(f"{r['name']} {s}" for r, s in zip(entries, fw_shapes)) \
+                or "(same)"
+            show[f"{fw}: transform — why"] = (
+                f"{row[f'{fw}_transform']} — {row[f'{fw}_reason']}" if row[f"{fw}_reason"]
+                else row[f"{fw}_transform"])
+        data.append(row)
+        text.append(show)
+    return pd.DataFrame(data), pd.DataFrame(text)
+
+
+def mapping(checked: list[Checked]) -> list[Section]:
+    from crossframe.describe import describe
+
+    sections = [Section("The mapping", "mapping", [Text(
+        "Canonical name -> torch tensor -> Keras tensor, with the transform applied when loading "
+        "(gradients come back through its adjoint) and why. Printed from the same `Mapping` "
+        "declarations the loaders apply (`crossframe.describe`), so it cannot drift from the "
+        "code. The canonical layout is Keras' (`crossframe describe MODEL` prints the same).")])]
+    for c in checked:
+        info = describe(c.spec, c.opts)
+        plain = [fw for fw in FRAMEWORKS
+                 if all(_is_plain(info["frameworks"][fw][k]) for k in ("params", "inputs",
+                                                                        "outputs"))]
+        # torch and Keras always; scratch only where it is not simply the canonical layout
+        shown_fw = [fw for fw in FRAMEWORKS if fw != "scratch" or fw not in plain]
+        blocks: list = []
+        if info["params"] or any(info["frameworks"][fw][k] for fw in FRAMEWORKS
+                                 for k in ("inputs", "outputs")):
+            data, text = mapping_table(info, shown_fw)
+            blocks.append(Table(f"mapping_{slug(c.spec.name)}", data, text,
+                                caption=f"{c.spec.name}: canonical -> "
+                                        + " -> ".join(shown_fw)))
+        else:
+            blocks.append(Text("No parameters and no layout change: the tensors go in and come "
+                               "out as they are in all three."))
+        if "scratch" in plain:
+            blocks.append(Text("scratch holds every tensor under its canonical name and layout."))
+        blocks += [Text(f"{fw} computes: `{info['frameworks'][fw]['formula']}`")
+                   for fw in FRAMEWORKS if info["frameworks"][fw]["formula"]]
+        sections.append(Section(f"{c.spec.name} mapping", f"map-{slug(c.spec.name)}", blocks,
+                                level=3))
+    return sections
+
+
+# --- Where the libraries differ --------------------------------------------------------------
+def differences(tick: Ticker = _no_tick) -> Section:
+    from crossframe.spec import differences as declared
+
+    rows = []
+    for d in declared():
+        tick(f"difference: {d.topic}")
+        rows.append({"topic": d.topic, "torch": d.torch, "keras": d.keras,
+                     "agree_when": d.agree_when,
+                     "measured_rel": float(d.measure()) if d.measure else float("nan")})
+    table = pd.DataFrame(rows, columns=["topic", "torch", "keras", "agree_when", "measured_rel"])
+    text = table.copy()
+    text["measured_rel"] = [f"{v:.2e}" if np.isfinite(v) else "not measured"
+                            for v in table["measured_rel"]]
+    return Section("Where the libraries compute different formulas", "differences", [
+        Text("Each row is a place where PyTorch and Keras compute a different formula, or hide "
+             "one behind a default. crossframe makes them agree as \"they agree when\" says; "
+             "\"measured difference\" is how far apart the two formulas land when that is not "
+             "done: the normwise relative error between them on the canonical data, computed "
+             "now (`Difference.measure`)."),
+        Table("differences", table, text.rename(columns={"agree_when": "they agree when",
+                                                          "measured_rel": "measured difference"}),
+              caption="crossframe.spec.differences(), each measured"),
+    ])
+
+
+# --- Training --------------------------------------------------------------------------------
+def _training_module():
+    try:
+        return importlib.import_module("crossframe.training")
+    except ModuleNotFoundError as err:
+        if err.name and "crossframe.training".startswith(err.name):
+            return None
+        raise
+
+
+def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
+    """The last epoch, one row per (model, split, metric), one column per framework."""
+    last = curves[curves["epoch"] == curves.groupby("model")["epoch"].transform("max")]
+    wide = last.pivot_table(index=["model", "split", "metric"], columns="framework",
+                            values="value", sort=False).reset_index()
+    wide.columns.name = None
+    fws = [fw for fw in FRAMEWORKS if fw in wide.columns]
+    wide["max_abs_diff"] = wide[fws].max(axis=1) - wide[fws].min(axis=1)
+    return wide
+
+
+def training(specs: list[Spec], epochs: int, seed: int, optimizer: str = "adam",
+             tick: Ticker = _no_tick) -> Section:
+    section = Section("Training", "training")
+    module = _training_module()
+    if module is None or not hasattr(module, "curves"):
+        missing = "is not in this tree yet" if module is None else "has no `curves()` yet"
+        section.blocks.append(Text("Training curves are not in this report because "
+                                   f"`crossframe.training` {missing}."))
+        return section
+    section.blocks.append(Text(
+        f"Each model trained for {epochs} epoch(s) with {optimizer}, seed {seed}, from the same "
+        "canonical weights in all three frameworks; the curves are overlaid (thick blue "
+        "scratch, dashed orange torch, dotted green Keras), so one visible line means they "
+        "agree."))
+    if hasattr(module, "translation_table"):
+        translation = module.translation_table()
+        section.blocks.append(Table(
+            "optimizer_translation", translation, shown(translation),
+            caption="optimizer hyper-parameters, torch <-> Keras (crossframe.training)"))
+    all_curves = []
+    for spec in specs:
+        if spec.kind != "model":
+            continue
+        tick(f"train {spec.name}")
+        try:
+            curves = module.curves(spec.name, epochs, optimizer=optimizer, seed=seed)
+        except InputError as err:
+            section.blocks.append(Text(f"{spec.name}: not trained — {err}"))
+            continue
+        all_curves.append(curves.assign(model=spec.name))
+        section.blocks.append(Image(
+            f"training_{slug(spec.name)}",
+            plots.training_curves(f"{spec.name}: {optimizer}, {epochs} epoch(s)", curves),
+            f"training curves of {spec.name} in scratch, torch and Keras"))
+    if all_curves:
+        curves = pd.concat(all_curves, ignore_index=True)
+        final = final_metrics(curves)
+        section.blocks += [
+            Table("training_final", final, shown(final),
+                  caption="metrics after the last epoch; max_abs_diff across the frameworks"),
+            Table("training_curves", curves, show="link",
+                  caption="every point of every curve (model, framework, epoch, split, metric, "
+                          "value)"),
+        ]
+    return section
+
+
+# --- Speed -----------------------------------------------------------------------------------
+def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
+    from crossframe.bench import benchmarks, measure
+
+    chosen = [b for b in benchmarks().values() if b.spec in names]
+    section = Section("Speed", "speed")
+    if not chosen:
+        section.blocks.append(Text("No benchmark workload is declared for the models in this "
+                                   "report (`BENCHMARKS` in crossframe.models.*)."))
+        return section
+    workloads = pd.DataFrame([{"benchmark": b.name, "model": b.spec, "batch_size": b.batch_size,
+                               "options": " ".join(f"--{k} {v}" for k, v in b.options.items()),
+                               "about": b.about, "target_ratio": b.target} for b in chosen])
+    parts = []
+    for b in chosen:
+        tick(f"bench {b.name}")
+        parts.append(measure([b.name], dtypes=("float32",), repeats=repeats, warmup=1))
+    timings = pd.concat(parts, ignore_index=True)
+    text = timings.drop(columns=["about"]).copy()
+    text["median_ms"] = text["median_ms"].map(lambda v: f"{v:.3f}")
+    text["min_ms"] = text["min_ms"].map(lambda v: f"{v:.3f}")
+    text["ratio_to_torch"] = text["ratio_to_torch"].map(lambda v: f"{v:.2f}x")
+    text["target"] = text["target"].map(lambda v: "" if pd.isna(v) else f"{v:g}x")
+    section.blocks += [
+        Text(f"One forward + backward pass, float32, median of {repeats} run(s) after one "
+             "warm-up, all frameworks in this one process (`crossframe bench` for more repeats). "
+             "Timings change from run to run, so they live in [speed.csv](speed.csv) and "
+             "[img/speed.png](img/speed.png) and are shown in index.html, never in report.md."),
+        Table("speed_workloads", workloads, shown(workloads), caption="the workloads"),
+        Table("speed", timings, text, show="html",
+              caption="median and best time per pass; ratio = time / torch time"),
+        Image("speed", plots.speed_bars(timings), "bar chart of the timings", show="html"),
+    ]
+    return section

@@ -227,8 +227,10 @@ class Mapping:
     def input_grads_to_canonical(self, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict:
         return _adjoint(self.inputs, fw, shapes)
 
-    def outputs_to_canonical(self, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict:
-        return _adjoint(self.outputs, fw, shapes)
+    def outputs_to_canonical(self, fw: dict[str, Array]) -> dict:
+        """Framework outputs -> canonical layout. Output transforms are permutations, whose
+        adjoint is their inverse and needs no canonical shape."""
+        return _adjoint(self.outputs, fw, {e.canonical: None for e in self.outputs})
 
     def framework_shapes(self, canonical_shapes: dict[str, tuple]) -> dict[str, tuple]:
         return {e.framework: e.transform.shape(canonical_shapes[e.canonical]) for e in self.params}

@@ -145,13 +145,7 @@ class Side:
     def predict(self, inputs: dict) -> dict:
         """Forward only, canonical inputs -> canonical outputs."""
         outputs = self.trainer.predict(self.io.inputs_to_framework(inputs))
-        shapes = {e.canonical: _canonical_shape(e, outputs) for e in self.io.outputs}
-        return self.io.outputs_to_canonical(outputs, shapes)
-
-
-def _canonical_shape(entry, outputs) -> tuple:
-    """An output transform is a permutation: its adjoint of zeros has the canonical shape."""
-    return entry.transform.adjoint(np.zeros(outputs[entry.framework].shape), None).shape
+        return self.io.outputs_to_canonical(outputs)
 
 
 def make_side(framework: str, spec, opts: dict, dtype: str, weights: dict, config) -> Side:

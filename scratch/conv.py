@@ -2,7 +2,8 @@
 
 Shape legend (used on every argument below)
     N       batch size
-    H, W    input height and width          (Hp, Wp after zero padding)
+    H, W    input height and width          (Hp, Wp after zero padding; the code says W_in
+            for the width wherever W already names the kernel)
     Ho, Wo  output height and width
     C       channels (C_in into a convolution, C_out out of it)
     kh, kw  kernel (or pool window) height and width
@@ -109,10 +110,16 @@ class Conv2D(ParamOperation):
                                                      dxp[n, h*sh+i, w*sw+j, c] += dcols[...]
                                                      dx = dxp without its padding
 
-    The col2im step (last two lines) is written so that each of the kh*kw adds is one long
-    contiguous add: each output gradient is placed at its window's top-left corner on the
-    padded grid, the grid is flattened, and kernel offset (i, j) is then simply a shift by
-    ``i*Wp + j`` along it (see ``_backward``).
+    Two implementation choices, both measured on 32 x 28x28, 8 -> 16 channels, 3x3, float32:
+    - the bias is the weight of an extra input that is always 1: ``cols`` carries a last column
+      of ones and ``W`` a last row ``b``, so ``y = [cols 1] @ [W; b]`` is one GEMM, and
+      ``[cols 1]^T @ dY`` gives ``dW`` and, in its last row, ``db`` in the same GEMM (a whole
+      forward + backward step ~5% faster than a separate bias add and sum);
+    - the col2im step (last two lines) is written so that each of the kh*kw adds is one long
+      contiguous add: each output gradient is placed at its window's top-left corner on the
+      padded grid, the grid is flattened, and kernel offset (i, j) is then simply a shift by
+      ``i*Wp + j`` along it (see ``_backward``; ~1.1 ms where adds into strided 6-D views of
+      ``dcols`` took ~4.9 ms).
 
     Parameters: ``params["W"]``, and ``params["b"]`` unless ``b is None``; gradients appear in
     ``grads`` under the same names after ``backward``.
@@ -143,6 +150,21 @@ class Conv2D(ParamOperation):
         super().__init__(params)
         self.stride = _pair(stride, "Conv2D.stride")
         self.padding = padding
+        self._work: dict[str, Array] = {}
+
+    def _workspace(self, name: str, shape: tuple[int, ...], dtype: np.dtype, fill=0) -> Array:
+        """A private work array, filled with ``fill`` when created, kept from call to call.
+
+        Never handed to the caller. Why keep it: a fresh multi-MB array is mapped page by page
+        on first touch, one page fault per 4 KiB, on every call -- measured here, a forward +
+        backward step took 9.3 ms with fresh arrays and 3.9 ms without the faults. Regions the
+        code never writes (the zero border of a padded image, the column of ones) keep their
+        initial values for free.
+        """
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._work[name] = np.full(shape, fill, dtype)
+        return buf
 
     def pads(self, H: int, W: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """((top, bottom), (left, right)) zeros added to an (H, W) image."""
@@ -165,16 +187,25 @@ class Conv2D(ParamOperation):
         Ho = output_size(H, kh, self.stride[0], self.padding)
         Wo = output_size(W_in, kw, self.stride[1], self.padding)
 
-        pad_h, pad_w = self.pads(H, W_in)
-        xp = np.pad(x, ((0, 0), pad_h, pad_w, (0, 0))) if pad_h + pad_w != (0,) * 4 else x
+        (top, bottom), (left, right) = pad_h, pad_w = self.pads(H, W_in)
+        if pad_h == pad_w == (0, 0):
+            xp = x
+        else:  # zero border (written once, when the workspace is created), x in the middle
+            xp = self._workspace("xp", (N, top + H + bottom, left + W_in + right, C_in), x.dtype)
+            xp[:, top : top + H, left : left + W_in] = x
         # im2col: one copy of the (N, Ho, Wo, kh, kw, C_in) window view into a matrix whose
-        # column order (i, j, c) matches W.reshape(kh*kw*C_in, C_out)
-        cols = _windows(xp, (kh, kw), self.stride).reshape(N * Ho * Wo, kh * kw * C_in)
+        # column order (i, j, c) matches W.reshape(kh*kw*C_in, C_out); then, with a bias, one
+        # more column that holds 1 (written once, when the workspace is created)
+        K = kh * kw * C_in
+        has_bias = "b" in self.params
+        cols = self._workspace("cols", (N * Ho * Wo, K + has_bias), x.dtype, fill=1)
+        cols[:, :K].reshape(N, Ho, Wo, kh, kw, C_in)[...] = _windows(xp, (kh, kw), self.stride)
 
-        y = cols @ W.reshape(kh * kw * C_in, C_out)  # (N*Ho*Wo, C_out)
-        if "b" in self.params:
-            y += self.params["b"]
-        self._cols = cols  # for dW
+        W_rows = W.reshape(K, C_out)
+        if has_bias:  # [W; b]: the bias is the weight of the constant-1 column
+            W_rows = np.concatenate([W_rows, self.params["b"][None, :]])
+        y = cols @ W_rows  # (N*Ho*Wo, C_out)
+        self._cols = cols  # for dW (and db)
         self._grid = (xp.shape, pad_h, pad_w, Ho, Wo)  # for col2im
         return y.reshape(N, Ho, Wo, C_out)
 
@@ -186,11 +217,13 @@ class Conv2D(ParamOperation):
         H, W_in = self.inputs[0].shape[1:3]
         dY2 = dY.reshape(N * Ho * Wo, C_out)
 
-        # parameter gradients: one GEMM, and one GEMV for the bias
-        self.grads["W"] = (self._cols.T @ dY2).reshape(W.shape)
+        # parameter gradients: one GEMM; with a bias, its last row (from the column of ones)
+        # is db = sum of dY over n, h, w
+        dW_rows = self._cols.T @ dY2  # (K [+ 1], C_out)
+        K = kh * kw * C_in
+        self.grads["W"] = dW_rows[:K].reshape(W.shape)
         if "b" in self.params:
-            # ones @ dY sums over the rows; ~15x faster than dY2.sum(axis=0) here
-            self.grads["b"] = np.ones(N * Ho * Wo, dtype=dY.dtype) @ dY2
+            self.grads["b"] = dW_rows[K]
 
         # input gradient. Put dY[n, h, w] at its window's top-left corner (h*sh, w*sw) on the
         # padded grid (zeros elsewhere) and flatten the grid to L = N*Hp*Wp positions p. Then
@@ -200,15 +233,16 @@ class Conv2D(ParamOperation):
         # zero; the GEMM then does sh*sw times the necessary work, still cheaper than
         # strided adds.)
         L = N * Hp * Wp
-        dY_grid = np.zeros((N, Hp, Wp, C_out), dtype=dY.dtype)
+        dY_grid = self._workspace("dY_grid", (N, Hp, Wp, C_out), dY.dtype)  # zero off-corner
         dY_grid[:, : sh * Ho : sh, : sw * Wo : sw] = dY
         # dcols^T = W @ dY_grid^T: offset-major (kh, kw, C_in, L), so each add below is
         # contiguous along p. (dY @ W^T in (L, kh*kw*C_in) layout would leave only C_in
         # contiguous numbers per row: measured 4-10x slower to add back.)
-        dcols_T = (W.reshape(kh * kw * C_in, C_out) @ dY_grid.reshape(L, C_out).T).reshape(
-            kh, kw, C_in, L
-        )
-        dxp_flat = np.zeros((C_in, L + (kh - 1) * Wp + (kw - 1)), dtype=dY.dtype)
+        dcols_T = self._workspace("dcols_T", (kh * kw * C_in, L), dY.dtype)
+        np.matmul(W.reshape(kh * kw * C_in, C_out), dY_grid.reshape(L, C_out).T, out=dcols_T)
+        dcols_T = dcols_T.reshape(kh, kw, C_in, L)
+        dxp_flat = self._workspace("dxp_flat", (C_in, L + (kh - 1) * Wp + (kw - 1)), dY.dtype)
+        dxp_flat.fill(0)
         for i in range(kh):
             for j in range(kw):
                 shift = i * Wp + j

@@ -1,0 +1,453 @@
+"""The scratch convolution family (scratch/conv.py) against torch.nn.functional, and against
+central finite differences (independent of any framework).
+
+Canonical layout is Keras': x (N, H, W, C), kernel (kh, kw, C_in, C_out). The torch reference
+permutes to NCHW / (C_out, C_in, kh, kw) and pads explicitly with ``F.pad`` for "same", because
+torch has no strided ``padding="same"``; every result is permuted back before comparison.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crossframe.scratch.conv import (
+    PADDINGS,
+    Conv2D,
+    Flatten,
+    MaxPool2D,
+    output_size,
+    same_padding,
+)
+from crossframe.tolerances import FINITE_DIFFERENCE, rel_error, tolerance
+
+# -- helpers -----------------------------------------------------------------------------------
+def assert_match(got: dict, want: dict, bound: float, pair: str) -> None:
+    """Same tensor names, then per tensor: shape, dtype, values (the failure names the tensor)."""
+    assert sorted(got) == sorted(want), f"{pair}: tensors {sorted(got)} vs {sorted(want)}"
+    for name in want:
+        where = f"{pair} {name}"
+        a, b = got[name], want[name]
+        assert a.shape == b.shape, f"{where}: shape {a.shape} vs {b.shape}"
+        assert a.dtype == b.dtype, f"{where}: dtype {a.dtype} vs {b.dtype}"
+        err = rel_error(a, b)
+        assert err <= bound, f"{where}: relative error {err:.3g} > {bound:g}"
+
+
+def conv_data(rng, image, kernel, c_in, c_out, bias, dtype, n=2):
+    """x (n, H, W, C_in), W (kh, kw, C_in, C_out) random and asymmetric, b distinct non-zero."""
+    x = rng.standard_normal((n, *image, c_in)).astype(dtype)
+    W = rng.standard_normal((*kernel, c_in, c_out)).astype(dtype)
+    b = (0.5 * np.arange(1, c_out + 1) + 0.1 * rng.random(c_out)).astype(dtype) if bias else None
+    return x, W, b
+
+
+def scratch_conv(x, W, b, stride, padding, dY) -> dict:
+    op = Conv2D(W, b, stride=stride, padding=padding)
+    y = op.forward(x)
+    dx = op.backward(dY)
+    grads = {f"d{name}": g for name, g in op.grads.items()}
+    return {"y": y, "dx": dx, **grads}
+
+
+def torch_conv(x, W, b, stride, padding, dY) -> dict:
+    """The same convolution with torch autograd, results mapped back to NHWC / (kh,kw,I,O)."""
+    H, W_in = x.shape[1:3]
+    kh, kw = W.shape[:2]
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    # contiguous leaves: torch 2.13's CPU slow_conv2d backward raises "grad_weight must be
+    # contiguous" for some permuted (non-contiguous) weights, e.g. (kh, kw, I, O) = (1, 2, 2, 1)
+    x_t = torch.tensor(x).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    W_t = torch.tensor(W).permute(3, 2, 0, 1).contiguous().requires_grad_()
+    b_t = None if b is None else torch.tensor(b).requires_grad_()
+    if padding == "same":
+        (top, bottom), (left, right) = same_padding(H, kh, sh), same_padding(W_in, kw, sw)
+        x_in = F.pad(x_t, (left, right, top, bottom))
+    else:
+        x_in = x_t
+    y_t = F.conv2d(x_in, W_t, b_t, stride=(sh, sw))
+    y_t.backward(torch.tensor(dY).permute(0, 3, 1, 2))
+    out = {
+        "y": y_t.detach().permute(0, 2, 3, 1).numpy(),
+        "dx": x_t.grad.permute(0, 2, 3, 1).numpy(),
+        "dW": W_t.grad.permute(2, 3, 1, 0).numpy(),
+    }
+    if b is not None:
+        out["db"] = b_t.grad.numpy()
+    return out
+
+
+def conv_output_shape(x, W, stride, padding):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    Ho = output_size(x.shape[1], W.shape[0], sh, padding)
+    Wo = output_size(x.shape[2], W.shape[1], sw, padding)
+    return (x.shape[0], Ho, Wo, W.shape[3])
+
+
+def scratch_pool(x, pool, stride, dY) -> dict:
+    op = MaxPool2D(pool, stride)
+    return {"y": op.forward(x), "dx": op.backward(dY)}
+
+
+def torch_pool(x, pool, stride, dY) -> dict:
+    x_t = torch.tensor(x).permute(0, 3, 1, 2).requires_grad_()
+    y_t = F.max_pool2d(x_t, pool, stride=pool if stride is None else stride)
+    y_t.backward(torch.tensor(dY).permute(0, 3, 1, 2))
+    return {
+        "y": y_t.detach().permute(0, 2, 3, 1).numpy(),
+        "dx": x_t.grad.permute(0, 2, 3, 1).numpy(),
+    }
+
+
+def pool_output_shape(x, pool, stride):
+    ph, pw = (pool, pool) if isinstance(pool, int) else pool
+    stride = pool if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    N, H, W, C = x.shape
+    return (N, output_size(H, ph, sh, "valid"), output_size(W, pw, sw, "valid"), C)
+
+
+def numerical_gradient(loss, array: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar ``loss()`` w.r.t. each entry of ``array`` (in place)."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        saved = array[index]
+        array[index] = saved + h
+        plus = loss()
+        array[index] = saved - h
+        minus = loss()
+        array[index] = saved
+        grad[index] = (plus - minus) / (2 * h)
+    return grad
+
+
+def case_id(kernel, stride, padding, bias) -> str:
+    """e.g. k3x2-s2-same-bias, k3x3-s2x1-valid-nobias"""
+    s = f"s{stride}" if isinstance(stride, int) else f"s{stride[0]}x{stride[1]}"
+    return f"k{kernel[0]}x{kernel[1]}-{s}-{padding}-{'bias' if bias else 'nobias'}"
+
+
+# -- Conv2D against torch ----------------------------------------------------------------------
+def _conv_cases():
+    kernels = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (2, 3), (5, 2)]
+    geometries = [(k, s) for k in kernels for s in (1, 2)]
+    geometries += [((2, 2), 3), ((1, 1), 3), ((3, 3), (2, 1))]  # stride > kernel; a stride pair
+    return [
+        pytest.param(k, s, pad, bias, id=case_id(k, s, pad, bias))
+        for k, s in geometries
+        for pad in PADDINGS
+        for bias in (True, False)
+    ]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kernel, stride, padding, bias", _conv_cases())
+def test_conv2d_matches_torch(kernel, stride, padding, bias, dtype):
+    rng = np.random.default_rng(0)
+    x, W, b = conv_data(rng, (9, 11), kernel, c_in=3, c_out=4, bias=bias, dtype=dtype)
+    dY = rng.standard_normal(conv_output_shape(x, W, stride, padding)).astype(dtype)
+    got = scratch_conv(x, W, b, stride, padding, dY)
+    want = torch_conv(x, W, b, stride, padding, dY)
+    assert_match(got, want, tolerance(dtype).rel, f"conv2d scratch vs torch {dtype}")
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    kh=st.integers(1, 5),
+    kw=st.integers(1, 5),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 3),
+    padding=st.sampled_from(PADDINGS),
+    c_in=st.integers(1, 3),
+    c_out=st.integers(1, 3),
+    H=st.integers(1, 10),
+    W_in=st.integers(1, 10),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv2d_matches_torch_property(kh, kw, sh, sw, padding, c_in, c_out, H, W_in, bias, seed):
+    # "valid" needs the kernel to fit; "same" works for any size, even 1x1 images
+    image = (H, W_in) if padding == "same" else (max(H, kh), max(W_in, kw))
+    rng = np.random.default_rng(seed)
+    x, W, b = conv_data(rng, image, (kh, kw), c_in, c_out, bias, "float64")
+    dY = rng.standard_normal(conv_output_shape(x, W, (sh, sw), padding))
+    got = scratch_conv(x, W, b, (sh, sw), padding, dY)
+    want = torch_conv(x, W, b, (sh, sw), padding, dY)
+    assert_match(got, want, tolerance("float64").rel, "conv2d scratch vs torch float64 (property)")
+
+
+# -- Conv2D against finite differences (no framework involved) ---------------------------------
+@pytest.mark.parametrize(
+    "kernel, stride, padding",
+    [
+        pytest.param((3, 2), 1, "valid", id="k3x2-s1-valid"),
+        pytest.param((3, 2), 2, "same", id="k3x2-s2-same"),
+        pytest.param((2, 2), 3, "same", id="k2x2-s3-same"),
+    ],
+)
+def test_conv2d_backward_matches_finite_differences(kernel, stride, padding):
+    rng = np.random.default_rng(1)
+    x, W, b = conv_data(rng, (5, 6), kernel, c_in=2, c_out=3, bias=True, dtype="float64")
+    dY = rng.standard_normal(conv_output_shape(x, W, stride, padding))
+
+    def loss():  # L = sum(y * dY), so dL/dy = dY
+        return float(np.sum(Conv2D(W, b, stride, padding).forward(x) * dY))
+
+    analytic = scratch_conv(x, W, b, stride, padding, dY)
+    numeric = {name: numerical_gradient(loss, a) for name, a in {"dx": x, "dW": W, "db": b}.items()}
+    assert_match(
+        {name: analytic[name] for name in numeric}, numeric, FINITE_DIFFERENCE.rel,
+        "conv2d backward vs finite differences",
+    )
+
+
+# -- padding rule ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "size, kernel, stride, expected",
+    [
+        pytest.param(28, 3, 1, (1, 1), id="odd-kernel-symmetric"),
+        pytest.param(28, 4, 1, (1, 2), id="even-kernel-extra-after"),
+        pytest.param(28, 3, 2, (0, 1), id="stride2-all-after"),
+        pytest.param(27, 3, 2, (1, 1), id="stride2-odd-size"),
+        pytest.param(5, 2, 3, (0, 0), id="stride-larger-than-kernel"),
+        pytest.param(1, 5, 1, (2, 2), id="kernel-larger-than-image"),
+    ],
+)
+def test_same_padding_rule(size, kernel, stride, expected):
+    assert same_padding(size, kernel, stride) == expected
+    assert output_size(size, kernel, stride, "same") == -(-size // stride)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@pytest.mark.parametrize(
+    "kernel", [pytest.param((4, 4), id="k4x4"), pytest.param((2, 3), id="k2x3")]
+)
+def test_torch_padding_same_agrees_at_stride_1(kernel):
+    # torch's own padding="same" (stride 1 only) also puts the odd extra zero after (bottom/right)
+    rng = np.random.default_rng(2)
+    x, W, b = conv_data(rng, (7, 8), kernel, c_in=2, c_out=3, bias=True, dtype="float64")
+    x_t, W_t = torch.tensor(x).permute(0, 3, 1, 2), torch.tensor(W).permute(3, 2, 0, 1)
+    y_torch = F.conv2d(x_t, W_t, torch.tensor(b), padding="same")
+    y_scratch = Conv2D(W, b, 1, "same").forward(x)
+    assert rel_error(y_scratch, y_torch.permute(0, 2, 3, 1).numpy()) <= tolerance("float64").rel
+
+
+# -- MaxPool2D ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "pool, stride, image",
+    [
+        pytest.param(2, None, (8, 6), id="p2-dividing"),
+        pytest.param(2, None, (7, 7), id="p2-7x7-drops-last-row-col"),
+        pytest.param(3, None, (7, 8), id="p3-non-dividing"),
+        pytest.param(3, 2, (7, 9), id="p3-s2-overlapping"),
+        pytest.param(3, 1, (5, 6), id="p3-s1-overlapping"),
+        pytest.param(2, 3, (8, 7), id="p2-s3-gaps"),
+        pytest.param((2, 3), (1, 2), (6, 7), id="p2x3-s1x2"),
+    ],
+)
+def test_maxpool2d_matches_torch(pool, stride, image, dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, *image, 3)).astype(dtype)
+    dY = rng.standard_normal(pool_output_shape(x, pool, stride)).astype(dtype)
+    got = scratch_pool(x, pool, stride, dY)
+    want = torch_pool(x, pool, stride, dY)
+    assert_match(got, want, tolerance(dtype).rel, f"maxpool scratch vs torch {dtype}")
+
+
+@pytest.mark.parametrize(
+    "window, first_max",
+    [
+        pytest.param([[0.0, 0.0], [0.0, 0.0]], (0, 0), id="all-zero-after-relu"),
+        pytest.param([[1.0, 3.0], [3.0, 2.0]], (0, 1), id="tie-row0-before-row1"),
+        pytest.param([[1.0, 2.0], [3.0, 3.0]], (1, 0), id="tie-within-row1"),
+        pytest.param([[5.0, 1.0], [1.0, 5.0]], (0, 0), id="tie-on-diagonal"),
+    ],
+)
+def test_maxpool2d_tie_sends_gradient_to_first_max_in_row_major_order(window, first_max):
+    # Edge case: equal values in a window (typically zeros after a ReLU). The whole gradient
+    # goes to ONE element, the first maximum in row-major window order -- torch's choice too.
+    x = np.array(window).reshape(1, 2, 2, 1)
+    dY = np.full((1, 1, 1, 1), 7.0)
+    expected = np.zeros_like(x)
+    expected[0, first_max[0], first_max[1], 0] = 7.0
+    assert np.array_equal(scratch_pool(x, 2, None, dY)["dx"], expected)
+    assert np.array_equal(torch_pool(x, 2, None, dY)["dx"], expected)
+
+
+def test_maxpool2d_ties_in_overlapping_windows():
+    # Edge case: all zeros, pool 3 stride 1 on 4x4 -> four overlapping windows whose first
+    # elements are their top-left corners (0,0), (0,1), (1,0), (1,1): each corner receives
+    # exactly its own window's gradient, although (1,1) lies in all four windows.
+    x = np.zeros((1, 4, 4, 1))
+    dY = np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 2, 2, 1)
+    expected = np.zeros_like(x)
+    expected[0, :2, :2, 0] = [[1.0, 2.0], [3.0, 4.0]]
+    assert np.array_equal(scratch_pool(x, 3, 1, dY)["dx"], expected)
+
+
+def test_maxpool2d_overlapping_windows_accumulate():
+    # Edge case: one element that is the maximum of all four overlapping windows receives the
+    # sum of their gradients (1 + 2 + 3 + 4).
+    x = np.zeros((1, 4, 4, 1))
+    x[0, 1, 1, 0] = 1.0
+    dY = np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 2, 2, 1)
+    expected = np.zeros_like(x)
+    expected[0, 1, 1, 0] = 10.0
+    assert np.array_equal(scratch_pool(x, 3, 1, dY)["dx"], expected)
+
+
+@pytest.mark.parametrize(
+    "pool, stride",
+    [
+        pytest.param(2, None, id="p2"),
+        pytest.param(3, 1, id="p3-s1"),
+        pytest.param(3, 2, id="p3-s2"),
+    ],
+)
+def test_maxpool2d_relu_ties_match_torch(pool, stride):
+    # about half the inputs are exactly 0, so most windows of the sparse regions hold ties
+    rng = np.random.default_rng(5)
+    x = np.maximum(rng.standard_normal((2, 7, 7, 3)), 0.0)
+    dY = rng.standard_normal(pool_output_shape(x, pool, stride))
+    got = scratch_pool(x, pool, stride, dY)
+    want = torch_pool(x, pool, stride, dY)
+    assert_match(got, want, tolerance("float64").rel, "maxpool ties scratch vs torch")
+
+
+def test_maxpool2d_non_dividing_size_drops_last_row_and_column():
+    # Edge case: 7x7 with pool 2 -> 3x3 (floor); row 6 and column 6 are in no window.
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 7, 7, 3))
+    dY = rng.standard_normal((2, 3, 3, 3))
+    got = scratch_pool(x, 2, None, dY)
+    assert got["y"].shape == (2, 3, 3, 3)
+    assert not got["dx"][:, 6, :, :].any() and not got["dx"][:, :, 6, :].any()
+    assert np.array_equal(got["y"], x[:, :6, :6].reshape(2, 3, 2, 3, 2, 3).max(axis=(2, 4)))
+
+
+def test_maxpool2d_backward_matches_finite_differences():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 7, 6, 2))  # distinct values: the max is locally smooth
+    dY = rng.standard_normal(pool_output_shape(x, 3, 2))
+
+    def loss():
+        return float(np.sum(MaxPool2D(3, 2).forward(x) * dY))
+
+    analytic = {"dx": scratch_pool(x, 3, 2, dY)["dx"]}
+    numeric = {"dx": numerical_gradient(loss, x)}
+    assert_match(analytic, numeric, FINITE_DIFFERENCE.rel, "maxpool backward vs finite differences")
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    ph=st.integers(1, 4),
+    pw=st.integers(1, 4),
+    sh=st.integers(1, 4),
+    sw=st.integers(1, 4),
+    extra_h=st.integers(0, 6),
+    extra_w=st.integers(0, 6),
+    channels=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_maxpool2d_matches_torch_property(ph, pw, sh, sw, extra_h, extra_w, channels, seed):
+    rng = np.random.default_rng(seed)
+    # values rounded to 0.5 steps: many ties, so the tie rule is exercised too
+    x = np.round(2 * rng.standard_normal((2, ph + extra_h, pw + extra_w, channels))) / 2
+    dY = rng.standard_normal(pool_output_shape(x, (ph, pw), (sh, sw)))
+    got = scratch_pool(x, (ph, pw), (sh, sw), dY)
+    want = torch_pool(x, (ph, pw), (sh, sw), dY)
+    assert_match(got, want, tolerance("float64").rel, "maxpool scratch vs torch float64 (property)")
+
+
+# -- Flatten -----------------------------------------------------------------------------------
+def test_flatten_is_nhwc_order_and_torch_order_is_a_permutation_of_it():
+    N, H, W, C = 2, 3, 4, 5
+    x = np.random.default_rng(8).standard_normal((N, H, W, C))
+    op = Flatten()
+    y = op.forward(x)
+    y_torch = torch.flatten(torch.tensor(x).permute(0, 3, 1, 2), 1).numpy()  # (c*H + h)*W + w
+    # Keras feature (h*W + w)*C + c is torch feature (c*H + h)*W + w: a Dense after Flatten
+    # needs its input rows permuted between the frameworks
+    nhwc_to_nchw = np.arange(C * H * W).reshape(C, H, W).transpose(1, 2, 0).ravel()
+    assert np.array_equal(y, x.reshape(N, H * W * C))
+    assert not np.array_equal(y, y_torch)
+    assert np.array_equal(y, y_torch[:, nhwc_to_nchw])
+    dY = np.random.default_rng(9).standard_normal(y.shape)
+    assert np.array_equal(op.backward(dY), dY.reshape(x.shape))
+
+
+# -- dtype preservation ------------------------------------------------------------------------
+# each layer built from a kernel W (3, 3, 2, 4) and a bias b (4,) of the dtype under test
+LAYERS = {
+    "conv-same-s1-bias": lambda W, b: Conv2D(W, b, 1, "same"),
+    "conv-same-s2-nobias": lambda W, b: Conv2D(W, None, 2, "same"),
+    "conv-valid-s3-bias": lambda W, b: Conv2D(W, b, 3, "valid"),
+    "maxpool-p2": lambda W, b: MaxPool2D(2),
+    "maxpool-p3-s1": lambda W, b: MaxPool2D(3, 1),
+    "flatten": lambda W, b: Flatten(),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_dtype_is_preserved_in_every_output_and_gradient(layer, dtype):
+    rng = np.random.default_rng(11)
+    W, b = rng.standard_normal((3, 3, 2, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    op = LAYERS[layer](W, b)
+    x = rng.standard_normal((2, 8, 7, 2)).astype(dtype)
+    y = op.forward(x)
+    dx = op.backward(rng.standard_normal(y.shape).astype(dtype))
+    param_grads = {f"d{name}": g.dtype for name, g in getattr(op, "grads", {}).items()}
+    dtypes = {"y": y.dtype, "dx": dx.dtype, **param_grads}
+    assert dtypes == dict.fromkeys(dtypes, np.dtype(dtype))
+
+
+# -- errors a learner can act on ---------------------------------------------------------------
+W_3x3_2to4 = np.ones((3, 3, 2, 4))  # (kh, kw, C_in, C_out)
+
+
+@pytest.mark.parametrize(
+    "build_and_run, match",
+    [
+        pytest.param(
+            lambda: Conv2D(W_3x3_2to4).forward(np.ones((1, 2, 8, 8))), "looks like NCHW",
+            id="nchw-input",
+        ),
+        pytest.param(lambda: Conv2D(W_3x3_2to4, padding="full"), "padding", id="unknown-padding"),
+        pytest.param(
+            lambda: Conv2D(W_3x3_2to4).forward(np.ones((1, 2, 8, 2))), "larger than the input",
+            id="kernel-too-big",
+        ),
+        pytest.param(
+            lambda: Conv2D(W_3x3_2to4).forward(np.ones((1, 8, 8, 2), "float32")), "dtype",
+            id="dtype-mismatch",
+        ),
+        pytest.param(lambda: Conv2D(W_3x3_2to4, np.ones(3)), r"Conv2D\.b.*\(4,\)", id="bias-shape"),
+        pytest.param(lambda: Conv2D(W_3x3_2to4, stride=0), "Conv2D.stride", id="zero-stride"),
+        pytest.param(lambda: MaxPool2D((2, 2, 2)), "MaxPool2D.pool", id="pool-not-a-pair"),
+    ],
+)
+def test_bad_arguments_raise_actionable_errors(build_and_run, match):
+    with pytest.raises(ValueError, match=match):
+        build_and_run()
+
+
+# -- the "same" rule is TensorFlow's -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "image, kernel, stride",
+    [
+        pytest.param((28, 28), (3, 3), (2, 2), id="28x28-k3-s2"),
+        pytest.param((7, 9), (4, 2), (1, 3), id="7x9-k4x2-s1x3"),
+        pytest.param((5, 6), (2, 2), (3, 3), id="5x6-k2-s3"),
+    ],
+)
+def test_same_padding_matches_tensorflow(image, kernel, stride):
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(12)
+    x, W, b = conv_data(rng, image, kernel, c_in=2, c_out=3, bias=True, dtype="float64")
+    y_tf = tf.nn.conv2d(x, W, strides=(1, *stride, 1), padding="SAME").numpy() + b
+    assert rel_error(Conv2D(W, b, stride, "same").forward(x), y_tf) <= tolerance("float64").rel

@@ -1,11 +1,14 @@
-"""The ``crossframe`` command.
+"""crossframe: one model in NumPy from scratch, PyTorch and Keras 3, proven equal.
 
     crossframe list                     models and layers known
     crossframe describe MODEL           canonical names/shapes and each framework's mapping
     crossframe check MODEL              run all three, compare every tensor (exit 0 / 1)
     crossframe weights MODEL --out F    write the canonical weights as .npz (a template)
-    crossframe report                   the comparison report
-    (and verbs added by other modules: see VERB_MODULES)
+    crossframe train --table            optimizer hyper-parameter translation torch <-> Keras
+    crossframe train MODEL --check      optimizer trajectory parity, step by step
+    crossframe train MODEL --epochs N   real training in all three: CSV + overlaid PNG
+    crossframe bench                    forward+backward timings, scratch/torch ratio
+    crossframe report                   the comparison report (HTML, Markdown, CSV, plots)
 
 Model and layer options are flags after the model name: ``crossframe check mlp --hidden 64,32``,
 ``crossframe check conv2d --kernel 4 --stride 2 --padding same``; ``describe MODEL`` lists them.
@@ -157,7 +160,8 @@ def cmd_weights(args, extra) -> int:
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="crossframe", description=__doc__.split("\n")[0] if __doc__ else "")
+    parser = Parser(prog="crossframe", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=Parser)
 
     p = sub.add_parser("list", help="models and layers known")

@@ -255,7 +255,8 @@ def _adjoint(entries, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict[st
     for e in entries:
         if e.framework not in fw:
             continue
-        g = e.transform.adjoint(fw[e.framework], tuple(shapes[e.canonical]))
+        shape = shapes[e.canonical]
+        g = e.transform.adjoint(fw[e.framework], None if shape is None else tuple(shape))
         out[e.canonical] = g if e.canonical not in out else out[e.canonical] + g
     return out
 

@@ -48,6 +48,10 @@ The sigmoid is written as ``0.5 * (1 + tanh(a / 2))``: the same function, but it
 Its error is absolute (a few ulps of 1), not relative: ``sigmoid(-300)`` comes out as 0, not
 5e-131.
 
+Models: ``RecurrentModel`` (at the end) wraps one layer, with an optional Dense head on the last
+hidden state or on every step, into the scratch model protocol the engine runs; the
+``build_*`` functions below it are the builders the registered specs name.
+
 Dtype: every buffer is allocated with the input's dtype and every scalar is a Python number
 (which NumPy does not let promote an array), so float32 stays float32 end to end.
 """
@@ -56,8 +60,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Array, ParamOperation
+from .model import Model
 
-__all__ = ["SimpleRNN", "LSTM", "GRU"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "RecurrentModel"]
 
 
 # -- elementwise helpers, all in place: the time loops allocate nothing ------------------------
@@ -558,3 +563,172 @@ class GRU(_Recurrent):
              _sum_over_time(RH, dA2[2 * H:])],          # hh:   its input is r * h_prev
             axis=1)
         return dx, dh
+
+
+# --- models built from one recurrent layer (the registered specs, crossframe.models.recurrent) --
+
+class RecurrentModel(Model):
+    """x [, h0, c0] -> one recurrent layer -> [a Dense head] -> a dict of outputs.
+
+    Follows the scratch model protocol (crossframe.scratch.model): ``params`` / ``grads`` under
+    canonical names (``lstm.W_x``, ``dense.W``), ``load``, ``forward(**inputs)``,
+    ``backward(grad_outputs) -> input grads``.
+
+    ``head`` None: the layer alone; outputs ``h_seq`` (N, T, H) when ``return_sequences``,
+    ``h_last`` (N, H) and, for the LSTM, ``c_last`` (N, H).
+    ``head`` a Dense op: on ``h_last`` (N, H) -> (N, U), or, when ``return_sequences``, on every
+    step of ``h_seq`` at once, as (N*T, H) -> (N*T, U) -> (N, T, U): the same weights at every
+    step, so their gradient sums over the steps inside that one product.
+
+    Without an initial state in the inputs the layer starts from zeros (and no gradient is
+    returned for it), as Keras and torch do.
+    Backward in visibly reversed order: head, then the layer's BPTT.
+    """
+
+    def __init__(self, name: str, layer: _Recurrent, return_sequences: bool,
+                 head=None, output: str | None = None) -> None:
+        self.name, self.layer, self.return_sequences = name, layer, return_sequences
+        self.head, self.output = head, output
+        self.states = ("h0", "c0") if isinstance(layer, LSTM) else ("h0",)
+        self.given: list[str] = []      # the states the last forward was given
+        self.grads: dict[str, Array] = {}
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _ops(self):
+        return [(self.name, self.layer)] + ([("dense", self.head)] if self.head else [])
+
+    @property
+    def params(self) -> dict[str, Array]:
+        return {f"{n}.{k}": v for n, op in self._ops() for k, v in op.params.items()}
+
+    def _set(self, name: str, value: Array) -> None:
+        layer, _, key = name.rpartition(".")
+        dict(self._ops())[layer].params[key] = value
+
+    # -- forward / backward -------------------------------------------------------------------
+    def forward(self, **inputs: Array) -> dict[str, Array]:
+        x = inputs["x"]
+        self.given = [s for s in self.states if s in inputs]
+        N, H = x.shape[0], self.layer.hidden_size
+        states = [inputs[s] if s in inputs else np.zeros((N, H), dtype=x.dtype)
+                  for s in self.states]
+        outs = self.layer.forward(x, *states)          # (h_seq, h_last[, c_last])
+        if self.head is None:
+            named = dict(zip(("h_seq", "h_last", "c_last"), outs))
+            if not self.return_sequences:
+                del named["h_seq"]
+            return named
+        if self.return_sequences:
+            h_seq = outs[0]
+            N, T, _ = h_seq.shape
+            y = self.head.forward(h_seq.reshape(N * T, H))
+            return {self.output: y.reshape(N, T, -1)}
+        return {self.output: self.head.forward(outs[1])}
+
+    def backward(self, grad_outputs: dict[str, Array]) -> dict[str, Array]:
+        outs = self.layer.output
+        upstream = [np.zeros_like(o) for o in outs]    # dh_seq, dh_last[, dc_last]
+        if self.head is None:
+            for i, name in enumerate(("h_seq", "h_last", "c_last")[:len(outs)]):
+                if name in grad_outputs:
+                    upstream[i] = grad_outputs[name]
+        else:
+            g = grad_outputs[self.output]
+            if self.return_sequences:
+                N, T, U = g.shape
+                upstream[0] = self.head.backward(g.reshape(N * T, U)).reshape(outs[0].shape)
+            else:
+                upstream[1] = self.head.backward(g)
+        dx, *dstates = self.layer.backward(tuple(upstream))
+        self.grads = {f"{n}.{k}": v for n, op in self._ops() for k, v in op.grads.items()}
+        return {"x": dx, **{s: d for s, d in zip(self.states, dstates) if s in self.given}}
+
+
+CLASSES = 10  # the digits
+LAYER_NAME = {"rnn": "rnn", "lstm": "lstm", "gru": "gru", "gru_reset_before": "gru"}
+
+
+def _layer(cell: str, D: int, H: int, dtype: str) -> _Recurrent:
+    k = {"rnn": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}[cell]
+    W_x, W_h = np.zeros((D, k * H), dtype=dtype), np.zeros((H, k * H), dtype=dtype)
+    if cell == "rnn":
+        return SimpleRNN(W_x=W_x, W_h=W_h, b=np.zeros(H, dtype=dtype))
+    if cell == "lstm":
+        return LSTM(W_x=W_x, W_h=W_h, b=np.zeros(4 * H, dtype=dtype))
+    if cell == "gru":
+        return GRU(W_x=W_x, W_h=W_h, b=np.zeros((2, 3 * H), dtype=dtype), reset_after=True)
+    return GRU(W_x=W_x, W_h=W_h, b=np.zeros(3 * H, dtype=dtype), reset_after=False)
+
+
+def _dense(H: int, units: int, dtype: str):
+    from .dense import Dense
+
+    return Dense(np.zeros((H, units), dtype=dtype), np.zeros(units, dtype=dtype))
+
+
+def build_layer(cell: str, opts: dict, dtype: str) -> RecurrentModel:
+    return RecurrentModel(LAYER_NAME[cell], _layer(cell, opts["inputs"], opts["hidden"], dtype),
+                          opts["return-sequences"])
+
+
+def build_classifier(cell: str, opts: dict, dtype: str) -> RecurrentModel:
+    """digits read row by row -> h_last -> Dense(H, 10) logits."""
+    H = opts["hidden"]
+    return RecurrentModel(LAYER_NAME[cell], _layer(cell, opts["inputs"], H, dtype), False,
+                          _dense(H, CLASSES, dtype), "logits")
+
+
+def build_sequence(cell: str, opts: dict, dtype: str) -> RecurrentModel:
+    """digits rows 0..T-1 -> h_seq -> Dense(H, 8) at every step: the next row's prediction."""
+    H, D = opts["hidden"], opts["inputs"]
+    return RecurrentModel(LAYER_NAME[cell], _layer(cell, D, H, dtype), True,
+                          _dense(H, D, dtype), "prediction")
+
+
+# -- one builder per registered spec (crossframe.models.recurrent names them) ------------------
+def build_rnn_layer(opts, dtype):
+    return build_layer("rnn", opts, dtype)
+
+
+def build_lstm_layer(opts, dtype):
+    return build_layer("lstm", opts, dtype)
+
+
+def build_gru_layer(opts, dtype):
+    return build_layer("gru", opts, dtype)
+
+
+def build_gru_reset_before_layer(opts, dtype):
+    return build_layer("gru_reset_before", opts, dtype)
+
+
+def build_rnn(opts, dtype):
+    return build_classifier("rnn", opts, dtype)
+
+
+def build_lstm(opts, dtype):
+    return build_classifier("lstm", opts, dtype)
+
+
+def build_gru(opts, dtype):
+    return build_classifier("gru", opts, dtype)
+
+
+def build_gru_reset_before(opts, dtype):
+    return build_classifier("gru_reset_before", opts, dtype)
+
+
+def build_rnn_seq(opts, dtype):
+    return build_sequence("rnn", opts, dtype)
+
+
+def build_lstm_seq(opts, dtype):
+    return build_sequence("lstm", opts, dtype)
+
+
+def build_gru_seq(opts, dtype):
+    return build_sequence("gru", opts, dtype)
+
+
+def build_gru_reset_before_seq(opts, dtype):
+    return build_sequence("gru_reset_before", opts, dtype)

@@ -95,12 +95,16 @@ def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
         **engine_kw,
     )
     shapes = case.shapes
+    outputs = mapping.outputs_to_canonical(outputs)
+    terms = sum(float(np.sum(np.abs(b.upstream[k].astype(np.float64) * outputs[k])))
+                for k in b.upstream if k in outputs) if spec.loss == "upstream" else 0.0
     return Result(
         framework=framework,
-        outputs=mapping.outputs_to_canonical(outputs),
+        outputs=outputs,
         loss=np.asarray(loss),
         grads=mapping.param_grads_to_canonical(grads, shapes),
         input_grads=mapping.input_grads_to_canonical(input_grads, shapes),
+        loss_terms=terms,
     )
 
 

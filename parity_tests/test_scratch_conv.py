@@ -154,7 +154,7 @@ def test_conv2d_matches_torch(kernel, stride, padding, bias, dtype):
     assert_match(got, want, tolerance(dtype).rel, f"conv2d scratch vs torch {dtype}")
 
 
-@settings(max_examples=100, deadline=None, database=None)
+@settings(deadline=None, database=None)  # examples: the conftest profile (100; 1000 thorough)
 @given(
     kh=st.integers(1, 5),
     kw=st.integers(1, 5),
@@ -342,7 +342,7 @@ def test_maxpool2d_backward_matches_finite_differences():
     assert_match(analytic, numeric, FINITE_DIFFERENCE.rel, "maxpool backward vs finite differences")
 
 
-@settings(max_examples=100, deadline=None, database=None)
+@settings(deadline=None, database=None)  # examples: the conftest profile (100; 1000 thorough)
 @given(
     ph=st.integers(1, 4),
     pw=st.integers(1, 4),

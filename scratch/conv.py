@@ -318,3 +318,62 @@ class Flatten(Operation):
 
     def _backward(self, dY: Array) -> Array:
         return dY.reshape(self.inputs[0].shape)
+
+
+# -- builders for the registered conv specs (see crossframe.models.conv) -----------------------
+# Each takes the resolved options and a dtype and returns a Sequential whose parameters start
+# as zeros of the right shapes; the engine loads the canonical weights into them. The sizes
+# come from the one plan in crossframe.models.conv, so all three implementations agree on them.
+def _conv(g, dtype) -> Conv2D:
+    """A Conv2D of a ``ConvGeometry``: kernel (kh, kw, C_in, C_out), bias (C_out,) or none."""
+    W = np.zeros((*g.kernel, g.channels, g.filters), dtype=dtype)
+    b = np.zeros(g.filters, dtype=dtype) if g.bias else None
+    return Conv2D(W, b, g.stride, g.padding)
+
+
+def build_conv2d(opts, dtype):
+    from crossframe.models.conv import conv2d_geometry  # the spec module imports this one
+    from crossframe.scratch.model import Sequential
+
+    return Sequential([("conv", _conv(conv2d_geometry(opts), dtype))])
+
+
+def build_maxpool2d(opts, dtype):
+    from crossframe.models.conv import pair
+    from crossframe.scratch.model import Sequential
+
+    return Sequential([("pool", MaxPool2D(pair(opts["pool"]), pair(opts["stride"])))])
+
+
+def build_flatten(opts, dtype):
+    from crossframe.scratch.model import Sequential
+
+    return Sequential([("flatten", Flatten())])
+
+
+def build_flatten_dense(opts, dtype):
+    from crossframe.scratch.dense import Dense
+    from crossframe.scratch.model import Sequential
+
+    n, units = opts["height"] * opts["width"] * opts["channels"], opts["units"]
+    b = np.zeros(units, dtype=dtype) if opts["bias"] else None
+    return Sequential([("flatten", Flatten()), ("dense", Dense(np.zeros((n, units), dtype), b))])
+
+
+def build_convnet(opts, dtype):
+    """conv1 -> relu1 -> pool1 -> conv2 -> relu2 -> pool2 -> flatten -> dense (logits)."""
+    from crossframe.models.conv import convnet_plan
+    from crossframe.scratch.activations import ReLU
+    from crossframe.scratch.dense import Dense
+    from crossframe.scratch.model import Sequential
+
+    plan = convnet_plan(opts)
+    W = np.zeros((plan.flat_size, plan.units), dtype=dtype)
+    return Sequential([
+        ("conv1", _conv(plan.conv1, dtype)), ("relu1", ReLU()),
+        ("pool1", MaxPool2D(plan.pool1.pool, plan.pool1.stride)),
+        ("conv2", _conv(plan.conv2, dtype)), ("relu2", ReLU()),
+        ("pool2", MaxPool2D(plan.pool2.pool, plan.pool2.stride)),
+        ("flatten", Flatten()),
+        ("dense", Dense(W, np.zeros(plan.units, dtype=dtype))),
+    ], output_name="logits")

@@ -1,0 +1,371 @@
+"""The conv family three-way: Conv2D, MaxPool2D, Flatten (+ Dense), and the convnet on digits.
+
+- Property tests draw kernel, stride, padding, channels and image size, and run the registered
+  specs through scratch, torch and Keras (``crossframe.run.check``: every tensor, every pair,
+  tolerance from the table). 100 examples per property in CI, 1000 with CROSSFRAME_THOROUGH=1
+  (parity_tests/conftest.py). Images stay small so that a Keras model per example is cheap.
+- The suite can fail: a Flatten without the Dense-row permutation, a kernel with its spatial
+  axes swapped, the symmetric padding=k//2 port, a max-pool that breaks ties the other way —
+  each must be reported as a mismatch of the tensor it corrupts.
+- MaxPool ties, three-way: the gradient goes to the first maximum in row-major window order.
+- Finite differences check scratch's backward (convnet included) without any framework.
+- Teaching: describe prints the pads for the actual sizes, the kernel transpose and the Flatten
+  permutation; the declared Differences measure a real difference.
+"""
+import dataclasses
+import json
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import example, given
+from hypothesis import strategies as st
+from torch import nn
+
+from crossframe.bench import benchmarks
+from crossframe.cli import main
+from crossframe.data import rng_for
+from crossframe.describe import describe, render
+from crossframe.errors import InputError
+from crossframe.gradcheck import numerical_gradients
+from crossframe.mapping import Mapping, Transpose
+from crossframe.models.conv import (DIFFERENCES, NCHW, TORCH_KERNEL, flatten_order,
+                                    without_flatten_permutation)
+from crossframe.result import failures
+from crossframe.run import check, prepare, run
+from crossframe.scratch.conv import PADDINGS, Conv2D, MaxPool2D, _windows
+from crossframe.spec import FRAMEWORKS, Batch, get
+from crossframe.testing import assert_results_differ
+from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
+from crossframe.torch_impl.conv import Layer, standard_strides
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def with_input(case, x: np.ndarray):
+    """The case with its input image replaced (same upstream gradient / target)."""
+    b = case.batch
+    return dataclasses.replace(case, batch=Batch({"x": x.astype(case.dtype)}, b.target,
+                                                 b.upstream))
+
+
+def with_mapping(case, framework: str, mapping: Mapping):
+    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings,
+                                                    framework: lambda o: mapping})
+    return dataclasses.replace(case, spec=spec)
+
+
+def with_kernel_transform(case, canonical: str, transform):
+    """The torch mapping with one conv kernel loaded through another transform."""
+    good = case.spec.mapping("torch", case.opts)
+    wrong = tuple(dataclasses.replace(e, transform=transform, reason="deliberately wrong")
+                  if e.canonical == canonical else e for e in good.params)
+    return with_mapping(case, "torch", dataclasses.replace(good, params=wrong))
+
+
+def mismatches(case) -> str:
+    """'' when every tensor of every pair is within tolerance, else the failing lines."""
+    return "; ".join(failures(check(case)))
+
+
+@lru_cache(maxsize=None)
+def result(name: str, framework: str):
+    """The Result of ``name`` with its default options in ``framework`` (run once)."""
+    return run(prepare(name), framework)
+
+
+# --- property tests: all three frameworks ---------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(kh=st.integers(1, 5), kw=st.integers(1, 5), sh=st.integers(1, 3), sw=st.integers(1, 3),
+       padding=st.sampled_from(PADDINGS), channels=st.integers(1, 3), filters=st.integers(1, 3),
+       height=st.integers(1, 9), width=st.integers(1, 9), bias=st.booleans(),
+       seed=st.integers(0, 2**16))
+# the example that found a torch bug (see test_torch_one_channel_strides_bug_is_worked_around)
+@example(kh=1, kw=5, sh=1, sw=2, padding="valid", channels=1, filters=1, height=5, width=1,
+         bias=False, seed=0)
+def test_conv2d_three_way_property(dtype, kh, kw, sh, sw, padding, channels, filters, height,
+                                   width, bias, seed):
+    # "valid" needs the kernel to fit; "same" works for any size, even a 1x1 image. Strides up
+    # to 3 with kernels from 1 include stride larger than the kernel.
+    size = (max(height, kh), max(width, kw)) if padding == "valid" else (height, width)
+    opts = dict(height=size[0], width=size[1], channels=channels, filters=filters,
+                kernel=(kh, kw), stride=(sh, sw), padding=padding, bias=bias)
+    case = prepare("conv2d", dtype=dtype, seed=seed, batch_size=2, options=opts)
+    assert not mismatches(case), f"conv2d {opts} {dtype}: {mismatches(case)}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(ph=st.integers(1, 4), pw=st.integers(1, 4), sh=st.integers(1, 4), sw=st.integers(1, 4),
+       extra_h=st.integers(0, 5), extra_w=st.integers(0, 5), channels=st.integers(1, 3),
+       seed=st.integers(0, 2**16))
+def test_maxpool2d_three_way_property(dtype, ph, pw, sh, sw, extra_h, extra_w, channels, seed):
+    # sizes that mostly do not divide (floor); values rounded to 0.5 steps: many ties
+    opts = dict(height=ph + extra_h, width=pw + extra_w, channels=channels, pool=(ph, pw),
+                stride=(sh, sw))
+    case = prepare("maxpool2d", dtype=dtype, seed=seed, batch_size=2, options=opts)
+    case = with_input(case, np.round(2 * case.batch.inputs["x"]) / 2)
+    assert not mismatches(case), f"maxpool2d {opts} {dtype}: {mismatches(case)}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(height=st.integers(1, 4), width=st.integers(1, 4), channels=st.integers(1, 4),
+       units=st.integers(1, 3), bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_flatten_dense_three_way_property(dtype, height, width, channels, units, bias, seed):
+    opts = dict(height=height, width=width, channels=channels, units=units, bias=bias)
+    case = prepare("flatten_dense", dtype=dtype, seed=seed, batch_size=2, options=opts)
+    assert not mismatches(case), f"flatten_dense {opts} {dtype}: {mismatches(case)}"
+
+
+CONVNETS = [
+    pytest.param({"kernel": 4}, id="even-kernel-asymmetric-same"),
+    pytest.param({"kernel": "2x3", "stride": 2, "pool": 1}, id="k2x3-stride2-same"),
+    pytest.param({"padding": "valid", "kernel": 2, "pool": 2, "filters1": 3}, id="valid-k2"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", CONVNETS)
+def test_convnet_variants_three_way(options, dtype):
+    case = prepare("convnet", dtype=dtype, seed=2, options=options)
+    assert not mismatches(case), f"convnet {options} {dtype}: {mismatches(case)}"
+
+
+def test_cancelling_upstream_loss_is_measured_against_its_terms():
+    # conv2d 3x3 stride 1 same, float32, seed 0: L = sum(G * y) = 0.03 out of sum|G * y| = 585,
+    # so correctly rounded float32 sums differ by ~3e-4 of L. The loss is compared relative to
+    # sum|G * y| (crossframe.tolerances); its value alone would fail without any bug.
+    case = prepare("conv2d", dtype="float32", options={"kernel": 3, "stride": 1})
+    scratch, torch_result = run(case, "scratch"), run(case, "torch")
+    assert rel_error(scratch.loss, torch_result.loss) > tolerance("float32").rel
+    assert scratch.loss_terms > 1000 * abs(float(scratch.loss))
+    assert not mismatches(case)
+
+
+# --- the suite can fail -------------------------------------------------------------------------
+FLATTENS = [
+    pytest.param("flatten_dense", "out:output", id="flatten_dense-output"),
+    pytest.param("flatten_dense", "grad:dense.W", id="flatten_dense-grad-W"),
+    pytest.param("convnet", "out:logits", id="convnet-logits"),
+    pytest.param("convnet", "grad:dense.W", id="convnet-grad-dense-W"),
+    pytest.param("convnet", "grad:conv2.W", id="convnet-grad-conv2-W"),
+]
+
+
+@pytest.mark.parametrize("name, tensor", FLATTENS)
+def test_flatten_without_the_row_permutation_is_caught(name, tensor):
+    case = prepare(name)
+    wrong = without_flatten_permutation(case.spec.mapping("torch", case.opts))
+    bad = run(with_mapping(case, "torch", wrong), "torch")
+    assert_results_differ(result(name, "keras"), bad, "float64", tensor)
+
+
+SWAPPED = Transpose((3, 2, 1, 0))  # (kh, kw, I, O) -> (O, I, kw, kh): each kernel mirrored
+
+
+@pytest.mark.parametrize("name, kernel, tensor", [
+    pytest.param("conv2d", "conv.W", "out:output", id="conv2d-output"),
+    pytest.param("conv2d", "conv.W", "grad:conv.W", id="conv2d-grad-W"),
+    pytest.param("convnet", "conv1.W", "out:logits", id="convnet-conv1-logits"),
+    pytest.param("convnet", "conv2.W", "grad:conv2.W", id="convnet-conv2-grad-W"),
+])
+def test_square_kernel_with_swapped_spatial_axes_is_caught(name, kernel, tensor):
+    # kh = kw = 3: the wrong transpose still has the right shape; random kernels are not
+    # symmetric, so only the numbers show it
+    case = prepare(name)
+    bad = run(with_kernel_transform(case, kernel, SWAPPED), "torch")
+    assert_results_differ(result(name, "scratch"), bad, "float64", tensor)
+
+
+def test_non_square_kernel_with_swapped_spatial_axes_is_refused_by_torch():
+    # kh != kw: the swapped kernel has the wrong shape and torch refuses to load it
+    case = prepare("conv2d", options={"kernel": "3x2"})
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        run(with_kernel_transform(case, "conv.W", SWAPPED), "torch")
+
+
+def test_symmetric_padding_port_at_stride_2_is_caught():
+    # The usual port of Keras' padding="same" at stride 2: nn.Conv2d(padding=k // 2). For the
+    # default 9x8 input, 3x3 kernel, stride 2 the output shapes agree (5x4); the numbers do not.
+    case = prepare("conv2d")
+    o = case.opts
+    port = Layer(conv=nn.Conv2d(o["channels"], o["filters"], 3, 2, padding=3 // 2)).double()
+    assert_results_differ(result("conv2d", "keras"), run(case, "torch", model=port), "float64",
+                          "out:output")
+
+
+class MaxPoolLastMax(MaxPool2D):
+    """A max-pool that breaks ties toward the LAST maximum in row-major window order."""
+
+    def _output(self, x):
+        y = super()._output(x)
+        N, Ho, Wo, C = y.shape
+        k = self.pool[0] * self.pool[1]
+        win = _windows(x, self.pool, self.stride).reshape(N, Ho, Wo, k, C)
+        self._argmax = k - 1 - win[:, :, :, ::-1].argmax(axis=3)
+        return y
+
+
+@pytest.mark.parametrize("name, layer, tensor", [
+    pytest.param("maxpool2d", "pool", "grad:x", id="maxpool2d-relu-channels"),
+    pytest.param("convnet", "pool1", "grad:x", id="convnet-digits-background"),
+])
+def test_ties_broken_toward_the_last_max_are_caught(name, layer, tensor):
+    # the default batches hold exact ties (ReLU zeros; digits' zero background), so a max-pool
+    # sending a tied window's gradient anywhere but the first maximum must show
+    case = prepare(name)
+    model = case.spec.builder("scratch")(case.opts, case.dtype)
+    model.layers = [(n, MaxPoolLastMax(op.pool, op.stride) if n == layer else op)
+                    for n, op in model.layers]
+    assert_results_differ(result(name, "torch"), run(case, "scratch", model=model), "float64",
+                          tensor)
+
+
+def test_torch_one_channel_strides_bug_is_worked_around():
+    # Found by the property test above: torch 2.13.0 CPU, float32, a 1-channel NCHW input with
+    # the strides torch.from_numpy gives an NHWC image transposed to NCHW (channel stride 1),
+    # 1x5 kernel on 5x5, stride (1, 2): F.conv2d returns uninitialised memory.
+    # crossframe.torch_impl.conv.standard_strides copies such an input to standard strides. If
+    # the first assertion fails, torch has fixed it and standard_strides can go.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 5, 1)).astype("float32")
+    W = rng.standard_normal((1, 5, 1, 1)).astype("float32")
+    x_t, W_t = torch.from_numpy(NCHW.forward(x)), torch.from_numpy(TORCH_KERNEL.forward(W))
+    reference = NCHW.forward(Conv2D(W, None, (1, 2)).forward(x))
+    assert rel_error(F.conv2d(x_t, W_t, None, (1, 2)).numpy(), reference) > tolerance("float32").rel
+    fixed = F.conv2d(standard_strides(x_t), W_t, None, (1, 2)).numpy()
+    assert rel_error(fixed, reference) <= tolerance("float32").rel
+
+
+# --- MaxPool ties, three-way --------------------------------------------------------------------
+TIES = [
+    pytest.param([[0.0, 0.0], [0.0, 0.0]], (0, 0), id="all-zero-after-relu"),
+    pytest.param([[1.0, 3.0], [3.0, 2.0]], (0, 1), id="tie-row0-before-row1"),
+    pytest.param([[1.0, 2.0], [3.0, 3.0]], (1, 0), id="tie-within-row1"),
+    pytest.param([[5.0, 1.0], [1.0, 5.0]], (0, 0), id="tie-on-diagonal"),
+]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("window, first_max", TIES)
+def test_maxpool2d_tie_sends_the_gradient_to_the_first_max(window, first_max, framework):
+    case = prepare("maxpool2d", batch_size=1, options=dict(height=2, width=2, channels=1))
+    case = with_input(case, np.array(window).reshape(1, 2, 2, 1))
+    expected = np.zeros((1, 2, 2, 1))
+    expected[0, first_max[0], first_max[1], 0] = case.batch.upstream["output"].item()
+    assert np.array_equal(run(case, framework).input_grads["x"], expected)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_maxpool2d_ties_in_overlapping_windows(framework):
+    # Edge case: all zeros, pool 3 stride 1 on 4x4 -> four overlapping windows whose first
+    # elements are their top-left corners (0,0), (0,1), (1,0), (1,1): each corner receives
+    # exactly its own window's gradient, although (1,1) lies in all four windows.
+    case = prepare("maxpool2d", batch_size=1,
+                   options=dict(height=4, width=4, channels=1, pool=3, stride=1))
+    case = with_input(case, np.zeros((1, 4, 4, 1)))
+    expected = np.zeros((1, 4, 4, 1))
+    expected[0, :2, :2] = case.batch.upstream["output"][0]
+    assert np.array_equal(run(case, framework).input_grads["x"], expected)
+
+
+# --- finite differences (scratch alone, float64) ------------------------------------------------
+def untied(case):
+    """The input plus a little noise, so no max-pool window holds two equal values: at a tie the
+    max is not differentiable and central differences would average the two one-sided slopes."""
+    x = case.batch.inputs["x"]
+    return with_input(case, x + 0.01 * rng_for(case.seed, "untie").standard_normal(x.shape))
+
+
+FD_CASES = [
+    pytest.param("convnet", {}, id="convnet"),
+    pytest.param("convnet", {"kernel": 4}, id="convnet-k4"),
+    pytest.param("convnet", {"kernel": "2x3", "stride": 2, "pool": 1}, id="convnet-k2x3-s2"),
+    pytest.param("conv2d", {}, id="conv2d-k3-s2-same"),
+    pytest.param("conv2d", {"kernel": "2x3", "stride": "1x2", "padding": "valid",
+                            "bias": False}, id="conv2d-k2x3-s1x2-valid-nobias"),
+    pytest.param("maxpool2d", {"pool": 3, "stride": 2}, id="maxpool2d-p3-s2"),
+    pytest.param("flatten_dense", {}, id="flatten_dense"),
+]
+
+
+@pytest.mark.parametrize("name, options", FD_CASES)
+def test_scratch_backward_matches_finite_differences(name, options):
+    case = untied(prepare(name, dtype="float64", seed=3, batch_size=3, options=options))
+    worst = {k: rel_error(a, n) for k, (a, n) in numerical_gradients(case).items()}
+    bad = {k: v for k, v in worst.items() if v > FINITE_DIFFERENCE.rel}
+    assert not bad, f"{name} {options}: finite differences disagree with backward: {bad}"
+
+
+# --- options, validation, CLI -------------------------------------------------------------------
+@pytest.mark.parametrize("name, options, match", [
+    pytest.param("conv2d", {"kernel": "12", "padding": "valid"}, "does not fit.*--padding same",
+                 id="conv2d-kernel-larger-than-image"),
+    pytest.param("conv2d", {"stride": "0"}, "--stride 0 must be at least 1", id="conv2d-stride-0"),
+    pytest.param("conv2d", {"kernel": "three"}, "--kernel 'three' is not a valid size",
+                 id="conv2d-kernel-not-a-number"),
+    pytest.param("conv2d", {"padding": "full"}, "choose one of: valid, same",
+                 id="conv2d-unknown-padding"),
+    pytest.param("maxpool2d", {"pool": "8"}, "window does not fit its 7x9 input",
+                 id="maxpool2d-window-larger-than-image"),
+    pytest.param("convnet", {"padding": "valid"}, "pool2: a 2x2 window does not fit its 1x1",
+                 id="convnet-valid-shrinks-too-far"),
+    pytest.param("convnet", {"kernel": "9", "padding": "valid"}, "conv1: a 9x9 kernel",
+                 id="convnet-kernel-larger-than-digits"),
+])
+def test_bad_options_raise_an_input_error_with_a_fix(name, options, match):
+    with pytest.raises(InputError, match=match):
+        prepare(name, options=options)
+
+
+def test_cli_flags_reach_the_layer(capsys):
+    code = main(["check", "conv2d", "--kernel", "4", "--stride", "2", "--padding", "same",
+                 "--height", "8", "--width", "7", "--channels", "2", "--filters", "3",
+                 "--bias", "false", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {r["tensor"] for r in rows} == {"out:output", "loss", "grad:conv.W", "grad:x"}
+    assert {r["shape"] for r in rows if r["tensor"] == "out:output"} == {"4x4x4x3"}
+
+
+def test_cli_bad_combination_exits_2_with_one_line(capsys):
+    code = main(["check", "conv2d", "--kernel", "12", "--padding", "valid"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "use --padding same" in err
+
+
+# --- teaching: describe, differences, benchmark declaration -------------------------------------
+def test_describe_convnet_prints_kernel_transpose_flatten_permutation_and_pads():
+    spec = get("convnet")
+    text = render(describe(spec, spec.resolve()))
+    assert "conv1.weight" in text and "transpose(3, 2, 0, 1)" in text
+    assert "rows (H,W,C) = (2,2,8) order -> (C,H,W) order, then transpose" in text
+    assert "conv1 same, stride 1, 8x8 input, 3x3 kernel: pad top 1 bottom 1, left 1 right 1" in text
+    assert "Keras puts the odd extra row bottom/right" in text
+
+
+def test_describe_prints_the_asymmetric_pads_torch_applies():
+    spec = get("conv2d")
+    info = describe(spec, spec.resolve({"height": 8, "width": 8, "kernel": 3, "stride": 2}))
+    formula = info["frameworks"]["torch"]["formula"]
+    assert "8x8 input, 3x3 kernel: pad top 0 bottom 1, left 0 right 1" in formula
+    assert "F.pad(x, (left, right, top, bottom) = (0, 1, 0, 1))" in formula
+
+
+def test_flatten_order_is_torchs_nchw_flatten():
+    x = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)  # (N, H, W, C)
+    torch_flat = torch.flatten(torch.from_numpy(x).permute(0, 3, 1, 2), 1).numpy()
+    assert np.array_equal(torch_flat, x.reshape(2, -1)[:, list(flatten_order(3, 4, 5))])
+
+
+@pytest.mark.parametrize("difference", DIFFERENCES, ids=lambda d: d.topic.replace(" ", "-"))
+def test_declared_differences_are_real(difference):
+    assert difference.measure() > tolerance("float32").rel
+
+
+def test_conv2d_benchmark_is_declared_with_its_target():
+    bench = benchmarks()["conv2d"]
+    case = prepare(bench.spec, dtype="float32", batch_size=bench.batch_size, options=bench.options)
+    assert case.batch.inputs["x"].shape == (32, 28, 28, 8)
+    assert case.weights["conv.W"].shape == (3, 3, 8, 16) and bench.target == 1.5

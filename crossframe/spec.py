@@ -14,6 +14,7 @@ Family modules in ``crossframe.models`` call ``register`` at import; ``FAMILIES`
 """
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -52,6 +53,18 @@ class Option:
     choices: tuple | None = None
 
 
+def parse_bool(text) -> bool:
+    """An option value such as true/false, yes/no, on/off, 1/0."""
+    if str(text).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(text).lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+parse_bool.__name__ = "bool (true/false)"
+
+
 @dataclass
 class Batch:
     """Canonical inputs (by name), the target (or None) and upstream gradients (by output)."""
@@ -71,12 +84,13 @@ class Spec:
     params: Callable[[dict], list[ParamSpec]]
     batch: Callable[[dict, str, int, int], Batch]
     mappings: dict[str, Callable[[dict], Mapping]]
-    builders: dict[str, str]  # framework -> "module:function"(options, dtype) -> model
+    builders: dict[str, str]  # framework -> "module:function"(*builder_args, options, dtype)
     options: tuple[Option, ...] = ()
     dataset: str = ""
     default_batch_size: int = 16
     notes: tuple[str, ...] = ()  # teaching notes printed by describe and the report
     validate: Callable[[dict], None] | None = None
+    builder_args: tuple = ()  # leading arguments of the builder (e.g. the recurrent cell)
 
     def resolve(self, given: dict | None = None) -> dict:
         """Defaults overlaid with ``given``; unknown names are an InputError."""
@@ -111,7 +125,8 @@ class Spec:
 
     def builder(self, framework: str) -> Callable:
         module, _, func = self.builders[framework].partition(":")
-        return getattr(importlib.import_module(module), func)
+        build = getattr(importlib.import_module(module), func)
+        return functools.partial(build, *self.builder_args) if self.builder_args else build
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .. import data
+from ..bench import Benchmark
 from ..errors import InputError
 from ..mapping import Chain, Entry, Identity, Mapping, Permute, Transpose, identity_mapping
 from ..scratch.conv import PADDINGS, same_padding
-from ..spec import FRAMEWORKS, Batch, Option, ParamSpec, Spec, register
+from ..spec import (FRAMEWORKS, Batch, Difference, Option, ParamSpec, Spec, parse_bool,
+                    register)
 
 # --- the reasons, written once ---------------------------------------------------------------
 SCRATCH_WHY = "scratch computes in the canonical layout"
@@ -64,15 +66,6 @@ def _parts(value) -> tuple[int, int]:
 _size.__name__ = "size (e.g. 3 or 3x2)"
 
 
-def _bool(text) -> bool:
-    if str(text).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(text).lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(text)
-
-
-_bool.__name__ = "bool (true/false)"
 
 
 def pair(value) -> tuple[int, int]:
@@ -367,7 +360,7 @@ register(Spec(
         Option("kernel", 3, "kernel size: 3, or height x width as 3x2", _size),
         Option("stride", 2, "stride: 2, or 2x1", _size),
         Option("padding", "same", "'valid' (no zeros) or 'same' (Keras' rule)", str, PADDINGS),
-        Option("bias", True, "use a bias", _bool, (True, False)),
+        Option("bias", True, "use a bias", parse_bool, (True, False)),
     ),
     default_batch_size=4, validate=_conv2d_validate,
     notes=PADDING_NOTES + (
@@ -486,7 +479,7 @@ register(Spec(
               for fw in FRAMEWORKS},
     builders=_builders("build_flatten_dense"),
     options=FLAT_OPTIONS + (Option("units", 6, "output units", int),
-                            Option("bias", True, "use a bias", _bool, (True, False))),
+                            Option("bias", True, "use a bias", parse_bool, (True, False))),
     default_batch_size=4, validate=_flat_validate,
     notes=("torch's Linear sees the features in (c, h, w) order, Keras' Dense in (h, w, c) "
            "order: the torch weight is the canonical kernel with its rows permuted "
@@ -597,7 +590,6 @@ register(Spec(
 
 
 # --- benchmark workloads (crossframe bench) --------------------------------------------------
-from ..bench import Benchmark  # noqa: E402
 
 BENCHMARKS = (
     Benchmark("conv2d", "conv2d", 32,
@@ -639,7 +631,6 @@ def _flatten_without_permutation() -> float:
     return rel_error(run(bad, "torch").outputs["output"], run(case, "keras").outputs["output"])
 
 
-from ..spec import Difference  # noqa: E402
 
 DIFFERENCES = (
     Difference(

@@ -6,8 +6,9 @@ Canonical layout: kernel ``dense{i}.W`` (in, out), bias ``dense{i}.b`` (out,) â€
 from __future__ import annotations
 
 from .. import data
+from ..bench import Benchmark
 from ..mapping import Entry, Identity, Mapping, Transpose, identity_mapping
-from ..spec import Batch, Option, ParamSpec, Spec, register
+from ..spec import Batch, Difference, Option, ParamSpec, Spec, parse_bool, register
 
 SCRATCH_WHY = "scratch computes in the canonical layout"
 TORCH_W_WHY = "nn.Linear stores weight (out, in) and computes x @ weight.T"
@@ -145,15 +146,6 @@ def _layer_batch(out_shape):
     return batch
 
 
-def _bool(text) -> bool:
-    if str(text).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(text).lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(text)
-
-
-_bool.__name__ = "bool (true/false)"
 
 register(Spec(
     name="dense", kind="layer", family="dense",
@@ -162,7 +154,7 @@ register(Spec(
     mappings=_mappings(_dense_params), builders=_builders("build_dense"),
     options=(Option("inputs", 12, "input features", int),
              Option("units", 7, "output units", int),
-             Option("bias", True, "use a bias", _bool, (True, False))),
+             Option("bias", True, "use a bias", parse_bool, (True, False))),
     notes=("dL/db sums the upstream gradient over the batch; dL/dW = x^T G.",),
 ))
 
@@ -181,7 +173,6 @@ for _act, _why in (("relu", "y = max(x, 0); derivative 0 at exactly x = 0 in all
 
 
 # --- benchmark workloads (crossframe bench) --------------------------------------------------
-from ..bench import Benchmark  # noqa: E402
 
 BENCHMARKS = (
     Benchmark("mlp", "mlp", 128, {"hidden": "256"},
@@ -205,7 +196,6 @@ def _keras_loss_default_dtype() -> float:
                      np.asarray(explicit(labels, case_logits)))
 
 
-from ..spec import Difference  # noqa: E402
 
 DIFFERENCES = (
     Difference(

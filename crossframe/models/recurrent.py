@@ -30,11 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import data
+from ..bench import Benchmark
 from ..errors import InputError
 from ..mapping import (BlockReorder, Chain, Entry, Identity, Mapping, Row, Scale, Transform,
                        Transpose, identity_mapping)
-from ..spec import Batch, Option, ParamSpec, Spec, register
-from .dense import _bool, keras_dense_mapping, torch_dense_mapping
+from ..spec import Batch, Difference, Option, ParamSpec, Spec, parse_bool, register
+from .dense import keras_dense_mapping, torch_dense_mapping
 
 SCRATCH_WHY = "scratch computes in the canonical layout"
 KERAS_WHY = "Keras' layout is the canonical one"
@@ -316,7 +317,7 @@ def _validate(o):
 
 STATE_OPTION = Option("initial-state", True,
                       "pass h0 (and c0 for the LSTM) as inputs: seeded random states whose "
-                      "gradient is checked (false: start from zeros)", _bool, (True, False))
+                      "gradient is checked (false: start from zeros)", parse_bool, (True, False))
 
 
 def _layer_options():
@@ -324,7 +325,7 @@ def _layer_options():
             Option("hidden", 4, "H, hidden units", _positive),
             Option("steps", 5, "T, time steps", _positive),
             Option("return-sequences", True,
-                   "output h_seq (N, T, H) besides the final state", _bool, (True, False)),
+                   "output h_seq (N, T, H) besides the final state", parse_bool, (True, False)),
             STATE_OPTION)
 
 
@@ -379,7 +380,7 @@ def _register_cell(cell: Cell) -> None:
                 "on h_seq and the final state",
         loss="upstream", params=layer_params, batch=_layer_batch(cell),
         mappings=_mappings(cell, layer_params, lambda o: _layer_outputs(cell, o), head=False),
-        builders=_builders(f"build_{key}_layer"), options=_layer_options(),
+        builders=_builders("build_layer"), builder_args=(key,), options=_layer_options(),
         default_batch_size=6, validate=_validate,
         notes=_notes(cell) + ("Outputs: h_seq (with --return-sequences true) and the final "
                               "state h_last" + (", c_last" if key == "lstm" else "")
@@ -397,7 +398,7 @@ def _register_cell(cell: Cell) -> None:
                 "last hidden state -> Dense(10) -> softmax cross-entropy",
         loss="softmax_ce", params=classifier_params, batch=_classifier_batch(cell),
         mappings=_mappings(cell, classifier_params, lambda o: ("logits",), head=True),
-        builders=_builders(f"build_{key}"), options=_model_options(ROW),
+        builders=_builders("build_classifier"), builder_args=(key,), options=_model_options(ROW),
         dataset="digits", default_batch_size=16, validate=_validate,
         notes=_notes(cell) + (f"Many-to-many variant: {key}_seq.",),
     ))
@@ -411,7 +412,7 @@ def _register_cell(cell: Cell) -> None:
                 "Dense(8) per step -> the next row, MSE per step",
         loss="mse", params=sequence_params, batch=_sequence_batch(cell),
         mappings=_mappings(cell, sequence_params, lambda o: ("prediction",), head=True),
-        builders=_builders(f"build_{key}_seq"), options=_model_options(ROW - 1),
+        builders=_builders("build_sequence"), builder_args=(key,), options=_model_options(ROW - 1),
         dataset="digits", default_batch_size=16, validate=_validate,
         notes=_notes(cell) + (
             "return_sequences: the Dense head is applied at every time step (the same weights; "
@@ -425,7 +426,6 @@ for _cell in CELLS.values():
 
 
 # --- benchmark workloads (crossframe bench) --------------------------------------------------
-from ..bench import Benchmark  # noqa: E402
 
 BENCHMARKS = (
     Benchmark("lstm", "lstm_layer", 32, {"inputs": 16, "hidden": 64, "steps": 50},
@@ -489,7 +489,6 @@ def _measure_gate_order() -> float:
     return rel_error(run(plain, "torch").outputs["h_seq"], run(case, "keras").outputs["h_seq"])
 
 
-from ..spec import Difference  # noqa: E402
 
 DIFFERENCES = (
     Difference(

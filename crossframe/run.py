@@ -10,6 +10,7 @@ forward + backward pass, and everything comes back through ``transform.adjoint``
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 
@@ -106,6 +107,18 @@ def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
         input_grads=mapping.input_grads_to_canonical(input_grads, shapes),
         loss_terms=terms,
     )
+
+
+def with_mapping(case: Case, framework: str, rewrite) -> Case:
+    """The case with ``framework``'s mapping replaced by ``rewrite(good mapping) -> Mapping``.
+
+    How the "can fail" checks load a deliberately wrong mapping (a kernel left untransposed, a
+    gate block not reordered) and show that ``compare`` reports it.
+    """
+    good = case.spec.mappings[framework]
+    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings,
+                                                    framework: lambda o: rewrite(good(o))})
+    return dataclasses.replace(case, spec=spec)
 
 
 def run_all(case: Case, frameworks=FRAMEWORKS) -> dict[str, Result]:

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from crossframe.mapping import Entry, Identity, Mapping, Transpose
-from crossframe.run import prepare, run
+from crossframe.run import prepare, run, with_mapping
 from crossframe.scratch.dense import Dense
 from crossframe.testing import assert_results_differ
 
@@ -16,9 +16,7 @@ SQUARE = {"hidden": "16,16"}  # dense2.W is 16x16, so a transposed kernel still 
 
 
 def _with_mapping(case, framework, mapping):
-    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings,
-                                                    framework: lambda o: mapping})
-    return dataclasses.replace(case, spec=spec)
+    return with_mapping(case, framework, lambda good: mapping)
 
 
 def test_keras_kernel_loaded_transposed_is_caught():

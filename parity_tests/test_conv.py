@@ -35,6 +35,7 @@ from crossframe.models.conv import (DIFFERENCES, NCHW, TORCH_KERNEL, flatten_ord
                                     without_flatten_permutation)
 from crossframe.result import failures
 from crossframe.run import check, prepare, run
+from crossframe.run import with_mapping as run_with_mapping
 from crossframe.scratch.conv import PADDINGS, Conv2D, MaxPool2D, _windows
 from crossframe.spec import FRAMEWORKS, Batch, get
 from crossframe.testing import assert_results_differ
@@ -51,9 +52,7 @@ def with_input(case, x: np.ndarray):
 
 
 def with_mapping(case, framework: str, mapping: Mapping):
-    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings,
-                                                    framework: lambda o: mapping})
-    return dataclasses.replace(case, spec=spec)
+    return run_with_mapping(case, framework, lambda good: mapping)
 
 
 def with_kernel_transform(case, canonical: str, transform):

@@ -133,7 +133,6 @@ def test_every_parameter_model_gets_a_heatmap(report):
 
 
 def test_training_curves_for_every_model_not_for_lone_layers(out, report):
-    pytest.importorskip("crossframe.training.fit", reason="crossframe.training has no curves")
     final = pd.read_csv(out / "training_final.csv")
     assert set(final["model"]) == {"mlp"}
     assert "training_mlp" in {i.name for i in report.images()}

@@ -621,13 +621,11 @@ def _symmetric_padding_port() -> float:
 def _flatten_without_permutation() -> float:
     """flatten_dense in torch with the Dense weight only transposed (rows not permuted) vs
     Keras, on the same canonical weights and input."""
-    from ..run import prepare, run
+    from ..run import prepare, run, with_mapping
     from ..tolerances import rel_error
 
     case = prepare("flatten_dense")
-    spec = case.spec
-    wrong = without_flatten_permutation(spec.mapping("torch", case.opts))
-    bad = replace(case, spec=replace(spec, mappings={**spec.mappings, "torch": lambda o: wrong}))
+    bad = with_mapping(case, "torch", without_flatten_permutation)
     return rel_error(run(bad, "torch").outputs["output"], run(case, "keras").outputs["output"])
 
 

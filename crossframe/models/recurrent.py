@@ -438,14 +438,10 @@ def _with_torch_mapping(case, entries_of):
     """The case with torch's mapping rows rewritten by ``entries_of(entries) -> entries``."""
     import dataclasses
 
-    good = case.spec.mappings["torch"]
+    from ..run import with_mapping
 
-    def mapping(o):
-        m = good(o)
-        return dataclasses.replace(m, params=tuple(entries_of(m.params)))
-
-    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings, "torch": mapping})
-    return dataclasses.replace(case, spec=spec)
+    return with_mapping(case, "torch", lambda m: dataclasses.replace(
+        m, params=tuple(entries_of(m.params))))
 
 
 def _measure_reset_gate() -> float:

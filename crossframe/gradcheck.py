@@ -15,6 +15,24 @@ from .data import rng_for
 from .run import Case
 
 
+def central_difference(loss, array: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """(loss() with array[i] + h  -  loss() with array[i] - h) / 2h for every entry i.
+
+    ``array`` is changed in place and restored entry by entry; ``loss`` reads it. For checking a
+    single op whose inputs and parameters are plain arrays.
+    """
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        saved = array[index]
+        array[index] = saved + h
+        plus = loss()
+        array[index] = saved - h
+        minus = loss()
+        array[index] = saved
+        grad[index] = (plus - minus) / (2 * h)
+    return grad
+
+
 def _scratch_loss(case: Case, model, weights, inputs) -> float:
     from crossframe.scratch.engine import run_step
 

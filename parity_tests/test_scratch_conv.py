@@ -22,6 +22,7 @@ from crossframe.scratch.conv import (
     output_size,
     same_padding,
 )
+from crossframe.gradcheck import central_difference
 from crossframe.tolerances import FINITE_DIFFERENCE, rel_error, tolerance
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -110,20 +111,6 @@ def pool_output_shape(x, pool, stride):
     return (N, output_size(H, ph, sh, "valid"), output_size(W, pw, sw, "valid"), C)
 
 
-def numerical_gradient(loss, array: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar ``loss()`` w.r.t. each entry of ``array`` (in place)."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + h
-        plus = loss()
-        array[index] = saved - h
-        minus = loss()
-        array[index] = saved
-        grad[index] = (plus - minus) / (2 * h)
-    return grad
-
-
 def case_id(kernel, stride, padding, bias) -> str:
     """e.g. k3x2-s2-same-bias, k3x3-s2x1-valid-nobias"""
     s = f"s{stride}" if isinstance(stride, int) else f"s{stride[0]}x{stride[1]}"
@@ -197,7 +184,7 @@ def test_conv2d_backward_matches_finite_differences(kernel, stride, padding):
         return float(np.sum(Conv2D(W, b, stride, padding).forward(x) * dY))
 
     analytic = scratch_conv(x, W, b, stride, padding, dY)
-    numeric = {name: numerical_gradient(loss, a) for name, a in {"dx": x, "dW": W, "db": b}.items()}
+    numeric = {name: central_difference(loss, a) for name, a in {"dx": x, "dW": W, "db": b}.items()}
     assert_match(
         {name: analytic[name] for name in numeric}, numeric, FINITE_DIFFERENCE.rel,
         "conv2d backward vs finite differences",
@@ -338,7 +325,7 @@ def test_maxpool2d_backward_matches_finite_differences():
         return float(np.sum(MaxPool2D(3, 2).forward(x) * dY))
 
     analytic = {"dx": scratch_pool(x, 3, 2, dY)["dx"]}
-    numeric = {"dx": numerical_gradient(loss, x)}
+    numeric = {"dx": central_difference(loss, x)}
     assert_match(analytic, numeric, FINITE_DIFFERENCE.rel, "maxpool backward vs finite differences")
 
 
@@ -446,7 +433,7 @@ def test_bad_arguments_raise_actionable_errors(build_and_run, match):
     ],
 )
 def test_same_padding_matches_tensorflow(image, kernel, stride):
-    import tensorflow as tf
+    from crossframe.keras_impl.backend import tf
     rng = np.random.default_rng(12)
     x, W, b = conv_data(rng, image, kernel, c_in=2, c_out=3, bias=True, dtype="float64")
     y_tf = tf.nn.conv2d(x, W, strides=(1, *stride, 1), padding="SAME").numpy() + b

@@ -27,6 +27,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crossframe.gradcheck import central_difference
 from crossframe.scratch.recurrent import GRU, LSTM, SimpleRNN
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 
@@ -289,21 +290,6 @@ def test_dtype_preserved(cell, dtype):
     assert dtypes == {dtype}
 
 
-def numerical_gradient(loss, a: np.ndarray, step: float) -> np.ndarray:
-    """Central differences of ``loss()`` with respect to every entry of ``a`` (changed in
-    place and restored)."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        orig = a[idx]
-        a[idx] = orig + step
-        up = loss()
-        a[idx] = orig - step
-        down = loss()
-        a[idx] = orig
-        grad[idx] = (up - down) / (2 * step)
-    return grad
-
-
 @pytest.mark.parametrize("cell", CELLS)
 def test_backward_matches_finite_differences(cell):
     """Scratch's hand-written BPTT against central differences of scratch's own forward, in
@@ -321,7 +307,7 @@ def test_backward_matches_finite_differences(cell):
                 **{f"d{k}": g.copy() for k, g in op.grads.items()}}
     wrt = {"dx": case["x"], **dict(zip(STATE_GRAD_NAMES, case["states"])),
            **{f"d{k}": p for k, p in op.params.items()}}
-    numeric = {name: numerical_gradient(loss, a, step=1e-6) for name, a in wrt.items()}
+    numeric = {name: central_difference(loss, a, h=1e-6) for name, a in wrt.items()}
     assert_results_match(analytic, numeric, FINITE_DIFFERENCE.rel,
                          f"{cell} backward vs finite differences")
 

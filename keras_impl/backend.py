@@ -11,8 +11,11 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# oneDNN's fused kernels reorder float sums and print a banner at import; the reference
-# kernels are plenty fast for these model sizes and keep the stderr of the CLI clean.
+# TensorFlow's oneDNN kernels (on by default) are switched off: in float32 they computed a
+# wrong Conv2D here (max_rel 1.0 for a 1-channel 5x5 input, 1x5 kernel, stride (1, 2), valid —
+# the fixed example in parity_tests/test_conv.py), while the reference kernels match scratch
+# and torch. The variable only works if set before TensorFlow is first imported, so every
+# module and test imports TensorFlow through this module.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import keras  # noqa: E402

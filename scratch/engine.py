@@ -16,9 +16,11 @@ def make_step(model, inputs, target, upstream, loss: str, dtype: str):
     def step():
         outputs = model.forward(**inputs)
         if loss_op is None:
-            value = np.asarray(sum(np.sum(upstream[k] * outputs[k]) for k in upstream),
+            # L = sum_k <G_k, y_k>: a dot product each, with no (N, T, H) temporary
+            value = np.asarray(sum(np.vdot(upstream[k], outputs[k]) for k in upstream),
                                dtype=dtype)
-            grad_outputs = {k: upstream.get(k, np.zeros_like(v)) for k, v in outputs.items()}
+            grad_outputs = {k: upstream[k] if k in upstream else np.zeros_like(v)
+                            for k, v in outputs.items()}
         else:
             (name, pred), = outputs.items()
             value = loss_op.forward(pred, target)

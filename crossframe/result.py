@@ -29,9 +29,10 @@ class Result:
     loss: np.ndarray
     grads: dict[str, np.ndarray]
     input_grads: dict[str, np.ndarray] = field(default_factory=dict)
-    # sum of |terms| when the loss is a sum of random-signed terms (the "upstream" loss
-    # sum(G * y) of a lone layer), the scale its error is measured against; 0: |loss| itself
-    loss_terms: float = 0.0
+    # {tensor name: sum of |terms|} for the tensors that are sums of random-signed terms (the
+    # "upstream" loss sum(G * y) of a lone layer; each gradient of a bilinear layer, its largest
+    # entry's): the scale their error is measured against. Absent: the tensor's own scale.
+    terms: dict[str, float] = field(default_factory=dict)
 
     def tensors(self) -> dict[str, tuple[str, np.ndarray]]:
         """{tensor name: (kind, array)} in a stable, readable order."""
@@ -73,9 +74,10 @@ def compare(a: Result, b: Result, dtype: str, tol: Tolerance | None = None) -> p
                 row["note"] = "non-finite values"
             else:
                 row["max_abs"], row["max_rel"] = errors(xa, xb)
-                terms = max(a.loss_terms, b.loss_terms) if name == "loss" else 0.0
+                terms = max(a.terms.get(name, 0.0), b.terms.get(name, 0.0))
                 if terms:  # a sum is accurate relative to its |terms| (crossframe.tolerances)
-                    row["max_rel"] = row["max_abs"] / max(terms, abs(float(xa)), abs(float(xb)))
+                    scale = max(terms, float(np.max(np.abs(xa))), float(np.max(np.abs(xb))))
+                    row["max_rel"] = row["max_abs"] / scale
                 row["ok"] = bool(row["max_rel"] <= tol.rel)
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -91,6 +91,11 @@ class Spec:
     notes: tuple[str, ...] = ()  # teaching notes printed by describe and the report
     validate: Callable[[dict], None] | None = None
     builder_args: tuple = ()  # leading arguments of the builder (e.g. the recurrent cell)
+    # Every gradient entry is a sum of products of one weight or input entry and one upstream
+    # entry (a lone linear layer under the "upstream" loss): the layer run on absolute values
+    # then gives each entry's sum of |terms|, the scale its error is measured against
+    # (crossframe.tolerances, crossframe.run.sum_of_terms).
+    bilinear: bool = False
 
     def resolve(self, given: dict | None = None) -> dict:
         """Defaults overlaid with ``given``; unknown names are an InputError."""

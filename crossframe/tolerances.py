@@ -15,13 +15,24 @@ numerical linear algebra (Higham, *Accuracy and Stability of Numerical Algorithm
 is what a float format can promise: a handful of units in the last place of the largest entry.
 ``TINY`` only guards the all-zero tensor, where ``max_rel`` then equals ``max_abs / TINY``.
 
-One scalar is measured against a larger scale: the loss of a lone-layer check,
-``L = sum(G * y)`` with a random-signed upstream ``G``. A sum is accurate relative to the sum
-of its |terms| (Higham, ch. 4: error <= (n - 1) eps sum|x_i|), not to its value, which can be
-close to 0 by cancellation (measured: a conv2d check with sum|G*y| = 585 and L = 0.03, where
-float32's correct rounding differs by 3e-4 of L). So ``compare`` divides that loss's
-``max_abs`` by ``max(sum|G*y|, |L_a|, |L_b|)`` (``Result.loss_terms``); every other loss
-(MSE, cross-entropy: sums of terms of one sign) keeps the plain measure.
+Sums of random-signed terms are measured against a larger scale. A sum is accurate relative
+to the sum of its |terms| (Higham, ch. 4: error <= (n - 1) eps sum|x_i|), not to its value,
+which can be close to 0 by cancellation. Two kinds of tensor are such sums:
+
+- the loss of a lone-layer check, ``L = sum(G * y)`` with a random-signed upstream ``G``
+  (measured: a conv2d check with sum|G*y| = 585 and L = 0.03, where float32's correct rounding
+  differs by 3e-4 of L);
+- every gradient of a lone *bilinear* layer (``Spec.bilinear``: dense, conv2d, flatten_dense),
+  e.g. ``db = sum_n G[n]`` (measured: a conv2d bias gradient of 4.5e-4 out of sum|G| = 3.49,
+  where torch and Keras, each off by a quarter ulp of its partial sums, differ by 1.3e-4 of
+  the value and 8.5e-9 of the terms). Their sums of |terms| come from the same layer run on
+  absolute values (``crossframe.run.sum_of_terms``); the largest entry's is the scale.
+
+For those tensors ``compare`` divides ``max_abs`` by ``max(terms, max|a|, max|b|)``
+(``Result.terms``). It can only be larger than the tensor's own scale, so a wrong formula
+still shows: a transposed kernel or a bias left unsummed errs by O(1) of the terms. Every
+other tensor (MSE or cross-entropy losses: sums of one sign; gradients through a
+non-linearity or a model) keeps the plain measure.
 
 The table
 ---------

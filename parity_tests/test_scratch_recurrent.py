@@ -259,6 +259,28 @@ def test_caller_arrays_never_modified(cell):
     assert all(np.array_equal(op.grads[k], untouched.grads[k]) for k in op.grads)
 
 
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_results_survive_the_next_call(cell):
+    """A layer keeps its work arrays (and their per-step views) between calls: nothing it
+    returned may change when it runs again, and a call of another shape must rebuild them,
+    not reuse views into arrays of the old shape."""
+    first, other = (make_case(cell, N=3, T=4, D=2, H=5, dtype="float64", seed=s) for s in (1, 2))
+    resized = make_case(cell, N=2, T=6, D=2, H=5, dtype="float64", seed=3)
+    op = build_scratch(first)
+    returned = [*op.forward(first["x"], *first["states"]),
+                *op.backward(tuple(first["upstream"])), *op.grads.values()]
+    kept = [a.copy() for a in returned]
+    for case in (other, resized, first):     # same shape, another shape, then back
+        outputs = op.forward(case["x"], *case["states"])
+        grads_in = op.backward(tuple(case["upstream"]))
+    assert all(map(np.array_equal, returned, kept))
+    fresh = run_scratch(first)               # a new layer: the same numbers, to the bit
+    assert all(map(np.array_equal, outputs, (fresh[k] for k in OUTPUT_NAMES)))
+    assert np.array_equal(grads_in[0], fresh["dx"])
+    assert all(np.array_equal(g, fresh[f"d{k}"]) for k, g in op.grads.items())
+
+
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cell", CELLS)

@@ -192,10 +192,11 @@ class _Recurrent(ParamOperation):
 
         The large arrays of one call (forward's cache of every step, backward's gradients of
         every pre-activation) are megabytes; allocated afresh on every call they come back as
-        new pages from the operating system, each one faulted in on first write. Reusing them
-        saves that: 3.62 -> 3.40 ms for the LSTM benchmark in float32, measured here with
-        glibc told to keep freed memory (mallopt) as a stand-in. Nothing returned to the caller
-        is one of these arrays: every output and gradient is a copy."""
+        new pages from the operating system, each one faulted in on first write, and the
+        per-step views (``_step_views``) would have to be cut again. Kept, the LSTM benchmark
+        (float32) took 0.85-0.90 of the time with fresh arrays (medians of 300 interleaved
+        calls, three runs, measured here). Nothing returned to the caller is one of these
+        arrays: every output and gradient is a copy (test_results_survive_the_next_call)."""
         work = self.__dict__.setdefault("_work", {})
         buf = work.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:

@@ -159,3 +159,20 @@ def test_weights_writes_nothing_on_bad_input(tmp_path):
     _assert_bad_input(crossframe("weights", "mlp", "--out", str(tmp_path / "no" / "w.npz")),
                       "does not exist")
     assert list(tmp_path.iterdir()) == []
+
+
+
+def test_bench_json_reports_every_framework_against_torch():
+    """Structure only, never a time: speed goals live in `crossframe bench`, not in tests."""
+    out = crossframe("bench", "mlp", "--repeats", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["framework"] for r in rows] == ["scratch", "torch", "keras", "keras (tf.function)"]
+    assert next(r for r in rows if r["framework"] == "torch")["ratio_to_torch"] == 1.0
+    assert all(r["median_ms"] > 0 and r["min_ms"] <= r["median_ms"] for r in rows)
+
+
+def test_bench_unknown_workload_is_exit_2():
+    out = crossframe("bench", "lstmm")
+    assert out.returncode == 2 and "lstm" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -39,7 +39,7 @@ Inside the loops every per-step array is stored *transposed*, one column per sam
 numbers as the row form above. Why: the k gate blocks of a ``(kH, N)`` array are *row* blocks,
 each one contiguous in memory, while the column blocks of an ``(N, kH)`` array are strided, and
 NumPy's elementwise calls run about 3x faster on contiguous blocks (measured here: a 32x64 float32
-multiply takes 0.7 us contiguous, 2.4 us as a column block; the LSTM makes 22 such calls per
+multiply takes 0.7 us contiguous, 2.4 us as a column block; the LSTM makes 23 such calls per
 step, forward and backward together). Time is the leading axis, so step ``t`` of a
 ``(T, kH, N)`` buffer is contiguous too. The public arrays stay batch-first; the transposes
 happen once per call, outside the loops.

@@ -342,6 +342,11 @@ def _notes(cell: Cell) -> tuple[str, ...]:
     if cell.key == "lstm":
         notes.append("Gate order i, f, g (Keras calls it c), o in both libraries: weights only "
                      "transpose (Keras (in, 4H) columns, torch (4H, in) rows).")
+        notes.append("Speed, not numbers: on the CPU torch hands a float32 nn.LSTM to oneDNN's "
+                     "fused RNN kernel; float64, and nn.GRU / nn.RNN in either dtype, run "
+                     "torch's own per-step operations. Measured on a 2-core machine, forward + "
+                     "backward for N=32 T=50 D=16 H=64: 2.2-2.7 ms with oneDNN on 2 threads, "
+                     "3.3 ms on 1, 8-9 ms with torch.backends.mkldnn.enabled = False.")
     if cell.key.startswith("gru"):
         notes.append("Gate order: Keras columns z, r, h; torch rows r, z, n. The mapping swaps "
                      "the first two blocks (BlockReorder) before the transpose (Chain); a "

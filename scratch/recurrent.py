@@ -97,6 +97,27 @@ def _times_tanh_grad_(d: Array, y: Array, tmp: Array) -> Array:
     return d
 
 
+def _gru_update_(h: Array, h_prev: Array, z: Array, hh: Array) -> Array:
+    """h <- z * h_prev + (1 - z) * hh, written hh + z * (h_prev - hh): the GRU's last step,
+    the same in both reset formulas."""
+    np.subtract(h_prev, hh, out=h)
+    h *= z
+    h += hh
+    return h
+
+
+def _through_gru_update_(dh: Array, h_prev: Array, z: Array, hh: Array, da_z: Array,
+                         da_h: Array, tmp: Array) -> None:
+    """Backward of ``_gru_update_``, on to the pre-activations of z and of the candidate:
+        da_z = dh (h_prev - hh) z (1 - z);   da_h = dh (1 - z) (1 - hh^2)."""
+    np.subtract(h_prev, hh, out=da_z)
+    da_z *= dh
+    _times_sigmoid_grad_(da_z, z, tmp)
+    np.subtract(1.0, z, out=da_h)
+    da_h *= dh
+    _times_tanh_grad_(da_h, hh, tmp)
+
+
 def _feature_major(a: Array, out: Array | None = None) -> Array:
     """(N, T, F) batch-first -> (T, F, N) contiguous (into ``out`` when given): step t is one
     (F, N) block."""
@@ -528,9 +549,7 @@ class GRU(_Recurrent):
             np.multiply(r, rec_h, hh)             # hh = tanh(a_h + r * rec_h)
             hh += a_h
             np.tanh(hh, hh)
-            np.subtract(h_prev, hh, out=h)        # h = z * h_prev + (1 - z) * hh
-            h *= z                                #   = hh + z * (h_prev - hh)
-            h += hh
+            _gru_update_(h, h_prev, z, hh)        # h = z * h_prev + (1 - z) * hh
         self._cache = (X1, gates, R, h_all)
         return self._outputs(h_all)
 
@@ -548,13 +567,7 @@ class GRU(_Recurrent):
             for t in reversed(range(T))])
         for dh_t, h_prev, rec_h, z, r, hh, drec, da_z, da_r, drec_h, da_h in steps:
             dh += dh_t                            # dh: total gradient reaching h_t
-            # h = z * h_prev + (1 - z) * hh
-            np.subtract(h_prev, hh, out=da_z)
-            da_z *= dh
-            _times_sigmoid_grad_(da_z, z, tmp)          # da_z = dh (h_prev - hh) z (1 - z)
-            np.subtract(1.0, z, out=da_h)
-            da_h *= dh
-            _times_tanh_grad_(da_h, hh, tmp)            # da_h = dh (1 - z) (1 - hh^2)
+            _through_gru_update_(dh, h_prev, z, hh, da_z, da_h, tmp)   # da_z, da_h
             # hh = tanh(a_h + r * rec_h)
             np.multiply(da_h, rec_h, out=da_r)
             _times_sigmoid_grad_(da_r, r, tmp)          # da_r = da_h rec_h r (1 - r)
@@ -593,9 +606,7 @@ class GRU(_Recurrent):
             np.matmul(W_hhT, rh, hh)                         # hh = tanh(a_h + (r h_prev) W_hh)
             hh += a_h
             np.tanh(hh, hh)
-            np.subtract(h_prev, hh, out=h)                   # h = hh + z * (h_prev - hh)
-            h *= z
-            h += hh
+            _gru_update_(h, h_prev, z, hh)                   # h = z * h_prev + (1 - z) * hh
         self._cache = (X1, gates, RH, h_all)
         return self._outputs(h_all)
 
@@ -613,13 +624,7 @@ class GRU(_Recurrent):
             for t in reversed(range(T))])
         for dh_t, h_prev, z, r, hh, da_zr, da_z, da_r, da_h in steps:
             dh += dh_t                            # dh: total gradient reaching h_t
-            # h = z * h_prev + (1 - z) * hh
-            np.subtract(h_prev, hh, out=da_z)
-            da_z *= dh
-            _times_sigmoid_grad_(da_z, z, tmp)          # da_z = dh (h_prev - hh) z (1 - z)
-            np.subtract(1.0, z, out=da_h)
-            da_h *= dh
-            _times_tanh_grad_(da_h, hh, tmp)            # da_h = dh (1 - z) (1 - hh^2)
+            _through_gru_update_(dh, h_prev, z, hh, da_z, da_h, tmp)   # da_z, da_h
             # hh = tanh(a_h + (r * h_prev) W_hh)
             np.matmul(W_hh, da_h, out=drh)              # d(r * h_prev) = da_h W_hh^T
             np.multiply(drh, h_prev, out=da_r)

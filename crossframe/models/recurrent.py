@@ -229,23 +229,19 @@ def _mappings(cell: Cell, params_of, outputs_of, head: bool):
         ins, outs = _io("scratch", cell, o["initial-state"], outputs_of(o))
         return Mapping("scratch", m.params, ins, outs, cell.formulas["scratch"])
 
-    def torch(o):
-        ps = params_of(o)
-        entries = torch_cell_mapping(cell)
-        if head:
-            entries += torch_dense_mapping([p for p in ps if p.name.startswith("dense.")]).params
-        ins, outs = _io("torch", cell, o["initial-state"], outputs_of(o))
-        return Mapping("torch", tuple(entries), ins, outs, cell.formulas["torch"])
+    def framework(fw, cell_mapping, dense_mapping):
+        def mapping(o):
+            entries = list(cell_mapping(cell))
+            if head:
+                dense = [p for p in params_of(o) if p.name.startswith("dense.")]
+                entries += dense_mapping(dense).params
+            ins, outs = _io(fw, cell, o["initial-state"], outputs_of(o))
+            return Mapping(fw, tuple(entries), ins, outs, cell.formulas[fw])
+        return mapping
 
-    def keras(o):
-        ps = params_of(o)
-        entries = keras_cell_mapping(cell)
-        if head:
-            entries += keras_dense_mapping([p for p in ps if p.name.startswith("dense.")]).params
-        ins, outs = _io("keras", cell, o["initial-state"], outputs_of(o))
-        return Mapping("keras", tuple(entries), ins, outs, cell.formulas["keras"])
-
-    return {"scratch": scratch, "torch": torch, "keras": keras}
+    return {"scratch": scratch,
+            "torch": framework("torch", torch_cell_mapping, torch_dense_mapping),
+            "keras": framework("keras", keras_cell_mapping, keras_dense_mapping)}
 
 
 def _builders(fn: str):

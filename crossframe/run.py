@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,27 @@ class Case:
     seed: int
     weights: dict[str, np.ndarray]
     batch: Batch
+
+    @cached_property
+    def sum_of_terms(self) -> dict[str, float]:
+        """{"grad:NAME": the largest sum of |terms| over that gradient's entries}, for a
+        bilinear spec (``Spec.bilinear``); computed once, every framework's Result carries it.
+
+        Each gradient entry of a lone linear layer under the upstream loss is a sum of products,
+        e.g. db_c = sum_n G[n, c], dW_ij = sum_n x[n, i] G[n, j], dx_ni = sum_j G[n, j] W_ij.
+        The same scratch layer run in float64 on |weights|, |inputs| and |G| adds the absolute
+        values of exactly those products."""
+        engine = importlib.import_module(ENGINES["scratch"])
+        mapping = self.spec.mapping("scratch", self.opts)
+        absolute = lambda d: {k: np.abs(v.astype(np.float64)) for k, v in d.items()}  # noqa: E731
+        _, _, grads, input_grads = engine.run_step(
+            self.spec.builder("scratch")(self.opts, "float64"),
+            mapping.params_to_framework(absolute(self.weights)),
+            mapping.inputs_to_framework(absolute(self.batch.inputs)), None,
+            mapping.upstream_to_framework(absolute(self.batch.upstream)), "upstream", "float64")
+        grads = {**mapping.param_grads_to_canonical(grads, self.shapes),
+                 **mapping.input_grads_to_canonical(input_grads, self.shapes)}
+        return {f"grad:{k}": float(np.max(v)) for k, v in grads.items()}
 
     @property
     def shapes(self) -> dict[str, tuple]:
@@ -97,7 +119,7 @@ def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
     )
     shapes = case.shapes
     outputs = mapping.outputs_to_canonical(outputs)
-    terms = dict(sum_of_terms(case)) if spec.bilinear else {}
+    terms = dict(case.sum_of_terms) if spec.bilinear else {}
     if spec.loss == "upstream":
         terms["loss"] = sum(float(np.sum(np.abs(b.upstream[k].astype(np.float64) * outputs[k])))
                             for k in b.upstream if k in outputs)
@@ -110,31 +132,6 @@ def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
         terms=terms,
     )
 
-
-def sum_of_terms(case: Case) -> dict[str, float]:
-    """{"grad:NAME": the largest sum of |terms| over that gradient's entries}, for a bilinear
-    spec (``Spec.bilinear``).
-
-    Each gradient entry of a lone linear layer under the upstream loss is a sum of products,
-    e.g. db_c = sum_n G[n, c], dW_ij = sum_n x[n, i] G[n, j], dx_ni = sum_j G[n, j] W_ij. The
-    same scratch layer run in float64 on |weights|, |inputs| and |G| adds the absolute values
-    of exactly those products. Cached on the case: every framework's Result carries the same
-    numbers."""
-    cached = case.__dict__.get("_sum_of_terms")
-    if cached is None:
-        engine = importlib.import_module(ENGINES["scratch"])
-        mapping = case.spec.mapping("scratch", case.opts)
-        absolute = lambda d: {k: np.abs(v.astype(np.float64)) for k, v in d.items()}  # noqa: E731
-        _, _, grads, input_grads = engine.run_step(
-            case.spec.builder("scratch")(case.opts, "float64"),
-            mapping.params_to_framework(absolute(case.weights)),
-            mapping.inputs_to_framework(absolute(case.batch.inputs)), None,
-            mapping.upstream_to_framework(absolute(case.batch.upstream)), "upstream", "float64")
-        grads = {**mapping.param_grads_to_canonical(grads, case.shapes),
-                 **mapping.input_grads_to_canonical(input_grads, case.shapes)}
-        cached = {f"grad:{k}": float(np.max(v)) for k, v in grads.items()}
-        case.__dict__["_sum_of_terms"] = cached
-    return cached
 
 
 def with_mapping(case: Case, framework: str, rewrite) -> Case:

@@ -94,7 +94,7 @@ class Spec:
     # Every gradient entry is a sum of products of one weight or input entry and one upstream
     # entry (a lone linear layer under the "upstream" loss): the layer run on absolute values
     # then gives each entry's sum of |terms|, the scale its error is measured against
-    # (crossframe.tolerances, crossframe.run.sum_of_terms).
+    # (crossframe.tolerances, crossframe.run.Case.sum_of_terms).
     bilinear: bool = False
 
     def resolve(self, given: dict | None = None) -> dict:

@@ -350,7 +350,7 @@ NCHW_OUTPUT = Entry("output", "output", NCHW, TORCH_OUT_WHY)
 register(Spec(
     name="conv2d", kind="layer", family="conv",
     summary="one Conv2D (cross-correlation), NHWC; strides, valid/same padding with Keras' rule",
-    bilinear=True,  # every gradient is a sum of products (crossframe.run.sum_of_terms)
+    bilinear=True,  # every gradient is a sum of products (crossframe.run.Case.sum_of_terms)
     loss="upstream", params=_conv2d_params, batch=_image_batch(_conv2d_out),
     mappings={fw: (lambda o, fw=fw: _layer_mapping(fw, _conv2d_entries(fw, o),
                                                    layers=[conv2d_geometry(o)],
@@ -474,7 +474,7 @@ register(Spec(
     name="flatten_dense", kind="layer", family="conv",
     summary="Flatten + Dense: the Dense rows need a permutation between NHWC (Keras) and NCHW "
             "(torch)",
-    bilinear=True,  # every gradient is a sum of products (crossframe.run.sum_of_terms)
+    bilinear=True,  # every gradient is a sum of products (crossframe.run.Case.sum_of_terms)
     loss="upstream", params=_flat_dense_params,
     batch=_image_batch(lambda o: (o["units"],)),
     mappings={fw: (lambda o, fw=fw: _layer_mapping(fw, _flat_dense_entries(fw, o)))

@@ -150,7 +150,7 @@ def _layer_batch(out_shape):
 register(Spec(
     name="dense", kind="layer", family="dense",
     summary="one Dense layer, y = x W + b, checked with a random upstream gradient",
-    bilinear=True,  # every gradient is a sum of products (crossframe.run.sum_of_terms)
+    bilinear=True,  # every gradient is a sum of products (crossframe.run.Case.sum_of_terms)
     loss="upstream", params=_dense_params, batch=_layer_batch(lambda o: o["units"]),
     mappings=_mappings(_dense_params), builders=_builders("build_dense"),
     options=(Option("inputs", 12, "input features", int),

@@ -118,8 +118,6 @@ def configure(p):
 
 
 def main(args, extra) -> int:
-    import json
-
     from .errors import InputError
     from .run import check_dtype
 

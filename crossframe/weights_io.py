@@ -20,8 +20,8 @@ from .spec import ParamSpec
 
 def _open(path: str) -> dict[str, np.ndarray]:
     if not os.path.exists(path):
-        raise InputError(f"weights file '{path}' does not exist",
-                         "check the path, or write one with `crossframe weights MODEL --out FILE.npz`")
+        raise InputError(f"weights file '{path}' does not exist", "check the path, or write "
+                         "one with `crossframe weights MODEL --out FILE.npz`")
     if os.path.isdir(path):
         raise InputError(f"weights path '{path}' is a directory", "pass a .npz file")
     try:

@@ -101,7 +101,8 @@ def _bad_files(tmp):
 EXPECT = {
     "missing": "does not exist", "corrupt": "not a readable .npz",
     "pickled": "pickled or object arrays", "object": "pickled or object",
-    "missing-param": "missing parameter(s) dense2.b", "extra-param": "unexpected parameter(s) dense9.W",
+    "missing-param": "missing parameter(s) dense2.b",
+    "extra-param": "unexpected parameter(s) dense9.W",
     "transposed": "looks transposed", "wrong-shape": "expected shape (32,), got (31,)",
     "nan": "NaN/Inf", "inf": "NaN/Inf", "int-dtype": "dtype int64",
 }

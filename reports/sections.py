@@ -202,7 +202,6 @@ def parity(checked: list[Checked], dtypes) -> Section:
         row = {"model": c.spec.name, "kind": c.spec.kind}
         for dtype in dtypes:
             t = c.tables[dtype]
-            tol = tolerance(dtype).rel
             for pair in PAIR_NAMES:
                 worst = float(t[t.pair == pair].max_rel.max())
                 row[f"{dtype} {pair}"] = worst

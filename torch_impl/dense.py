@@ -5,7 +5,6 @@ canonical kernel is (in, out), so the mapping declares a transpose (crossframe.m
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .engine import DTYPES

@@ -40,25 +40,29 @@ def benchmarks() -> dict[str, Benchmark]:
     return out
 
 
+ROWS = ("scratch", "scratch-fast", "torch", "keras")
+
+
 def _steps(case):
-    """{framework: zero-argument callable doing one forward + backward pass}."""
-    from .run import ENGINES
+    """{row: zero-argument callable doing one forward + backward pass}: the textbook scratch,
+    the fast scratch, torch, Keras eager and Keras as a ``tf.function``."""
+    from . import frameworks
 
     steps = {}
     b = case.batch
-    for fw in ("scratch", "torch", "keras"):
-        mapping = case.spec.mapping(fw, case.opts)
-        engine = importlib.import_module(ENGINES[fw])
-        model = case.spec.builder(fw)(case.opts, case.dtype)
+    for fw in ROWS:
+        mapping = case.mapping(fw)
+        engine = frameworks.engine(fw)
+        model = frameworks.build(fw, case.model, case.dtype)
         weights = mapping.params_to_framework(case.weights)
-        if fw == "scratch":
+        if fw.startswith("scratch"):
             model.load(weights)
         elif fw == "torch":
             engine.load_state(model, weights)
         else:
             engine.load_weights(model, weights)
         args = (model, mapping.inputs_to_framework(b.inputs), b.target,
-                mapping.upstream_to_framework(b.upstream), case.spec.loss, case.dtype)
+                mapping.upstream_to_framework(b.upstream), case.model.loss, case.dtype)
         steps[fw] = engine.make_step(*args)
         if fw == "keras":
             steps["keras (tf.function)"] = engine.make_step(*args, compiled=True)

@@ -1,8 +1,11 @@
 """crossframe: one model in NumPy from scratch, PyTorch and Keras 3, proven equal.
 
-    crossframe list                     models and layers known
-    crossframe describe MODEL           canonical names/shapes and each framework's mapping
+    crossframe list                     models, lone-layer checks and layer kinds
+    crossframe describe NAME            canonical names/shapes, each framework's mapping, the code
+    crossframe describe --layer LSTM    a layer kind: options, equations, where it is written
     crossframe check MODEL              run all three, compare every tensor (exit 0 / 1)
+    crossframe check sequential --layers "dense(units=32); tanh; dense(units=1)" --input 13
+                                        your own model (--loss, --reduction: see describe)
     crossframe weights MODEL --out F    write the canonical weights as .npz (a template)
     crossframe train --table            optimizer hyper-parameter translation torch <-> Keras
     crossframe train MODEL --check      optimizer trajectory parity, step by step
@@ -10,22 +13,26 @@
     crossframe bench                    forward+backward timings, scratch/torch ratio
     crossframe report                   the comparison report (HTML, Markdown, CSV, plots)
 
-Model and layer options are flags after the model name: ``crossframe check mlp --hidden 64,32``,
-``crossframe check conv2d --kernel 4 --stride 2 --padding same``; ``describe MODEL`` lists them.
+Model options are flags after the model name, under Keras' names: ``crossframe check mlp
+--units 64,32``, ``crossframe check conv2d --kernel-size 4 --strides 2 --padding same``;
+``describe MODEL`` lists them.
 
 Exit codes: 0 all within tolerance, 1 a mismatch, 2 bad input (one line on stderr, no
-traceback, nothing written).
+traceback, nothing written). The exit code is the comparison's, whatever happens to the output
+(``crossframe check ... | head -1`` on a mismatch still exits 1).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import os
 import sys
 
+from .cliargs import Parser, framework_list, model_options, table_records
 from .errors import InputError
 
-# Verbs living in their own modules: each has configure(parser) and main(args) -> int.
+# Verbs living in their own modules: each has HELP, configure(parser) and main(args) -> int.
 VERB_MODULES = {
     "train": "crossframe.training.cli",
     "bench": "crossframe.bench",
@@ -33,11 +40,20 @@ VERB_MODULES = {
 }
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is an InputError (one line, exit 2)."""
+def emit(text: str = "") -> None:
+    """print, except that a closed stdout (``| head``) silences the rest instead of failing."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
 
-    def error(self, message):
-        raise InputError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+def silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _add_common(p, weights=True):
@@ -50,98 +66,143 @@ def _add_common(p, weights=True):
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def model_options(spec, extra: list[str]) -> dict:
-    """Parse ``--name value`` flags against the spec's declared options."""
-    p = Parser(prog=f"crossframe ... {spec.name}", add_help=False)
-    for o in spec.options:
-        p.add_argument(f"--{o.name}", dest=o.name, default=None, help=o.help)
-    try:
-        ns, rest = p.parse_known_args(extra)
-    except InputError:
-        raise
-    if rest:
-        names = ", ".join(f"--{o.name}" for o in spec.options) or "none"
-        raise InputError(f"unknown option(s) for {spec.name}: {' '.join(rest)}",
-                         f"{spec.name} takes: {names}")
-    return {k: v for k, v in vars(ns).items() if v is not None}
-
-
 def cmd_list(args, extra) -> int:
+    from .layers import all_layers
     from .spec import all_specs
 
     specs = all_specs()
     if args.json:
-        print(json.dumps([{"name": s.name, "kind": s.kind, "family": s.family,
-                           "summary": s.summary} for s in specs], indent=1))
+        emit(json.dumps({"specs": [{"name": s.name, "kind": s.kind, "family": s.family,
+                                    "summary": s.summary} for s in specs],
+                         "layers": [{"name": d.name, "title": d.title, "family": d.family,
+                                     "keras": d.keras, "torch": d.torch}
+                                    for d in all_layers()]}, indent=1))
         return 0
-    for kind in ("model", "layer"):
-        print(f"{kind}s:")
+    for kind, title in (("model", "models"), ("layer", "lone-layer checks")):
+        emit(f"{title}:")
         for s in specs:
             if s.kind == kind:
-                print(f"  {s.name:<18} {s.summary}")
+                emit(f"  {s.name:<24} {s.summary}")
+    emit("layer kinds (in --layers, `describe --layer NAME`):")
+    for d in all_layers():
+        emit(f"  {d.name:<24} {d.title}: {d.keras} / {d.torch}")
     return 0
 
 
-def _prepare(args, extra):
-    from .run import prepare
-    from .spec import get
+def _own_data(path: str | None) -> dict:
+    """--inputs FILE.npz: inputs by name (x, h0, ...), ``target``, ``upstream:OUTPUT``."""
+    if not path:
+        return {}
+    from . import weights_io
 
-    spec = get(args.model)
-    return prepare(args.model, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
-                   weights_path=getattr(args, "weights", None),
-                   options=model_options(spec, extra))
+    arrays = weights_io.read(path)
+    inputs = {k: v for k, v in arrays.items() if k != "target" and not k.startswith("upstream:")}
+    upstream = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("upstream:")}
+    return {"inputs": inputs, "target": arrays.get("target"), "upstream": upstream or None}
+
+
+def _pairs(frameworks: list[str]) -> list[tuple[str, str]]:
+    from .frameworks import PAIRS
+
+    chosen = [p for p in PAIRS if p[0] in frameworks and p[1] in frameworks]
+    chosen += [(a, b) for i, a in enumerate(frameworks) for b in frameworks[i + 1:]
+               if (a, b) not in chosen and (b, a) not in chosen]
+    return chosen
 
 
 def cmd_check(args, extra) -> int:
-    from .run import check
+    from .frameworks import FRAMEWORKS
     from .result import failures
+    from .run import check, prepare, run_all
+    from .spec import get
 
-    case = _prepare(args, extra)
-    table = check(case)
+    spec = get(args.model)
+    options = model_options(spec, extra)
+    fws = framework_list(args.frameworks, FRAMEWORKS)
+    if args.dump:
+        from .writing import check_writable
+
+        check_writable(args.dump, args.force, ".npz")
+    case = prepare(args.model, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
+                   weights_path=args.weights, options=options, mode=args.mode,
+                   **_own_data(args.inputs))
+    results = run_all(case, fws, backward=not args.forward_only)
+    table = check(case, _pairs(fws), results=results)
     ok = bool(table["ok"].all())
+    if args.dump:
+        _dump(args.dump, case, results)
     if args.json:
-        print(json.dumps(table_records(table), indent=1))
+        emit(json.dumps(table_records(table), indent=1))
     else:
         _print_table(case, table)
         for line in failures(table):
-            print("MISMATCH", line)
+            emit(f"MISMATCH {line}")
+        if args.dump:
+            emit(f"wrote every tensor to {args.dump}")
     return 0 if ok else 1
 
 
-def table_records(table) -> list[dict]:
-    """Rows as plain JSON values, full float precision (inf -> null: strict JSON)."""
-    import math
+def _dump(path: str, case, results) -> None:
+    """Inputs, weights and every framework's tensors by canonical name, written atomically."""
+    from . import weights_io
 
-    def clean(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v.item() if hasattr(v, "item") else v
-
-    return [{k: clean(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+    arrays = {f"input:{k}": v for k, v in case.batch.inputs.items()}
+    arrays.update({f"weight:{k}": v for k, v in case.weights.items()})
+    arrays.update({f"upstream:{k}": v for k, v in case.batch.upstream.items()})
+    if case.batch.target is not None:
+        arrays["target"] = case.batch.target
+    for fw, r in results.items():
+        arrays.update({f"{fw}/{name}": value for name, (_, value) in r.tensors().items()})
+    weights_io.save(path, arrays, force=True)
 
 
 def _print_table(case, table):
     worst = table["max_rel"].max()
     tol = table["tol"].iloc[0]
     verdict = "all within tolerance" if table["ok"].all() else "MISMATCH"
-    opts = " ".join(f"--{k} {v}" for k, v in case.opts.items() if k != "sizes")
-    print(f"{case.spec.name} {opts} dtype={case.dtype} seed={case.seed} "
-          f"batch={len(next(iter(case.batch.inputs.values())))}: {verdict} "
-          f"(worst max_rel {worst:.2e}, tol {tol:g})")
+    opts = " ".join(f"--{k.replace('_', '-')} {_flag(v)}" for k, v in case.opts.items()
+                    if not k.startswith("_"))
+    emit(f"{case.spec.name} {opts} dtype={case.dtype} mode={case.mode} seed={case.seed} "
+         f"batch={case.batch.size}: {verdict} (worst max_rel {worst:.2e}, tol {tol:g})")
     show = table.drop(columns=["tol"]).copy()
     show["max_abs"] = show["max_abs"].map(lambda v: f"{v:.2e}")
     show["max_rel"] = show["max_rel"].map(lambda v: f"{v:.2e}")
     show["ok"] = show["ok"].map({True: "ok", False: "FAIL"})
-    print(show.to_string(index=False))
+    emit(show.to_string(index=False))
+
+
+def _flag(v) -> str:
+    if isinstance(v, tuple):
+        return "x".join(map(str, v))
+    if isinstance(v, str) and (" " in v or ";" in v):
+        return repr(v)
+    return str(v).lower() if isinstance(v, bool) else str(v)
 
 
 def cmd_describe(args, extra) -> int:
-    from .describe import describe, render
-    from .spec import get
+    from .describe import describe, describe_layer, render, render_layer
+    from .layers import get as get_layer
+    from .spec import all_specs, get
 
+    presets = {s.name for s in all_specs()}
+    if args.layer or args.model not in presets:
+        if args.model not in presets:
+            try:
+                decl = get_layer(args.model)
+            except InputError:
+                raise InputError(f"unknown model or layer '{args.model}'",
+                                 "see `crossframe list`") from None
+        else:
+            decl = get_layer(args.model)
+        if extra:
+            raise InputError(f"describe --layer takes no options: {' '.join(extra)}",
+                             f"drop them; `crossframe describe --layer {decl.name}`")
+        info = describe_layer(decl)
+        emit(json.dumps(info, indent=1) if args.json else render_layer(info))
+        return 0
     spec = get(args.model)
     info = describe(spec, spec.resolve(model_options(spec, extra)))
-    print(json.dumps(info, indent=1) if args.json else render(info))
+    emit(json.dumps(info, indent=1) if args.json else render(info))
     return 0
 
 
@@ -149,13 +210,17 @@ def cmd_weights(args, extra) -> int:
     from . import data, weights_io
     from .run import check_dtype
     from .spec import get
+    from .writing import check_writable
 
     spec = get(args.model)
     check_dtype(args.dtype)
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed} must be >= 0", "pass e.g. --seed 0")
     opts = spec.resolve(model_options(spec, extra))
+    check_writable(args.out, args.force, ".npz")
     w = data.init_weights(spec.param_specs(opts), args.seed, args.dtype)
-    weights_io.save(args.out, w)
-    print(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}) to {args.out}")
+    weights_io.save(args.out, w, force=args.force)
+    emit(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}) to {args.out}")
     return 0
 
 
@@ -164,16 +229,29 @@ def build_parser() -> Parser:
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=Parser)
 
-    p = sub.add_parser("list", help="models and layers known")
+    p = sub.add_parser("list", help="models, lone-layer checks and layer kinds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("check", help="run all three and compare every tensor")
     _add_common(p)
+    p.add_argument("--frameworks", default=None,
+                   help="two or more of scratch, scratch-fast, torch, keras (default: the "
+                        "three); only those are imported and run")
+    p.add_argument("--mode", default="train", help="train (default) or eval, for all three")
+    p.add_argument("--inputs", default=None,
+                   help="your own batch (.npz): x (and h0, c0), optionally target and "
+                        "upstream:OUTPUT; what is missing is drawn to match")
+    p.add_argument("--dump", default=None,
+                   help="write inputs, weights and every framework's tensors to this .npz")
+    p.add_argument("--forward-only", action="store_true",
+                   help="compare outputs and the loss only, no backward pass")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --dump file")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("describe", help="canonical layout and each framework's mapping")
-    p.add_argument("model")
+    p = sub.add_parser("describe", help="canonical layout, each framework's mapping, the code")
+    p.add_argument("model", help="a name from `crossframe list` (a model or a layer kind)")
+    p.add_argument("--layer", action="store_true", help="describe the layer kind NAME")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_describe)
 
@@ -182,15 +260,11 @@ def build_parser() -> Parser:
     p.add_argument("--out", required=True, help="file to write (.npz)")
     p.add_argument("--dtype", default="float64")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_weights)
 
     for verb, module in VERB_MODULES.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name and module.startswith(err.name):
-                continue  # that capability is not installed in this tree yet
-            raise
+        mod = importlib.import_module(module)
         p = sub.add_parser(verb, help=mod.HELP)
         mod.configure(p)
         p.set_defaults(func=lambda a, e, mod=mod: mod.main(a, e))
@@ -209,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         print(f"crossframe: error: {err}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `crossframe check mlp | head`
-        sys.stderr.close()
+    except BrokenPipeError:  # output closed before the verb decided: nothing was compared
+        silence_stdout()
         return 0
     except KeyboardInterrupt:
         print("crossframe: interrupted", file=sys.stderr)

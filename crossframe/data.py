@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .spec import ParamSpec
+from .layers.base import ParamSpec
 
 
 def rng_for(seed: int, *names: str) -> np.random.Generator:
@@ -28,7 +28,13 @@ def rng_for(seed: int, *names: str) -> np.random.Generator:
 
 def init_param(p: ParamSpec, seed: int, dtype: str) -> np.ndarray:
     rng = rng_for(seed, "param", p.name)
-    if p.role == "bias":
+    if p.init == "ones":
+        return np.ones(p.shape, dtype=dtype)
+    if p.init == "zeros":
+        return np.zeros(p.shape, dtype=dtype)
+    if p.init == "positive":  # a variance-like state: uniform in [0.5, 1.5]
+        return rng.uniform(0.5, 1.5, size=p.shape).astype(dtype)
+    if p.init == "bias":
         a = rng.uniform(0.1, 0.5, size=p.shape) * rng.choice([-1.0, 1.0], size=p.shape)
     else:
         fan_in = p.fan_in or (p.shape[0] if len(p.shape) else 1)

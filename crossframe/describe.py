@@ -1,8 +1,14 @@
 """``crossframe describe``: the canonical layout and each framework's mapping, printed from the
-same ``Mapping`` declarations the loaders apply (so it cannot drift from the code)."""
+same declarations the loaders apply (so it cannot drift from the code), plus the layers, where
+each is declared and implemented, and the equivalent torch and Keras code.
+
+Nothing here allocates a weight or a batch: shapes come from the Sequential's shape inference,
+so ``describe mlp --units 100000000`` prints shapes instantly.
+"""
 from __future__ import annotations
 
-from .spec import FRAMEWORKS, Spec
+from .frameworks import FOLDERS, FRAMEWORKS
+from .spec import Spec
 
 
 def _rows(entries, shapes):
@@ -12,32 +18,83 @@ def _rows(entries, shapes):
              "transform": e.transform.describe(), "reason": e.reason} for e in entries]
 
 
+def implementation_path(framework: str, decl) -> str:
+    """Where ``decl`` is implemented in ``framework``, found without importing torch or
+    TensorFlow: ``torch_impl/recurrent.py::LSTM`` (by the family file's convention)."""
+    return f"{FOLDERS[framework]}{decl.family}.py::{type(decl).__name__}"
+
+
+def fast_path(decl) -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"crossframe.scratch.fast.{decl.family}")
+    if spec is None or spec.origin is None:
+        return None
+    with open(spec.origin, encoding="utf-8") as f:
+        source = f.read()
+    return f"scratch/fast/{decl.family}.py::{type(decl).__name__}" \
+        if f"declaration = L.{decl.title}" in source else None
+
+
 def describe(spec: Spec, opts: dict, batch_size: int = 2) -> dict:
-    params = spec.param_specs(opts)
+    model = spec.sequential(opts)
+    params = model.params()
     shapes = {p.name: tuple(p.shape) for p in params}
-    batch = spec.batch(opts, "float64", 0, batch_size)
-    io_shapes = {k: v.shape for k, v in batch.inputs.items()}
-    io_shapes.update({k: v.shape for k, v in batch.upstream.items()})
+    io_shapes = {k: (batch_size, *s) for k, s in {**model.inputs, **model.outputs}.items()}
     frameworks = {}
     for fw in FRAMEWORKS:
-        m = spec.mapping(fw, opts)
+        m = model.mapping(fw)
         frameworks[fw] = {
             "params": _rows(m.params, shapes),
             "inputs": _rows(m.inputs, io_shapes),
             "outputs": _rows(m.outputs, io_shapes),
             "formula": m.formula,
-            "builder": spec.builders[fw],
+            "implementations": sorted({implementation_path(fw, cfg.decl) for cfg in model.layers}),
         }
+    layers = []
+    for row, cfg in zip(model.summary(), model.layers):
+        row = dict(row, options={k: _plain(v) for k, v in row["options"].items()})
+        row["implementations"] = {fw: implementation_path(fw, cfg.decl) for fw in FRAMEWORKS}
+        row["fast"] = fast_path(cfg.decl)
+        layers.append(row)
+    notes = list(spec.notes)
+    for decl in dict.fromkeys(cfg.decl for cfg in model.layers):
+        notes.extend(n for n in decl.notes if n not in notes)
     return {
         "name": spec.name, "kind": spec.kind, "family": spec.family, "summary": spec.summary,
-        "loss": spec.loss, "dataset": spec.dataset,
-        "options": {o.name: {"value": opts.get(o.name, o.default), "help": o.help}
+        "loss": model.loss.text(), "dataset": spec.dataset,
+        "options": {o.name: {"value": _plain(opts.get(o.name, o.default)), "help": o.help,
+                             "aliases": list(o.aliases)}
                     for o in spec.options},
-        "inputs": {k: list(v.shape[1:]) for k, v in batch.inputs.items()},
+        "layers": layers,
+        "inputs": {k: list(v) for k, v in model.inputs.items()},
+        "outputs": {k: list(v) for k, v in model.outputs.items()},
         "params": [{"name": p.name, "shape": list(p.shape), "role": p.role, "doc": p.doc}
                    for p in params],
         "frameworks": frameworks,
-        "notes": list(spec.notes),
+        "code": {"torch": model.torch_code(), "keras": model.keras_code()},
+        "notes": notes,
+    }
+
+
+def _plain(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def describe_layer(decl) -> dict:
+    """One declaration: options, equations, notes, and where it is declared and implemented."""
+    return {
+        "name": decl.name, "title": decl.title, "family": decl.family,
+        "aliases": list(decl.aliases), "keras": decl.keras, "torch": decl.torch,
+        "declaration": decl.source,
+        "implementations": {fw: implementation_path(fw, decl) for fw in FRAMEWORKS},
+        "fast": fast_path(decl),
+        "options": {o.name: {"default": _plain(o.default), "help": o.help,
+                             "type": getattr(o.parse, "__name__", ""),
+                             "choices": list(o.choices) if o.choices else None}
+                    for o in decl.options},
+        "equations": decl.equations, "notes": list(decl.notes),
+        "recurrent": decl.recurrent, "mode_dependent": decl.mode_dependent,
     }
 
 
@@ -45,14 +102,24 @@ def render(info: dict) -> str:
     out = [f"{info['name']} ({info['kind']}, {info['family']}): {info['summary']}",
            f"loss: {info['loss']}" + (f"   data: {info['dataset']}" if info['dataset'] else "")]
     if info["options"]:
-        out.append("options: " + "  ".join(f"--{k} {v['value']}"
+        out.append("options: " + "  ".join(f"--{k.replace('_', '-')} {_text(v['value'])}"
                                            for k, v in info["options"].items()))
     out.append("inputs (per sample): " + ", ".join(f"{k} {tuple(v)}"
                                                    for k, v in info["inputs"].items()))
     out.append("")
+    out.append("layers (declaration -> scratch | torch | keras):")
+    for row in info["layers"]:
+        opts = ", ".join(f"{k}={_text(v)}" for k, v in row["options"].items())
+        out.append(f"  {row['layer']:<10} {row['kind']}({opts})  {row['input']} -> "
+                   f"{row['output']}")
+        impl = row["implementations"]
+        fast = f" (fast: {row['fast']})" if row["fast"] else ""
+        out.append(f"  {'':<10} {row['declaration']} -> {impl['scratch']}{fast} | "
+                   f"{impl['torch']} | {impl['keras']}")
+    out.append("")
     out.append("canonical parameters:")
     for p in info["params"]:
-        out.append(f"  {p['name']:<16} {str(tuple(p['shape'])):<14} {p['role']:<7} {p['doc']}")
+        out.append(f"  {p['name']:<16} {str(tuple(p['shape'])):<14} {p['role']:<9} {p['doc']}")
     if not info["params"]:
         out.append("  (none)")
     for fw, m in info["frameworks"].items():
@@ -66,8 +133,48 @@ def render(info: dict) -> str:
                 label = "" if section == "params" else f"[{section[:-1]}] "
                 out.append(f"  {label}{r['canonical']:<16} -> {r['name']:<24} {shape:<14} "
                            f"{r['transform']}" + (f"  ({r['reason']})" if r["reason"] else ""))
+    for fw in ("torch", "keras"):
+        out.append("")
+        out.append(f"the same model in {fw}:")
+        out.extend("  " + line for line in info["code"][fw].splitlines())
     if info["notes"]:
         out.append("")
         out.append("notes:")
         out.extend(f"  - {n}" for n in info["notes"])
     return "\n".join(out)
+
+
+def render_layer(info: dict) -> str:
+    out = [f"{info['name']} ({info['title']}, {info['family']} family): {info['keras']} / "
+           f"{info['torch']}",
+           f"declared in {info['declaration']}",
+           "implemented in " + " | ".join(info["implementations"].values())
+           + (f" (fast: {info['fast']})" if info["fast"] else "")]
+    if info["aliases"]:
+        out.append("also written: " + ", ".join(info["aliases"]))
+    out.append("")
+    out.append("options (Keras' names):")
+    for name, o in info["options"].items():
+        choices = f" one of {', '.join(map(str, o['choices']))}" if o["choices"] else ""
+        out.append(f"  {name:<17} default {_text(o['default']):<8} {o['help']}{choices}")
+    if not info["options"]:
+        out.append("  (none)")
+    out.append("")
+    out.append("equations:")
+    out.extend("  " + line for line in info["equations"].splitlines())
+    if info["notes"]:
+        out.append("")
+        out.append("notes:")
+        out.extend(f"  - {n}" for n in info["notes"])
+    return "\n".join(out)
+
+
+def _text(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "x".join(map(str, v))
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+__all__ = ["describe", "describe_layer", "render", "render_layer"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import rng_for
+from . import frameworks
 from .run import Case
 
 
@@ -34,31 +35,30 @@ def central_difference(loss, array: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 
 def _scratch_loss(case: Case, model, weights, inputs) -> float:
-    from crossframe.scratch.engine import run_step
-
     b = case.batch
-    _, value, _, _ = run_step(model, weights, inputs, b.target, b.upstream, case.spec.loss,
-                              case.dtype)
+    _, value, _, _, _ = frameworks.engine("scratch").run_step(
+        model, weights, inputs, b.target, b.upstream, case.model.loss, case.dtype, case.mode,
+        backward=False)
     return float(value)
 
 
-def numerical_gradients(case: Case, coords_per_tensor: int = 24, h: float = 1e-6):
+def numerical_gradients(case: Case, coords_per_tensor: int = 24, h: float = 1e-6,
+                        framework: str = "scratch"):
     """{tensor: (analytic values, numerical values)} at a seeded subset of coordinates.
 
-    Tensors are every parameter and every input of the case; ``case.dtype`` must be float64.
-    """
-    from crossframe.scratch.engine import run_step
-
+    Tensors are every trainable parameter and every input of the case; ``case.dtype`` must be
+    float64. ``framework`` "scratch" (the textbook layers) or "scratch-fast"."""
     assert case.dtype == "float64", "finite differences need float64"
-    model = case.spec.builder("scratch")(case.opts, case.dtype)
+    model = frameworks.build(framework, case.model, case.dtype)
     b = case.batch
     weights = {k: v.copy() for k, v in case.weights.items()}
     inputs = {k: v.copy() for k, v in b.inputs.items()}
-    _, _, grads, input_grads = run_step(model, weights, inputs, b.target, b.upstream,
-                                        case.spec.loss, case.dtype)
+    _, _, grads, input_grads, _ = frameworks.engine("scratch").run_step(
+        model, weights, inputs, b.target, b.upstream, case.model.loss, case.dtype, case.mode)
     analytic = {**grads, **input_grads}
     out = {}
-    for group in (weights, inputs):
+    trainable = {p.name for p in case.model.params("trainable")}
+    for group in ({k: v for k, v in weights.items() if k in trainable}, inputs):
         for name, arr in group.items():
             flat = arr.reshape(-1)
             rng = rng_for(case.seed, "fd", name)

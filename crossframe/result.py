@@ -9,6 +9,7 @@ Tensor names in a comparison:
     ``loss``           the scalar loss
     ``grad:<param>``   dL/d(parameter), canonical parameter name (``grad:dense1.W``)
     ``grad:<input>``   dL/d(input) (``grad:x``, ``grad:h0``)
+    ``state:<name>``   a non-trainable tensor after the pass (running statistics)
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Result:
     loss: np.ndarray
     grads: dict[str, np.ndarray]
     input_grads: dict[str, np.ndarray] = field(default_factory=dict)
+    # non-trainable state after the pass (a BatchNorm's running statistics), canonical names
+    state: dict[str, np.ndarray] = field(default_factory=dict)
     # {tensor name: sum of |terms|} for the tensors that are sums of random-signed terms (the
     # "upstream" loss sum(G * y) of a lone layer; each gradient of a bilinear layer, its largest
     # entry's): the scale their error is measured against. Absent: the tensor's own scale.
@@ -44,6 +47,8 @@ class Result:
             rows[f"grad:{k}"] = ("param grad", v)
         for k, v in self.input_grads.items():
             rows[f"grad:{k}"] = ("input grad", v)
+        for k, v in self.state.items():
+            rows[f"state:{k}"] = ("state", v)
         return rows
 
 

@@ -1,39 +1,42 @@
-"""Run one spec in each framework on the same canonical weights and batch, and compare.
+"""Run one model in each framework on the same canonical weights and batch, and compare.
 
-    case = prepare("mlp", dtype="float64", seed=0)
+    case = prepare("mlp", dtype="float64", seed=0)          # a registered name, or a Sequential
     results = {fw: run(case, fw) for fw in FRAMEWORKS}
     table = check(case)            # pandas DataFrame, one row per (pair, tensor)
 
+    case = prepare("dense", inputs={"x": my_x})              # your own batch; upstream drawn
+    case = prepare(Sequential.parse("dense(8); tanh; dense(1)", 6, "mae"), inputs=..., target=...)
+    run(case, "torch", backward=False)                       # forward only
+
 ``run`` is the only place where the mapping is applied: canonical weights and inputs go through
 ``transform.forward`` into the framework's names and layout, the framework's engine does one
-forward + backward pass, and everything comes back through ``transform.adjoint``.
+forward + backward pass in the case's mode ("train" or "eval", the same for all three), and
+everything comes back through ``transform.adjoint``.
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from . import data, weights_io
+from . import data, frameworks, weights_io
 from .errors import InputError
+from .frameworks import FRAMEWORKS, PAIRS
+from .mapping import Mapping
 from .result import Result, compare
-from .spec import FRAMEWORKS, PAIRS, Batch, Spec, get
+from .sequential import Sequential
+from .spec import Batch, Spec, get
 from .tolerances import DTYPES, Tolerance
 
-ENGINES = {
-    "scratch": "crossframe.scratch.engine",
-    "torch": "crossframe.torch_impl.engine",
-    "keras": "crossframe.keras_impl.engine",
-}
+MODES = ("train", "eval")
 
 
 @dataclass
 class Case:
-    """Everything the three frameworks share: spec, options, dtype, weights and batch."""
+    """Everything the three frameworks share: the model, dtype, mode, weights and batch."""
 
     spec: Spec
     opts: dict
@@ -41,27 +44,30 @@ class Case:
     seed: int
     weights: dict[str, np.ndarray]
     batch: Batch
+    model: Sequential
+    mode: str = "train"
+    mappings: dict[str, Mapping] = field(default_factory=dict)   # overrides (can-fail checks)
+
+    def mapping(self, framework: str) -> Mapping:
+        fw = frameworks.base(framework)
+        return self.mappings.get(fw) or self.model.mapping(fw)
 
     @cached_property
     def sum_of_terms(self) -> dict[str, float]:
         """{"grad:NAME": the largest sum of |terms| over that gradient's entries}, for a
-        bilinear spec (``Spec.bilinear``); computed once, every framework's Result carries it.
+        bilinear model (``Sequential.bilinear``); computed once, every framework's Result
+        carries it.
 
         Each gradient entry of a lone linear layer under the upstream loss is a sum of products,
         e.g. db_c = sum_n G[n, c], dW_ij = sum_n x[n, i] G[n, j], dx_ni = sum_j G[n, j] W_ij.
         The same scratch layer run in float64 on |weights|, |inputs| and |G| adds the absolute
         values of exactly those products."""
-        engine = importlib.import_module(ENGINES["scratch"])
-        mapping = self.spec.mapping("scratch", self.opts)
-        absolute = lambda d: {k: np.abs(v.astype(np.float64)) for k, v in d.items()}  # noqa: E731
-        _, _, grads, input_grads = engine.run_step(
-            self.spec.builder("scratch")(self.opts, "float64"),
-            mapping.params_to_framework(absolute(self.weights)),
-            mapping.inputs_to_framework(absolute(self.batch.inputs)), None,
-            mapping.upstream_to_framework(absolute(self.batch.upstream)), "upstream", "float64")
-        grads = {**mapping.param_grads_to_canonical(grads, self.shapes),
-                 **mapping.input_grads_to_canonical(input_grads, self.shapes)}
-        return {f"grad:{k}": float(np.max(v)) for k, v in grads.items()}
+        absolute = lambda d: {k: np.abs(v.astype(np.float64)) for k, v in d.items()}  # noqa
+        model = frameworks.build("scratch", self.model, "float64")
+        _, _, grads, input_grads, _ = frameworks.engine("scratch").run_step(
+            model, absolute(self.weights), absolute(self.batch.inputs), None,
+            absolute(self.batch.upstream), self.model.loss, "float64")
+        return {f"grad:{k}": float(np.max(v)) for k, v in {**grads, **input_grads}.items()}
 
     @property
     def shapes(self) -> dict[str, tuple]:
@@ -70,6 +76,11 @@ class Case:
         s.update({k: v.shape for k, v in self.batch.upstream.items()})
         return s
 
+    @property
+    def trainable(self) -> dict[str, np.ndarray]:
+        names = {p.name for p in self.model.params("trainable")}
+        return {k: v for k, v in self.weights.items() if k in names}
+
 
 def check_dtype(dtype: str) -> str:
     if dtype not in DTYPES:
@@ -77,50 +88,160 @@ def check_dtype(dtype: str) -> str:
     return dtype
 
 
-def prepare(name: str, dtype: str = "float64", seed: int = 0, batch_size: int | None = None,
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InputError(f"unknown mode '{mode}'", f"choose one of: {', '.join(MODES)}")
+    return mode
+
+
+def spec_for(model: Sequential) -> Spec:
+    """A Spec standing for a Sequential built in Python (``prepare(model)``)."""
+    return Spec(name="sequential", kind="model", family="composed", summary=model.text(),
+                model=lambda o: model, default_batch_size=8)
+
+
+def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None = None,
             weights_path: str | None = None, options: dict | None = None,
-            weights: dict | None = None) -> Case:
-    spec = get(name)
+            weights: dict | None = None, inputs: dict | None = None, target=None,
+            upstream: dict | None = None, mode: str = "train") -> Case:
+    """A Case for a registered name or a ``Sequential``.
+
+    ``weights`` / ``weights_path``: canonical weights (else seeded random ones); options the
+    user did not give are read off their shapes where the shapes fix them. ``inputs``: your own
+    batch ({"x": (N, ...)}, and states), validated against the model; ``target`` and
+    ``upstream`` are drawn to match where not given."""
     check_dtype(dtype)
-    opts = spec.resolve(options)
-    batch_size = spec.default_batch_size if batch_size is None else batch_size
-    if batch_size < 1:
-        raise InputError(f"--batch-size {batch_size} must be at least 1", "pass e.g. 16")
-    params = spec.param_specs(opts)
-    if weights_path:
-        w = weights_io.load(weights_path, params, dtype, name)
-    elif weights is not None:
-        w = weights_io.validate(weights, params, dtype, name)
+    check_mode(mode)
+    if seed < 0:
+        raise InputError(f"--seed {seed} must be >= 0", "pass e.g. --seed 0")
+    given_weights = weights_io.read(weights_path) if weights_path else weights
+    if isinstance(name, Sequential):
+        model = name if given_weights is None else Sequential(
+            list(name.items), name.input_shape, name.loss, name.output_name,
+            {k: np.shape(v) for k, v in given_weights.items()})
+        spec, opts = spec_for(model), {}
+    source = weights_path and weights_path.rsplit("/", 1)[-1] or "weights"
+    if not isinstance(name, Sequential):
+        spec = get(name)
+        opts, model, w = _fit_weights(spec, options, given_weights, dtype, source)
+    elif given_weights is not None:
+        w = weights_io.validate(given_weights, model.params(), dtype, spec.name, source)
+    if given_weights is None:
+        w = data.init_weights(model.params(), seed, dtype)
+    if inputs is not None:
+        batch = _own_batch(model, inputs, target, upstream, dtype, seed)
     else:
-        w = data.init_weights(params, seed, dtype)
-    return Case(spec, opts, dtype, seed, w, spec.batch(opts, dtype, seed, batch_size))
+        size = spec.default_batch_size if batch_size is None else batch_size
+        if size < 1:
+            raise InputError(f"--batch-size {size} must be at least 1", "pass e.g. 16")
+        batch = spec.make_batch(opts, dtype, seed, size)
+    return Case(spec, opts, dtype, seed, w, batch, model, mode)
 
 
-def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
-    """One forward + backward pass in ``framework``, mapped back to the canonical layout.
+def _fit_weights(spec: Spec, options: dict | None, weights: dict | None, dtype: str,
+                 source: str):
+    """(options, model, checked weights or None): the options the weights fix are read off
+    their shapes (``Spec.infer``) unless given. Where the weights do not fit the model so read,
+    they are checked against the model of the given options alone, whose error names what is
+    wrong against the sizes the user asked for (a transposed kernel, a missing bias)."""
+    opts = _options(spec, options, weights)
+    model = spec.sequential(opts)
+    if weights is None:
+        return opts, model, None
+    try:
+        return opts, model, weights_io.validate(weights, model.params(), dtype, spec.name, source)
+    except InputError:
+        plain = _options(spec, options, None)
+        if plain == opts:
+            raise
+        model = spec.sequential(plain)
+        return plain, model, weights_io.validate(weights, model.params(), dtype, spec.name,
+                                                 source)
 
-    ``model`` may be given to run a prebuilt (e.g. deliberately broken) model.
-    """
-    spec, opts, dtype = case.spec, case.opts, case.dtype
-    mapping = spec.mapping(framework, opts)
-    engine = importlib.import_module(ENGINES[framework])
+
+def _options(spec: Spec, options: dict | None, weights: dict | None) -> dict:
+    """The user's options, plus those the weights fix (read by the spec's ``infer``)."""
+    given = dict(options or {})
+    if weights is not None and spec.infer is not None:
+        shapes = {k: tuple(np.shape(v)) for k, v in weights.items()}
+        known = {o.name: o for o in spec.options}
+        aliases = {a: o.name for o in spec.options for a in o.aliases}
+        named = {aliases.get(k.replace("-", "_"), k.replace("-", "_")) for k in given}
+        for key, value in spec.infer(shapes).items():
+            if key in known and key not in named:
+                given[key] = value
+    if spec.name == "sequential" and weights is not None:
+        opts = spec.resolve(given)
+        return {**opts, "_shapes": {k: tuple(np.shape(v)) for k, v in weights.items()}}
+    return spec.resolve(given)
+
+
+def _own_batch(model: Sequential, inputs: dict, target, upstream, dtype: str, seed: int) -> Batch:
+    """The user's inputs, checked against the model; target / upstream drawn where missing."""
+    from .spec import random_target
+
+    missing = [k for k in model.inputs if k not in inputs]
+    extra = [k for k in inputs if k not in model.inputs]
+    if missing or extra:
+        what = (f"missing {', '.join(missing)}" if missing else "") + \
+               ("; " if missing and extra else "") + \
+               (f"unexpected {', '.join(extra)}" if extra else "")
+        takes = ", ".join(f"{k} (N, {_t(s)})" for k, s in model.inputs.items())
+        raise InputError(f"inputs: {what}", f"the model takes {takes}")
+    out, N = {}, None
+    for name, shape in model.inputs.items():
+        a = np.asarray(inputs[name])
+        out[name] = weights_io.check_array(a, (None, *shape), dtype, f"inputs: {name}")
+        if N is None:
+            N = a.shape[0]
+        elif a.shape[0] != N:
+            raise InputError(f"inputs: {name} has {a.shape[0]} rows, x has {N}",
+                             "give every input the same batch size")
+    if model.loss.upstream:
+        given = upstream or {}
+        ups = {}
+        for k, shape in model.outputs.items():
+            if k in given:
+                ups[k] = weights_io.check_array(np.asarray(given[k]), (N, *shape), dtype,
+                                                f"upstream: {k}")
+            else:
+                ups[k] = data.upstream((N, *shape), seed, k, dtype)
+        return Batch(out, None, ups)
+    if target is None:
+        target = random_target(model, dtype, seed, N)
+    else:
+        target = np.asarray(target)
+        (shape,) = model.outputs.values()
+        want = (N, *shape[:-1]) if model.loss.decl.target == "labels" else (N, *shape)
+        if target.shape != want:
+            raise InputError(f"target: shape {target.shape}, expected {want}",
+                             "labels (N,) for softmax_ce, else the output's shape")
+    return Batch(out, target, {})
+
+
+def _t(shape) -> str:
+    return ", ".join(map(str, shape))
+
+
+def run(case: Case, framework: str, model=None, backward: bool = True, **engine_kw) -> Result:
+    """One forward (+ backward) pass in ``framework``, mapped back to the canonical layout.
+
+    ``model`` may be given to run a prebuilt (e.g. deliberately broken) framework model.
+    ``framework`` "scratch-fast" runs the fast scratch kernels."""
+    frameworks.check_framework(framework)
+    mapping = case.mapping(framework)
+    engine = frameworks.engine(framework)
     if model is None:
-        model = spec.builder(framework)(opts, dtype)
+        model = frameworks.build(framework, case.model, case.dtype)
     b = case.batch
-    outputs, loss, grads, input_grads = engine.run_step(
-        model,
-        mapping.params_to_framework(case.weights),
-        mapping.inputs_to_framework(b.inputs),
-        b.target,
-        mapping.upstream_to_framework(b.upstream),
-        spec.loss,
-        dtype,
-        **engine_kw,
-    )
+    outputs, loss, grads, input_grads, state = engine.run_step(
+        model, mapping.params_to_framework(case.weights), mapping.inputs_to_framework(b.inputs),
+        b.target, mapping.upstream_to_framework(b.upstream), case.model.loss, case.dtype,
+        case.mode, backward=backward, **engine_kw)
     shapes = case.shapes
     outputs = mapping.outputs_to_canonical(outputs)
-    terms = dict(case.sum_of_terms) if spec.bilinear else {}
-    if spec.loss == "upstream":
+    terms = dict(case.sum_of_terms) if case.model.bilinear and backward else {}
+    if case.model.loss.upstream:
         terms["loss"] = sum(float(np.sum(np.abs(b.upstream[k].astype(np.float64) * outputs[k])))
                             for k in b.upstream if k in outputs)
     return Result(
@@ -129,31 +250,29 @@ def run(case: Case, framework: str, model=None, **engine_kw) -> Result:
         loss=np.asarray(loss),
         grads=mapping.param_grads_to_canonical(grads, shapes),
         input_grads=mapping.input_grads_to_canonical(input_grads, shapes),
+        state={},
         terms=terms,
     )
-
 
 
 def with_mapping(case: Case, framework: str, rewrite) -> Case:
     """The case with ``framework``'s mapping replaced by ``rewrite(good mapping) -> Mapping``.
 
     How the "can fail" checks load a deliberately wrong mapping (a kernel left untransposed, a
-    gate block not reordered) and show that ``compare`` reports it.
-    """
-    good = case.spec.mappings[framework]
-    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings,
-                                                    framework: lambda o: rewrite(good(o))})
-    return dataclasses.replace(case, spec=spec)
+    gate block not reordered) and show that ``compare`` reports it."""
+    good = case.mapping(framework)
+    return dataclasses.replace(case, mappings={**case.mappings, framework: rewrite(good)})
 
 
-def run_all(case: Case, frameworks=FRAMEWORKS) -> dict[str, Result]:
-    return {fw: run(case, fw) for fw in frameworks}
+def run_all(case: Case, frameworks_=FRAMEWORKS, backward: bool = True) -> dict[str, Result]:
+    return {fw: run(case, fw, backward=backward) for fw in frameworks_}
 
 
 def check(case: Case, pairs=PAIRS, tol: Tolerance | None = None,
-          results: dict[str, Result] | None = None) -> pd.DataFrame:
+          results: dict[str, Result] | None = None, backward: bool = True) -> pd.DataFrame:
     """Every pair, every tensor: the comparison table for one case."""
-    needed = sorted({fw for pair in pairs for fw in pair}, key=FRAMEWORKS.index)
-    results = results or run_all(case, needed)
+    order = [*FRAMEWORKS, *frameworks.VARIANTS]
+    needed = sorted({fw for pair in pairs for fw in pair}, key=order.index)
+    results = results or run_all(case, needed, backward)
     return pd.concat([compare(results[a], results[b], case.dtype, tol) for a, b in pairs],
                      ignore_index=True)

@@ -20,3 +20,14 @@ def assert_results_differ(a: Result, b: Result, dtype: str, tensor: str) -> None
     row = table[table["tensor"] == tensor]
     assert len(row) == 1, f"no tensor {tensor} in the comparison"
     assert not bool(row["ok"].iloc[0]), f"{tensor} was not reported as a mismatch"
+
+
+def scratch_model_with(case, layer: str, cls, framework: str = "scratch"):
+    """The case's scratch model with layer ``layer`` run by ``cls`` instead (a deliberately
+    wrong layer, for the can-fail tests); pass it to ``run(case, "scratch", model=...)``."""
+    from . import frameworks
+
+    model = frameworks.build(framework, case.model, case.dtype)
+    model.layers = [(cfg, cls(**cfg.opts) if cfg.name == layer else op)
+                    for cfg, op in model.layers]
+    return model

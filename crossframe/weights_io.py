@@ -9,16 +9,16 @@ to float32. Writing goes to a temporary file renamed into place, so a failure le
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from .errors import InputError
-from .spec import ParamSpec
+from .layers.base import ParamSpec
 
 
-def _open(path: str) -> dict[str, np.ndarray]:
+def read(path: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, never unpickled; an InputError says what is wrong."""
     if not os.path.exists(path):
         raise InputError(f"weights file '{path}' does not exist", "check the path, or write "
                          "one with `crossframe weights MODEL --out FILE.npz`")
@@ -85,23 +85,37 @@ def validate(weights: dict[str, np.ndarray], params: list[ParamSpec], dtype: str
     return out
 
 
+def check_array(a: np.ndarray, shape: tuple, dtype: str, label: str) -> np.ndarray:
+    """One user array (an input, an upstream gradient) against ``shape`` (None: any size on that
+    axis) and ``dtype``: floating point, finite, not float64 into a float32 run. Returns it
+    contiguous in ``dtype``."""
+    if a.dtype == object or a.dtype.kind != "f":
+        raise InputError(f"{label} has dtype {a.dtype}, expected floating point ({dtype})",
+                         f"save it with .astype(np.{dtype})")
+    if a.dtype == np.float64 and dtype == "float32":
+        raise InputError(f"{label} is float64 but --dtype float32 was asked",
+                         "pass --dtype float64, or save float32 arrays")
+    if a.ndim != len(shape) or any(w is not None and g != w for g, w in zip(a.shape, shape)):
+        want = "(" + ", ".join("N" if w is None else str(w) for w in shape) + ")"
+        raise InputError(f"{label}: expected shape {want}, got {tuple(a.shape)}",
+                         "`crossframe describe MODEL` prints the input shapes")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{label} holds NaN/Inf values", "give finite numbers")
+    return np.ascontiguousarray(a.astype(dtype))
+
+
 def load(path: str, params: list[ParamSpec], dtype: str, model: str) -> dict[str, np.ndarray]:
-    return validate(_open(path), params, dtype, model, source=os.path.basename(path))
+    return validate(read(path), params, dtype, model, source=os.path.basename(path))
 
 
-def save(path: str, weights: dict[str, np.ndarray]) -> None:
-    """Write an .npz atomically: a temporary file in the same folder, renamed into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"folder '{folder}' does not exist", "create it first")
-    if not path.endswith(".npz"):
-        raise InputError(f"'{path}' should end in .npz", "numpy appends .npz otherwise")
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+def save(path: str, weights: dict[str, np.ndarray], force: bool = False) -> None:
+    """Write an .npz atomically (crossframe.writing): refused over an existing file without
+    ``force``, nothing left behind on any error."""
+    from .writing import check_writable, write_atomic
+
+    check_writable(path, force, ".npz")
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
             np.savez(fh, **weights)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, write)

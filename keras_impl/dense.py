@@ -1,37 +1,54 @@
-"""Dense models in Keras 3: ``linear`` and ``mlp`` (and the lone ``dense`` layer).
+"""Dense and the activations in Keras 3.
 
-``layers.Dense`` stores ``kernel`` as (in, out) — the canonical layout — and ``bias`` (out,).
-Every layer gets ``dtype=`` explicitly; functional models take and return dicts so the engine
-can name inputs and outputs.
+``layers.Dense`` stores ``kernel`` as (in, out) — the canonical layout — and ``bias`` (out,); on
+more axes it acts on the last one. Each class makes the Keras layer for a ``LayerConfig`` with
+the model's dtype given explicitly and the layer's name (its variables' path prefix).
 """
 from __future__ import annotations
+
+from crossframe import layers as L
 
 from .backend import keras
 
 
-def _dense_stack(sizes, activation, dtype, output, bias=True):
-    x = keras.Input(shape=(sizes[0],), dtype=dtype, name="x")
-    h = x
-    n = len(sizes) - 1
-    for i in range(1, n + 1):
-        h = keras.layers.Dense(sizes[i], activation=activation if i < n else None,
-                               use_bias=bias, dtype=dtype, name=f"dense{i}")(h)
-    return keras.Model(inputs={"x": x}, outputs={output: h})
+class Dense:
+    declaration = L.Dense
+
+    @staticmethod
+    def make(cfg, dtype):
+        return keras.layers.Dense(cfg.opts["units"], use_bias=cfg.opts["use_bias"], dtype=dtype,
+                                  name=cfg.name)
 
 
-def build_mlp(opts, dtype):
-    return _dense_stack(opts["sizes"], opts["activation"], dtype, "logits")
+class ReLU:
+    declaration = L.ReLU
+
+    @staticmethod
+    def make(cfg, dtype):
+        return keras.layers.ReLU(dtype=dtype, name=cfg.name)
 
 
-def build_linear(opts, dtype):
-    return _dense_stack([opts["features"], 1], None, dtype, "prediction")
+class Sigmoid:
+    declaration = L.Sigmoid
+
+    @staticmethod
+    def make(cfg, dtype):
+        return keras.layers.Activation("sigmoid", dtype=dtype, name=cfg.name)
 
 
-def build_dense(opts, dtype):
-    return _dense_stack([opts["inputs"], opts["units"]], None, dtype, "output", opts["bias"])
+class Tanh:
+    declaration = L.Tanh
+
+    @staticmethod
+    def make(cfg, dtype):
+        return keras.layers.Activation("tanh", dtype=dtype, name=cfg.name)
 
 
-def build_activation(opts, dtype):
-    x = keras.Input(shape=(opts["inputs"],), dtype=dtype, name="x")
-    y = keras.layers.Activation(opts["activation"], dtype=dtype, name="act")(x)
-    return keras.Model(inputs={"x": x}, outputs={"output": y})
+class Softmax:
+    """Over the last axis: the features, or the channels of NHWC."""
+
+    declaration = L.Softmax
+
+    @staticmethod
+    def make(cfg, dtype):
+        return keras.layers.Softmax(axis=-1, dtype=dtype, name=cfg.name)

@@ -4,29 +4,29 @@ A Keras ``Loss`` computes in its own dtype — ``keras.config.floatx()``, float3
 and casts the predictions to it: a float64 model would get a float32 loss without a word. So
 every loss here is built with ``dtype=`` the model's dtype.
 
-``from_logits=True`` on both cross-entropies: their default (False) expects probabilities.
-``sum_over_batch_size`` averages the per-sample losses, each a mean over the last axis, which
-is torch's ``reduction="mean"`` over all elements.
+Reductions (crossframe/losses.py): "mean" is Keras' ``sum_over_batch_size`` (the mean of the
+per-sample losses, each a mean over the last axis: torch's mean over every element). "sum" is
+torch's sum over every element; Keras' ``reduction="sum"`` sums the per-sample losses, each a
+*mean* over the last axis, so for the element-wise losses it is multiplied back by that axis'
+size here (a declared difference; 1 for a regression head).
 """
 from __future__ import annotations
 
 from .backend import keras, tf
 
+CLASSES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
+           "softmax_ce": "SparseCategoricalCrossentropy", "binary_ce": "BinaryCrossentropy"}
 
-def compute(loss: str, outputs: dict, target, upstream: dict, dtype: str):
-    if loss == "upstream":
+
+def compute(loss, outputs: dict, target, upstream: dict, dtype: str):
+    if loss.upstream:
         return tf.add_n([tf.reduce_sum(upstream[k] * outputs[k]) for k in upstream])
     (pred,) = outputs.values()
-    if loss == "mse":
-        fn = keras.losses.MeanSquaredError(reduction="sum_over_batch_size", dtype=dtype)
-    elif loss == "mae":
-        fn = keras.losses.MeanAbsoluteError(reduction="sum_over_batch_size", dtype=dtype)
-    elif loss == "softmax_ce":
-        fn = keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="sum_over_batch_size", dtype=dtype)
-    elif loss == "binary_ce":
-        fn = keras.losses.BinaryCrossentropy(
-            from_logits=True, reduction="sum_over_batch_size", dtype=dtype)
-    else:
-        raise ValueError(f"unknown loss {loss!r}")
-    return fn(target, pred)
+    kwargs = {"reduction": "sum_over_batch_size" if loss.reduction == "mean" else "sum",
+              "dtype": dtype}
+    if loss.name in ("softmax_ce", "binary_ce"):
+        kwargs["from_logits"] = loss.from_logits
+    value = getattr(keras.losses, CLASSES[loss.name])(**kwargs)(target, pred)
+    if loss.reduction == "sum" and loss.name != "softmax_ce":
+        value = value * pred.shape[-1]     # Keras' sum of per-sample means -> torch's sum
+    return value

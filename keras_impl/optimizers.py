@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import keras, tf
-from .engine import load_weights, make_step, variables
+from .engine import load_weights, make_step, trainable, variables
 
 
 def build(config, dtype: str):
@@ -48,7 +48,7 @@ class Trainer:
     def __init__(self, model, weights: dict, config, loss: str, dtype: str):
         load_weights(model, weights)
         self.model, self.loss, self.dtype = model, loss, dtype
-        self.params = list(variables(model).values())
+        self.params = list(trainable(model).values())
         self.optimizer = build(config, dtype)
 
     def step(self, inputs: dict, target) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from crossframe.mapping import Entry, Identity, Mapping, Transpose
 from crossframe.run import prepare, run, with_mapping
 from crossframe.scratch.dense import Dense
-from crossframe.testing import assert_results_differ
+from crossframe.testing import assert_results_differ, scratch_model_with
 
 SQUARE = {"hidden": "16,16"}  # dense2.W is 16x16, so a transposed kernel still fits
 
@@ -21,7 +21,7 @@ def _with_mapping(case, framework, mapping):
 
 def test_keras_kernel_loaded_transposed_is_caught():
     case = prepare("mlp", dtype="float64", options=SQUARE)
-    good = case.spec.mapping("keras", case.opts)
+    good = case.mapping("keras")
     wrong = Mapping("keras", tuple(
         Entry(e.canonical, e.framework, Transpose((1, 0)), "deliberately wrong")
         if e.canonical == "dense2.W" else e for e in good.params))
@@ -32,7 +32,7 @@ def test_keras_kernel_loaded_transposed_is_caught():
 
 def test_torch_weight_loaded_without_transpose_is_caught():
     case = prepare("mlp", dtype="float64", options=SQUARE)
-    good = case.spec.mapping("torch", case.opts)
+    good = case.mapping("torch")
     wrong = Mapping("torch", tuple(
         Entry(e.canonical, e.framework, Identity(), "forgot the transpose")
         if e.canonical == "dense2.W" else e for e in good.params))
@@ -43,19 +43,15 @@ def test_torch_weight_loaded_without_transpose_is_caught():
 class DenseBiasNotSummed(Dense):
     """The classic slip: the bias gradient taken from one sample instead of the batch sum."""
 
-    def _backward(self, G):
-        grad_x = super()._backward(G)
-        self.grads["b"] = G[0].copy()
-        return grad_x
+    def backward(self, params, x, G):
+        grads, dx = super().backward(params, x, G)
+        grads["b"] = G[0].copy()
+        return grads, dx
 
 
 def test_bias_gradient_not_summed_over_batch_is_caught():
     case = prepare("mlp", dtype="float64")
-    model = case.spec.builder("scratch")(case.opts, "float64")
-    for i, (name, op) in enumerate(model.layers):
-        if name == "dense2":
-            model.layers[i] = (name, DenseBiasNotSummed(op.params["W"], op.params["b"]))
-    bad = run(case, "scratch", model=model)
+    bad = run(case, "scratch", model=scratch_model_with(case, "dense2", DenseBiasNotSummed))
     assert_results_differ(bad, run(case, "torch"), "float64", "grad:dense2.b")
 
 

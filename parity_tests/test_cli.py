@@ -168,7 +168,8 @@ def test_bench_json_reports_every_framework_against_torch():
     out = crossframe("bench", "mlp", "--repeats", "1", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    assert [r["framework"] for r in rows] == ["scratch", "torch", "keras", "keras (tf.function)"]
+    assert [r["framework"] for r in rows] == ["scratch", "scratch-fast", "torch", "keras",
+                                              "keras (tf.function)"]
     assert next(r for r in rows if r["framework"] == "torch")["ratio_to_torch"] == 1.0
     assert all(r["median_ms"] > 0 and r["min_ms"] <= r["median_ms"] for r in rows)
 

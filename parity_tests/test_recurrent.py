@@ -22,18 +22,22 @@ from hypothesis import strategies as st
 from crossframe.cli import main
 from crossframe.describe import describe
 from crossframe.gradcheck import numerical_gradients
+from crossframe.layers import recurrent as declared
 from crossframe.mapping import BlockReorder, Chain, Entry, Identity
 from crossframe.models import recurrent as family
 from crossframe.run import prepare, run
-from crossframe.scratch.recurrent import GRU
+from crossframe.run import with_mapping as run_with_mapping
+from crossframe.scratch import recurrent as textbook
 from crossframe.spec import FRAMEWORKS, PAIRS, get
-from crossframe.testing import assert_results_differ, assert_results_match
+from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 
 CELLS = tuple(family.CELLS)                     # rnn, lstm, gru, gru_reset_before
 LAYERS = [f"{c}_layer" for c in CELLS]
 MODELS = [*CELLS, *(f"{c}_seq" for c in CELLS)]
-LAYER_PREFIX = {c: family.CELLS[c].layer for c in CELLS}
+LAYER_PREFIX = {c: family.CELLS[c][0].stem for c in CELLS}
+TEXTBOOK = {"rnn": textbook.SimpleRNN, "lstm": textbook.LSTM, "gru": textbook.GRU,
+            "gru_reset_before": textbook.GRU}
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -50,14 +54,8 @@ def assert_three_agree(case, label: str) -> None:
 
 def with_mapping(case, framework: str, rewrite):
     """The case with ``framework``'s parameter rows rewritten by ``rewrite(entry) -> entry``."""
-    good = case.spec.mappings[framework]
-
-    def mapping(o):
-        m = good(o)
-        return dataclasses.replace(m, params=tuple(rewrite(e) for e in m.params))
-
-    spec = dataclasses.replace(case.spec, mappings={**case.spec.mappings, framework: mapping})
-    return dataclasses.replace(case, spec=spec)
+    return run_with_mapping(case, framework, lambda m: dataclasses.replace(
+        m, params=tuple(rewrite(e) for e in m.params)))
 
 
 # -- edge shapes: all three frameworks, every pair ---------------------------------------------
@@ -100,7 +98,8 @@ def test_options_agree_in_all_three(layer, sequences, state):
 def test_initial_state_gradients_are_in_the_default_result(name):
     """The default batch passes h0 (and c0), so the check covers dL/dh0 (and dL/dc0)."""
     case = prepare(name, dtype="float64")
-    states = set(family.CELLS[name.removesuffix("_layer").removesuffix("_seq")].states)
+    cell = name.removesuffix("_layer").removesuffix("_seq")
+    states = {"h0", "c0"} if cell == "lstm" else {"h0"}
     assert states <= set(case.batch.inputs)
     assert {f"grad:{s}" for s in states} <= set(run(case, "torch").tensors())
 
@@ -151,28 +150,19 @@ def test_bias_counted_twice_is_caught(layer):
     assert_results_differ(run(case, "scratch"), bad, "float64", f"grad:{prefix}.b")
 
 
-def _drop_last_step(cache: tuple, T: int, N: int) -> tuple:
-    """Every cached array without its last step: X1 (D+1, T*N) loses its last N columns, each
-    (T or T+1, ...) buffer its last entry along time."""
-    return tuple(a[:, :(T - 1) * N] if a.ndim == 2 else a[:-1] for a in cache)
-
-
 def dropping_last_step(cls):
     """``cls`` with the classic off-by-one in BPTT: the backward loop starts at step T-2, as
     ``for t in reversed(range(T - 1))`` would — the last step's upstream is lost and the final
     state's gradient is fed to the wrong step."""
 
     class LastStepDropped(cls):
-        def _backward(self, grad_out):
-            x = self.inputs[0]
-            N, T = x.shape[:2]
-            full, self._cache = self._cache, _drop_last_step(self._cache, T, N)
-            dh_seq, *finals = grad_out
-            dx, *dstates = super()._backward((dh_seq[:, :-1], *finals))
-            self._cache = full
-            dx_all = np.zeros_like(x)
+        def backward(self, params, caches, douts):
+            dh_seq, *finals = douts
+            grads, (dx, *dstates) = super().backward(params, caches[:-1],
+                                                     (dh_seq[:, :-1], *finals))
+            dx_all = np.zeros(dh_seq.shape[:2] + dx.shape[2:], dtype=dx.dtype)
             dx_all[:, :-1] = dx
-            return (dx_all, *dstates)
+            return grads, (dx_all, *dstates)
 
     return LastStepDropped
 
@@ -180,10 +170,7 @@ def dropping_last_step(cls):
 @pytest.mark.parametrize("cell", CELLS)
 def test_last_step_dropped_from_bptt_is_caught(cell):
     case = prepare(cell, dtype="float64")            # the classifier: loss from h_last only
-    model = case.spec.builder("scratch")(case.opts, "float64")
-    op = model.layer
-    extra = {"reset_after": op.reset_after} if isinstance(op, GRU) else {}
-    model.layer = dropping_last_step(type(op))(**op.params, **extra)
+    model = scratch_model_with(case, LAYER_PREFIX[cell], dropping_last_step(TEXTBOOK[cell]))
     bad = run(case, "scratch", model=model)
     prefix = LAYER_PREFIX[cell]
     assert_results_differ(bad, run(case, "torch"), "float64", f"grad:{prefix}.W_h")
@@ -230,7 +217,7 @@ def test_torch_bias_halves_add_up_to_the_canonical_bias():
     """The split is exact (halving is exact in binary), and the adjoint returns dL/db when each
     torch bias' gradient is dL/db (b enters only through their sum)."""
     case = prepare("lstm_layer", dtype="float64")
-    m = case.spec.mapping("torch", case.opts)
+    m = case.mapping("torch")
     fw = m.params_to_framework(case.weights)
     assert np.array_equal(fw["lstm.bias_ih_l0"] + fw["lstm.bias_hh_l0"], case.weights["lstm.b"])
     g = np.arange(16.0)
@@ -240,7 +227,7 @@ def test_torch_bias_halves_add_up_to_the_canonical_bias():
 
 
 # -- the documented differences are real, and measured -----------------------------------------
-@pytest.mark.parametrize("difference", family.DIFFERENCES, ids=lambda d: d.topic)
+@pytest.mark.parametrize("difference", declared.DIFFERENCES, ids=lambda d: d.topic)
 def test_documented_difference_is_far_above_rounding(difference):
     assert difference.measure() > 1e3 * tolerance("float64").rel
 
@@ -255,9 +242,10 @@ def test_cli_check_layer_flags(capsys):
 
 
 @pytest.mark.parametrize("flags, expect", [
-    (["--hidden", "0"], "--hidden '0' is not a valid positive int"),
-    (["--return-sequences", "maybe"], "--return-sequences 'maybe' is not a valid bool"),
-    (["--steps", "-3"], "--steps '-3' is not a valid positive int"),
+    (["--hidden", "0"], "units='0' is not valid (0 must be at least 1)"),
+    (["--return-sequences", "maybe"], "return_sequences='maybe' is not valid ('maybe' is not "
+                                      "true or false)"),
+    (["--steps", "-3"], "steps='-3' is not valid (-3 must be at least 1)"),
 ], ids=["hidden-0", "return-sequences-maybe", "steps-negative"])
 def test_cli_bad_layer_flag_is_one_line_exit_2(flags, expect, capsys):
     code = main(["check", "gru_layer", *flags])

@@ -18,7 +18,7 @@ from crossframe.mapping import BlockReorder, Chain, Entry, Identity, Mapping, Ro
 from crossframe.reports import html as report_html
 from crossframe.reports import sections, structure
 from crossframe.reports.build import build_report, select
-from crossframe.spec import FRAMEWORKS, PAIRS, ParamSpec, Spec, all_specs, differences, get
+from crossframe.spec import PAIRS, ParamSpec, all_specs, differences, get
 from crossframe.tolerances import DTYPES, tolerance
 
 MODELS = ["mlp", "dense"]
@@ -116,8 +116,9 @@ def test_mapping_table_prints_the_declarations_the_loaders_use(out):
     info = describe(spec, spec.resolve())
     declared = {r["canonical"]: r["transform"] for r in info["frameworks"]["torch"]["params"]}
     table = pd.read_csv(out / "mapping_mlp.csv", keep_default_na=False)
-    assert dict(zip(table["canonical"], table["torch_transform"])) == declared
-    assert set(table["keras_name"]) == {r["name"] for r in info["frameworks"]["keras"]["params"]}
+    params = table[table["what"] == "param"]
+    assert dict(zip(params["canonical"], params["torch_transform"])) == declared
+    assert set(params["keras_name"]) == {r["name"] for r in info["frameworks"]["keras"]["params"]}
 
 
 def test_every_declared_difference_is_listed_and_measured_where_it_can_be(out):
@@ -191,16 +192,24 @@ def test_timings_live_in_their_own_files_and_the_html_not_in_the_markdown(out):
 
 
 # --- how the error of a parameter is drawn (structure read from declarations) ---------------
+class FakeSpec:
+    """An unregistered spec with one parameter ``w``: what ``structure`` reads of a spec (its
+    mappings, summary and notes); torch maps ``w`` through the given transforms."""
+
+    summary = "a fake layer"
+
+    def __init__(self, torch_entry, notes):
+        self.torch_entry, self.notes = torch_entry, tuple(notes)
+
+    def mapping(self, framework, opts):
+        entry = self.torch_entry if framework == "torch" else Entry("w", "w")
+        return Mapping(framework, (entry,))
+
+
 def fake_spec(doc, shape, transforms=(), notes=()):
-    """An unregistered spec with one parameter ``w``; torch maps it through ``transforms``."""
     param = ParamSpec("w", shape, "weight", doc=doc)
     torch_entry = Entry("w", "w", Chain(tuple(transforms)) if transforms else Identity())
-    mappings = {fw: (lambda o: Mapping(fw, (Entry("w", "w"),))) for fw in FRAMEWORKS}
-    mappings["torch"] = lambda o: Mapping("torch", (torch_entry,))
-    spec = Spec(name="fake", kind="layer", family="test", summary="a fake layer",
-                loss="upstream", params=lambda o: [param], batch=None, mappings=mappings,
-                builders={fw: "" for fw in FRAMEWORKS}, notes=tuple(notes))
-    return spec, param
+    return FakeSpec(torch_entry, notes), param
 
 
 @pytest.mark.parametrize("doc, shape, transforms, notes, blocks", [

@@ -1,5 +1,6 @@
-"""The scratch convolution family (scratch/conv.py) against torch.nn.functional, and against
-central finite differences (independent of any framework).
+"""The scratch convolution family against torch.nn.functional, and against central finite
+differences (independent of any framework): the textbook layers (scratch/conv.py) and the fast
+Conv2D (scratch/fast/conv.py), through the scratch protocol (scratch/base.py).
 
 Canonical layout is Keras': x (N, H, W, C), kernel (kh, kw, C_in, C_out). The torch reference
 permutes to NCHW / (C_out, C_in, kh, kw) and pads explicitly with ``F.pad`` for "same", because
@@ -14,15 +15,11 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossframe.scratch.conv import (
-    PADDINGS,
-    Conv2D,
-    Flatten,
-    MaxPool2D,
-    output_size,
-    same_padding,
-)
+from crossframe.geometry import PADDINGS, output_size, pair, same_padding
 from crossframe.gradcheck import central_difference
+from crossframe.scratch import conv as textbook
+from crossframe.scratch.conv import Flatten, MaxPool2D
+from crossframe.scratch.fast import conv as fast
 from crossframe.tolerances import FINITE_DIFFERENCE, rel_error, tolerance
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -46,12 +43,20 @@ def conv_data(rng, image, kernel, c_in, c_out, bias, dtype, n=2):
     return x, W, b
 
 
-def scratch_conv(x, W, b, stride, padding, dY) -> dict:
-    op = Conv2D(W, b, stride=stride, padding=padding)
-    y = op.forward(x)
-    dx = op.backward(dY)
-    grads = {f"d{name}": g for name, g in op.grads.items()}
-    return {"y": y, "dx": dx, **grads}
+IMPLS = {"textbook": textbook, "fast": fast}
+
+
+def conv_forward(impl, x, W, b, stride, padding):
+    params = {"W": W} if b is None else {"W": W, "b": b}
+    op = IMPLS[impl].Conv2D(strides=pair(stride), padding=padding)
+    y, cache = op.forward(params, x)
+    return op, params, y, cache
+
+
+def scratch_conv(x, W, b, stride, padding, dY, impl="textbook") -> dict:
+    op, params, y, cache = conv_forward(impl, x, W, b, stride, padding)
+    grads, dx = op.backward(params, cache, dY)
+    return {"y": y, "dx": dx, **{f"d{name}": g for name, g in grads.items()}}
 
 
 def torch_conv(x, W, b, stride, padding, dY) -> dict:
@@ -89,8 +94,9 @@ def conv_output_shape(x, W, stride, padding):
 
 
 def scratch_pool(x, pool, stride, dY) -> dict:
-    op = MaxPool2D(pool, stride)
-    return {"y": op.forward(x), "dx": op.backward(dY)}
+    op = MaxPool2D(pool_size=pair(pool), strides=None if stride is None else pair(stride))
+    y, cache = op.forward({}, x)
+    return {"y": y, "dx": op.backward({}, cache, dY)[1]}
 
 
 def torch_pool(x, pool, stride, dY) -> dict:
@@ -130,13 +136,14 @@ def _conv_cases():
     ]
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kernel, stride, padding, bias", _conv_cases())
-def test_conv2d_matches_torch(kernel, stride, padding, bias, dtype):
+def test_conv2d_matches_torch(kernel, stride, padding, bias, dtype, impl):
     rng = np.random.default_rng(0)
     x, W, b = conv_data(rng, (9, 11), kernel, c_in=3, c_out=4, bias=bias, dtype=dtype)
     dY = rng.standard_normal(conv_output_shape(x, W, stride, padding)).astype(dtype)
-    got = scratch_conv(x, W, b, stride, padding, dY)
+    got = scratch_conv(x, W, b, stride, padding, dY, impl)
     want = torch_conv(x, W, b, stride, padding, dY)
     assert_match(got, want, tolerance(dtype).rel, f"conv2d scratch vs torch {dtype}")
 
@@ -154,19 +161,22 @@ def test_conv2d_matches_torch(kernel, stride, padding, bias, dtype):
     W_in=st.integers(1, 10),
     bias=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
+    impl=st.sampled_from(sorted(IMPLS)),
 )
-def test_conv2d_matches_torch_property(kh, kw, sh, sw, padding, c_in, c_out, H, W_in, bias, seed):
+def test_conv2d_matches_torch_property(kh, kw, sh, sw, padding, c_in, c_out, H, W_in, bias, seed,
+                                       impl):
     # "valid" needs the kernel to fit; "same" works for any size, even 1x1 images
     image = (H, W_in) if padding == "same" else (max(H, kh), max(W_in, kw))
     rng = np.random.default_rng(seed)
     x, W, b = conv_data(rng, image, (kh, kw), c_in, c_out, bias, "float64")
     dY = rng.standard_normal(conv_output_shape(x, W, (sh, sw), padding))
-    got = scratch_conv(x, W, b, (sh, sw), padding, dY)
+    got = scratch_conv(x, W, b, (sh, sw), padding, dY, impl)
     want = torch_conv(x, W, b, (sh, sw), padding, dY)
-    assert_match(got, want, tolerance("float64").rel, "conv2d scratch vs torch float64 (property)")
+    assert_match(got, want, tolerance("float64").rel, f"conv2d {impl} vs torch float64 (property)")
 
 
 # -- Conv2D against finite differences (no framework involved) ---------------------------------
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize(
     "kernel, stride, padding",
     [
@@ -175,15 +185,15 @@ def test_conv2d_matches_torch_property(kh, kw, sh, sw, padding, c_in, c_out, H, 
         pytest.param((2, 2), 3, "same", id="k2x2-s3-same"),
     ],
 )
-def test_conv2d_backward_matches_finite_differences(kernel, stride, padding):
+def test_conv2d_backward_matches_finite_differences(kernel, stride, padding, impl):
     rng = np.random.default_rng(1)
     x, W, b = conv_data(rng, (5, 6), kernel, c_in=2, c_out=3, bias=True, dtype="float64")
     dY = rng.standard_normal(conv_output_shape(x, W, stride, padding))
 
     def loss():  # L = sum(y * dY), so dL/dy = dY
-        return float(np.sum(Conv2D(W, b, stride, padding).forward(x) * dY))
+        return float(np.sum(conv_forward(impl, x, W, b, stride, padding)[2] * dY))
 
-    analytic = scratch_conv(x, W, b, stride, padding, dY)
+    analytic = scratch_conv(x, W, b, stride, padding, dY, impl)
     numeric = {name: central_difference(loss, a) for name, a in {"dx": x, "dW": W, "db": b}.items()}
     assert_match(
         {name: analytic[name] for name in numeric}, numeric, FINITE_DIFFERENCE.rel,
@@ -218,7 +228,7 @@ def test_torch_padding_same_agrees_at_stride_1(kernel):
     x, W, b = conv_data(rng, (7, 8), kernel, c_in=2, c_out=3, bias=True, dtype="float64")
     x_t, W_t = torch.tensor(x).permute(0, 3, 1, 2), torch.tensor(W).permute(3, 2, 0, 1)
     y_torch = F.conv2d(x_t, W_t, torch.tensor(b), padding="same")
-    y_scratch = Conv2D(W, b, 1, "same").forward(x)
+    y_scratch = conv_forward("textbook", x, W, b, 1, "same")[2]
     assert rel_error(y_scratch, y_torch.permute(0, 2, 3, 1).numpy()) <= tolerance("float64").rel
 
 
@@ -322,7 +332,7 @@ def test_maxpool2d_backward_matches_finite_differences():
     dY = rng.standard_normal(pool_output_shape(x, 3, 2))
 
     def loss():
-        return float(np.sum(MaxPool2D(3, 2).forward(x) * dY))
+        return float(np.sum(MaxPool2D(pool_size=(3, 3), strides=(2, 2)).forward({}, x)[0] * dY))
 
     analytic = {"dx": scratch_pool(x, 3, 2, dY)["dx"]}
     numeric = {"dx": central_difference(loss, x)}
@@ -355,7 +365,7 @@ def test_flatten_is_nhwc_order_and_torch_order_is_a_permutation_of_it():
     N, H, W, C = 2, 3, 4, 5
     x = np.random.default_rng(8).standard_normal((N, H, W, C))
     op = Flatten()
-    y = op.forward(x)
+    y, shape = op.forward({}, x)
     y_torch = torch.flatten(torch.tensor(x).permute(0, 3, 1, 2), 1).numpy()  # (c*H + h)*W + w
     # Keras feature (h*W + w)*C + c is torch feature (c*H + h)*W + w: a Dense after Flatten
     # needs its input rows permuted between the frameworks
@@ -364,18 +374,20 @@ def test_flatten_is_nhwc_order_and_torch_order_is_a_permutation_of_it():
     assert not np.array_equal(y, y_torch)
     assert np.array_equal(y, y_torch[:, nhwc_to_nchw])
     dY = np.random.default_rng(9).standard_normal(y.shape)
-    assert np.array_equal(op.backward(dY), dY.reshape(x.shape))
+    assert np.array_equal(op.backward({}, shape, dY)[1], dY.reshape(x.shape))
 
 
 # -- dtype preservation ------------------------------------------------------------------------
-# each layer built from a kernel W (3, 3, 2, 4) and a bias b (4,) of the dtype under test
+# each layer with a kernel W (3, 3, 2, 4) and a bias b (4,) of the dtype under test
 LAYERS = {
-    "conv-same-s1-bias": lambda W, b: Conv2D(W, b, 1, "same"),
-    "conv-same-s2-nobias": lambda W, b: Conv2D(W, None, 2, "same"),
-    "conv-valid-s3-bias": lambda W, b: Conv2D(W, b, 3, "valid"),
-    "maxpool-p2": lambda W, b: MaxPool2D(2),
-    "maxpool-p3-s1": lambda W, b: MaxPool2D(3, 1),
-    "flatten": lambda W, b: Flatten(),
+    "conv-same-s1-bias": (lambda: textbook.Conv2D(strides=(1, 1), padding="same"), True),
+    "conv-same-s2-nobias": (lambda: textbook.Conv2D(strides=(2, 2), padding="same"), False),
+    "conv-valid-s3-bias": (lambda: textbook.Conv2D(strides=(3, 3), padding="valid"), True),
+    "fast-conv-same-s2-bias": (lambda: fast.Conv2D(strides=(2, 2), padding="same"), True),
+    "fast-conv-valid-s1-nobias": (lambda: fast.Conv2D(strides=(1, 1), padding="valid"), False),
+    "maxpool-p2": (lambda: MaxPool2D(pool_size=(2, 2)), None),
+    "maxpool-p3-s1": (lambda: MaxPool2D(pool_size=(3, 3), strides=(1, 1)), None),
+    "flatten": (lambda: Flatten(), None),
 }
 
 
@@ -383,44 +395,15 @@ LAYERS = {
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_dtype_is_preserved_in_every_output_and_gradient(layer, dtype):
     rng = np.random.default_rng(11)
+    make, bias = LAYERS[layer]
     W, b = rng.standard_normal((3, 3, 2, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)
-    op = LAYERS[layer](W, b)
+    params = {} if bias is None else ({"W": W, "b": b} if bias else {"W": W})
+    op = make()
     x = rng.standard_normal((2, 8, 7, 2)).astype(dtype)
-    y = op.forward(x)
-    dx = op.backward(rng.standard_normal(y.shape).astype(dtype))
-    param_grads = {f"d{name}": g.dtype for name, g in getattr(op, "grads", {}).items()}
-    dtypes = {"y": y.dtype, "dx": dx.dtype, **param_grads}
+    y, cache = op.forward(params, x)
+    grads, dx = op.backward(params, cache, rng.standard_normal(y.shape).astype(dtype))
+    dtypes = {"y": y.dtype, "dx": dx.dtype, **{f"d{k}": g.dtype for k, g in grads.items()}}
     assert dtypes == dict.fromkeys(dtypes, np.dtype(dtype))
-
-
-# -- errors a learner can act on ---------------------------------------------------------------
-W_3x3_2to4 = np.ones((3, 3, 2, 4))  # (kh, kw, C_in, C_out)
-
-
-@pytest.mark.parametrize(
-    "build_and_run, match",
-    [
-        pytest.param(
-            lambda: Conv2D(W_3x3_2to4).forward(np.ones((1, 2, 8, 8))), "looks like NCHW",
-            id="nchw-input",
-        ),
-        pytest.param(lambda: Conv2D(W_3x3_2to4, padding="full"), "padding", id="unknown-padding"),
-        pytest.param(
-            lambda: Conv2D(W_3x3_2to4).forward(np.ones((1, 2, 8, 2))), "larger than the input",
-            id="kernel-too-big",
-        ),
-        pytest.param(
-            lambda: Conv2D(W_3x3_2to4).forward(np.ones((1, 8, 8, 2), "float32")), "dtype",
-            id="dtype-mismatch",
-        ),
-        pytest.param(lambda: Conv2D(W_3x3_2to4, np.ones(3)), r"Conv2D\.b.*\(4,\)", id="bias-shape"),
-        pytest.param(lambda: Conv2D(W_3x3_2to4, stride=0), "Conv2D.stride", id="zero-stride"),
-        pytest.param(lambda: MaxPool2D((2, 2, 2)), "MaxPool2D.pool", id="pool-not-a-pair"),
-    ],
-)
-def test_bad_arguments_raise_actionable_errors(build_and_run, match):
-    with pytest.raises(ValueError, match=match):
-        build_and_run()
 
 
 # -- the "same" rule is TensorFlow's -----------------------------------------------------------
@@ -437,4 +420,6 @@ def test_same_padding_matches_tensorflow(image, kernel, stride):
     rng = np.random.default_rng(12)
     x, W, b = conv_data(rng, image, kernel, c_in=2, c_out=3, bias=True, dtype="float64")
     y_tf = tf.nn.conv2d(x, W, strides=(1, *stride, 1), padding="SAME").numpy() + b
-    assert rel_error(Conv2D(W, b, stride, "same").forward(x), y_tf) <= tolerance("float64").rel
+    for impl in IMPLS:
+        y = conv_forward(impl, x, W, b, stride, "same")[2]
+        assert rel_error(y, y_tf) <= tolerance("float64").rel, impl

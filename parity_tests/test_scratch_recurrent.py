@@ -1,5 +1,6 @@
 """Scratch recurrent layers (SimpleRNN, LSTM, GRU both variants) against torch and against
-finite differences.
+finite differences: the textbook layers (scratch/recurrent.py, step functions and a loop) and
+their fast twins (scratch/fast/recurrent.py), through the scratch protocol (scratch/base.py).
 
 Every comparison runs the same data through both sides and checks the forward outputs
 (h_seq, h_last, c_last) and the gradients of
@@ -28,7 +29,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossframe.gradcheck import central_difference
-from crossframe.scratch.recurrent import GRU, LSTM, SimpleRNN
+from crossframe.scratch import recurrent as textbook
+from crossframe.scratch.fast import recurrent as fast
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 
 CELLS = ("rnn", "lstm", "gru", "gru_reset_before")
@@ -76,18 +78,37 @@ STATE_GRAD_NAMES = ("dh0", "dc0")
 
 # -- scratch side -----------------------------------------------------------------------------
 
-def build_scratch(case: dict):
-    cell, p = case["cell"], case["params"]
+IMPLS = {"textbook": textbook, "fast": fast}
+
+
+class Op:
+    """A scratch layer with its parameters bound: forward(x, *states) -> outputs, then
+    backward(douts) -> (dx, *dstates) with ``grads`` set (the protocol, held for a test)."""
+
+    def __init__(self, layer, params):
+        self.layer, self.params = layer, params
+
+    def forward(self, x, *states):
+        outputs, self.cache = self.layer.forward(self.params, x, *states)
+        return outputs
+
+    def backward(self, douts):
+        self.grads, grads_in = self.layer.backward(self.params, self.cache, douts)
+        return grads_in
+
+
+def build_scratch(case: dict, impl: str = "textbook") -> Op:
+    cell, module = case["cell"], IMPLS[impl]
     if cell == "rnn":
-        return SimpleRNN(**p)
+        return Op(module.SimpleRNN(), case["params"])
     if cell == "lstm":
-        return LSTM(**p)
-    return GRU(**p, reset_after=(cell == "gru"))
+        return Op(module.LSTM(), case["params"])
+    return Op(module.GRU(reset_after=(cell == "gru")), case["params"])
 
 
-def run_scratch(case: dict) -> dict:
+def run_scratch(case: dict, impl: str = "textbook") -> dict:
     """Forward + backward by hand; every tensor under its canonical name."""
-    op = build_scratch(case)
+    op = build_scratch(case, impl)
     outputs = op.forward(case["x"], *case["states"])
     dx, *dstates = op.backward(tuple(case["upstream"]))
     result = dict(zip(OUTPUT_NAMES, outputs))
@@ -199,19 +220,20 @@ def assert_results_match(ours: dict, ref: dict, bound: float, label: str) -> Non
     assert not problems, f"{label}: " + "; ".join(problems)
 
 
-def check_against_torch(case: dict, dtype: str) -> None:
-    assert_results_match(run_scratch(case), run_torch(case), tolerance(dtype).rel,
-                         f"{case['cell']} scratch vs torch ({dtype})")
+def check_against_torch(case: dict, dtype: str, impl: str = "textbook") -> None:
+    assert_results_match(run_scratch(case, impl), run_torch(case), tolerance(dtype).rel,
+                         f"{case['cell']} {impl} scratch vs torch ({dtype})")
 
 
 # -- the tests --------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cell", CELLS)
-def test_matches_torch(cell, dtype):
+def test_matches_torch(cell, dtype, impl):
     """Outputs and every gradient equal torch's (N, T, D, H all different: a swapped axis or a
     transposed weight cannot line up by accident)."""
-    check_against_torch(make_case(cell, N=3, T=5, D=4, H=6, dtype=dtype, seed=1), dtype)
+    check_against_torch(make_case(cell, N=3, T=5, D=4, H=6, dtype=dtype, seed=1), dtype, impl)
 
 
 EDGE_SHAPES = {
@@ -235,19 +257,21 @@ EDGE_SHAPES = {
 @pytest.mark.parametrize("shape, dtype", [
     pytest.param(shape, dtype, id=f"{name}-{dtype}")
     for name, (shape, dtypes) in EDGE_SHAPES.items() for dtype in dtypes])
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_edge_shapes_match_torch(cell, shape, dtype):
-    check_against_torch(make_case(cell, **shape, dtype=dtype, seed=2), dtype)
+def test_edge_shapes_match_torch(cell, shape, dtype, impl):
+    check_against_torch(make_case(cell, **shape, dtype=dtype, seed=2), dtype, impl)
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_caller_arrays_never_modified(cell):
+def test_caller_arrays_never_modified(cell, impl):
     """Backward must not update the caller's arrays in place, and the returned outputs must not
     be views of the cache backward reads: with N = 1 and H = 1 every (N, H) <-> (H, N)
     transpose is already contiguous, the case where such aliasing slips in."""
     case = make_case(cell, N=1, T=3, D=2, H=1, dtype="float64", seed=8)
     before = [a.copy() for a in (case["x"], *case["states"], *case["upstream"])]
-    op, untouched = build_scratch(case), build_scratch(case)
+    op, untouched = build_scratch(case, impl), build_scratch(case, impl)
     outputs = op.forward(case["x"], *case["states"])
     untouched.forward(case["x"], *case["states"])
     outputs[0][...] = np.nan      # the caller scribbles on the h_seq and the last state it got
@@ -260,31 +284,34 @@ def test_caller_arrays_never_modified(cell):
 
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_results_survive_the_next_call(cell):
+def test_results_survive_the_next_call(cell, impl):
     """A layer keeps its work arrays (and their per-step views) between calls: nothing it
     returned may change when it runs again, and a call of another shape must rebuild them,
     not reuse views into arrays of the old shape."""
     first, other = (make_case(cell, N=3, T=4, D=2, H=5, dtype="float64", seed=s) for s in (1, 2))
     resized = make_case(cell, N=2, T=6, D=2, H=5, dtype="float64", seed=3)
-    op = build_scratch(first)
+    op = build_scratch(first, impl)
     returned = [*op.forward(first["x"], *first["states"]),
                 *op.backward(tuple(first["upstream"])), *op.grads.values()]
     kept = [a.copy() for a in returned]
     for case in (other, resized, first):     # same shape, another shape, then back
+        op.params = case["params"]
         outputs = op.forward(case["x"], *case["states"])
         grads_in = op.backward(tuple(case["upstream"]))
     assert all(map(np.array_equal, returned, kept))
-    fresh = run_scratch(first)               # a new layer: the same numbers, to the bit
+    fresh = run_scratch(first, impl)         # a new layer: the same numbers, to the bit
     assert all(map(np.array_equal, outputs, (fresh[k] for k in OUTPUT_NAMES)))
     assert np.array_equal(grads_in[0], fresh["dx"])
     assert all(np.array_equal(g, fresh[f"d{k}"]) for k, g in op.grads.items())
 
 
 @pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cell", CELLS)
-def test_saturated_gates_no_warning_no_nan(cell, dtype):
+def test_saturated_gates_no_warning_no_nan(cell, dtype, impl):
     """Half the units of every gate see pre-activations of about +-300, where the naive sigmoid
     1 / (1 + exp(-a)) overflows exp (a RuntimeWarning: turned into an error here, and overflow /
     invalid / divide-by-zero into FloatingPointError by errstate). Our sigmoid and tanh saturate
@@ -293,31 +320,33 @@ def test_saturated_gates_no_warning_no_nan(cell, dtype):
     Underflow is left alone: rounding 5e-131 to 0 is what saturation means."""
     case = make_case(cell, N=2, T=4, D=3, H=4, dtype=dtype, seed=3, saturate=True)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        ours = run_scratch(case)
+        ours = run_scratch(case, impl)
     assert not [k for k, v in ours.items() if not np.all(np.isfinite(v))], "non-finite output"
     assert_results_match(ours, run_torch(case), tolerance(dtype).rel,
                          f"{cell} saturated scratch vs torch ({dtype})")
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cell", CELLS)
-def test_dtype_preserved(cell, dtype):
+def test_dtype_preserved(cell, dtype, impl):
     """float32 in -> every output, input gradient and parameter gradient float32 (no float64
     temporaries promoting the result); likewise float64."""
     case = make_case(cell, N=2, T=3, D=3, H=4, dtype=dtype, seed=4)
-    op = build_scratch(case)
+    op = build_scratch(case, impl)
     outputs = op.forward(case["x"], *case["states"])
     grads_in = op.backward(tuple(case["upstream"]))
     dtypes = {str(a.dtype) for a in (*outputs, *grads_in, *op.grads.values())}
     assert dtypes == {dtype}
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_backward_matches_finite_differences(cell):
+def test_backward_matches_finite_differences(cell, impl):
     """Scratch's hand-written BPTT against central differences of scratch's own forward, in
     float64: independent of torch, so a shared misconception could not pass both."""
     case = make_case(cell, N=2, T=3, D=3, H=2, dtype="float64", seed=5)
-    op = build_scratch(case)
+    op = build_scratch(case, impl)
 
     def loss() -> float:
         outputs = op.forward(case["x"], *case["states"])
@@ -336,22 +365,24 @@ def test_backward_matches_finite_differences(cell):
 
 @settings(max_examples=100, deadline=None)
 @given(cell=st.sampled_from(CELLS), N=st.integers(1, 4), T=st.integers(1, 6),
-       D=st.integers(1, 5), H=st.integers(1, 5), seed=st.integers(0, 2**31 - 1))
-def test_any_shape_matches_torch_float64(cell, N, T, D, H, seed):
+       D=st.integers(1, 5), H=st.integers(1, 5), seed=st.integers(0, 2**31 - 1),
+       impl=st.sampled_from(sorted(IMPLS)))
+def test_any_shape_matches_torch_float64(cell, N, T, D, H, seed, impl):
     check_against_torch(make_case(cell, N=N, T=T, D=D, H=H, dtype="float64", seed=seed),
-                        "float64")
+                        "float64", impl)
 
 
-def test_transposed_weight_is_named():
-    """A transposed W_x is the likeliest loading mistake: the error names it."""
+def test_fast_layer_names_a_transposed_weight():
+    """A transposed W_x is the likeliest loading mistake: the fast layer's check names it."""
     case = make_case("lstm", N=2, T=3, D=3, H=4, dtype="float64", seed=6)
+    params = {**case["params"], "W_x": case["params"]["W_x"].T}
     with pytest.raises(ValueError, match=r"LSTM\.W_x: expected \(D, 16\).*looks transposed"):
-        LSTM(W_x=case["params"]["W_x"].T, W_h=case["params"]["W_h"], b=case["params"]["b"])
+        fast.LSTM().forward(params, case["x"], *case["states"])
 
 
-def test_mixed_dtype_input_is_refused():
+def test_fast_layer_refuses_a_mixed_dtype_input():
     """float32 input into float64 weights would silently compute in float64: refused, named."""
     case = make_case("gru", N=2, T=3, D=3, H=4, dtype="float64", seed=7)
-    op = build_scratch(case)
+    op = build_scratch(case, "fast")
     with pytest.raises(TypeError, match="x is float32 but the parameters are float64"):
         op.forward(case["x"].astype(np.float32), case["states"][0])

@@ -1,22 +1,34 @@
-"""One forward + backward pass of a scratch model, by hand: the scratch side of a Result."""
+"""One forward + backward pass of a scratch model, by hand: the scratch side of a Result.
+
+    build(sequential, dtype, classes)      the model (crossframe.scratch.model.Model)
+    make_step(...)                         a closure doing one pass on fixed data
+    run_step(...)                          load the weights, one pass, everything as NumPy
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from .losses import LOSSES
+from .losses import make as make_loss
+from .model import Model
 
 
-def make_step(model, inputs, target, upstream, loss: str, dtype: str):
-    """A closure running one forward + backward pass on fixed data (weights already loaded).
+def build(sequential, dtype: str, classes: dict) -> Model:
+    return Model(sequential, dtype, classes)
 
-    Returns (outputs, loss value, input grads); parameter grads are left in ``model.grads``.
-    """
-    loss_op = None if loss == "upstream" else LOSSES[loss]()
+
+def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "train",
+              backward: bool = True):
+    """A closure running one forward (+ backward) pass on fixed data, weights already loaded.
+
+    ``loss`` is a crossframe.losses.Loss. Returns (outputs, loss value, input grads or None);
+    parameter grads are left in ``model.grads``."""
+    loss_op = None if loss.upstream else make_loss(loss)
+    model.training = mode == "train"
 
     def step():
         outputs = model.forward(**inputs)
         if loss_op is None:
-            # L = sum_k <G_k, y_k>: a dot product each, with no (N, T, H) temporary
+            # L = sum_k <G_k, y_k>: a dot product each, with no temporary of the outputs' size
             value = np.asarray(sum(np.vdot(upstream[k], outputs[k]) for k in upstream),
                                dtype=dtype)
             grad_outputs = {k: upstream[k] if k in upstream else np.zeros_like(v)
@@ -24,14 +36,16 @@ def make_step(model, inputs, target, upstream, loss: str, dtype: str):
         else:
             (name, pred), = outputs.items()
             value = loss_op.forward(pred, target)
-            grad_outputs = {name: loss_op.backward()}
-        return outputs, value, model.backward(grad_outputs)
+            grad_outputs = {name: loss_op.backward()} if backward else None
+        return outputs, value, (model.backward(grad_outputs) if backward else None)
 
     return step
 
 
-def run_step(model, weights, inputs, target, upstream, loss: str, dtype: str):
-    """Return (outputs, loss, param grads, input grads), all NumPy, in scratch names."""
+def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: str = "train",
+             backward: bool = True):
+    """Return (outputs, loss, param grads, input grads, state), NumPy, in scratch names."""
     model.load(weights)
-    outputs, value, input_grads = make_step(model, inputs, target, upstream, loss, dtype)()
-    return outputs, value, dict(model.grads), input_grads
+    outputs, value, input_grads = make_step(model, inputs, target, upstream, loss, dtype, mode,
+                                            backward)()
+    return outputs, value, dict(model.grads) if backward else {}, input_grads or {}, {}

@@ -1,66 +1,188 @@
-"""A scratch model: named layers in order, one flat dict of canonical parameter names.
+"""The scratch model: a Sequential's layers run in order, backward in visibly reversed order.
 
-The model protocol every scratch model follows (so the engine can run any of them):
-    params   {canonical name: array}       e.g. "dense1.W"
-    grads    {canonical name: array}       filled by backward
+The runner does the bookkeeping, so a layer writes only its maths (``scratch.base``):
+
+- it keeps ``{canonical name: array}`` parameters (``dense1.W``) and hands each layer its own
+  under their local names (``W``);
+- forward calls each layer, keeps its cache, and checks that the output has the shape the
+  declaration promised (``crossframe.sequential``) and the input's dtype;
+- backward calls the layers in reverse with the gradient of their output and checks that every
+  gradient has the shape and dtype of what it is the gradient of, naming the layer and the file
+  that implements it when one does not (``ProtocolError``).
+
+Recurrent layers get their initial states (the model's inputs ``h0``/``c0`` where given, zeros
+otherwise) and return ``(h_seq, h_last[, c_last])``; the layer after one reads ``h_seq`` with
+``return_sequences``, else ``h_last``.
+
+The model protocol the engine runs:
+    params   {canonical name: array}       grads    {canonical name: array}, after backward
     load(weights)                          set every parameter (names and shapes checked)
-    forward(**inputs) -> {output: array}
-    backward({output: dL/d(output)}) -> {input: dL/d(input)}
+    forward(**inputs) -> {output: array}   backward({output: dL/d(output)}) -> {input: dL/d(input)}
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from .base import Operation, ParamOperation
+
+class ProtocolError(AssertionError):
+    """A layer returned something of the wrong shape, dtype or kind (the message says which)."""
+
+
+def source_of(obj) -> str:
+    """``crossframe/scratch/dense.py::Dense`` for a layer instance (or the file a learner wrote)."""
+    cls = obj if inspect.isclass(obj) else type(obj)
+    try:
+        path = inspect.getsourcefile(cls) or "?"
+    except TypeError:
+        path = "?"
+    return f"{_short(path)}::{cls.__name__}"
+
+
+def _short(path: str) -> str:
+    marker = "crossframe/"
+    if "/scratch/" in path and marker not in path:
+        return "crossframe/scratch/" + path.split("/scratch/", 1)[1]
+    return path[path.index(marker):] if marker in path else path
+
+
+def _check(what: str, got, want_shape, want_dtype, where: str) -> None:
+    if not isinstance(got, np.ndarray):
+        raise ProtocolError(f"{where}: {what} is {type(got).__name__}, not a NumPy array")
+    if got.shape != tuple(want_shape):
+        hint = " -- looks transposed" if got.shape == tuple(want_shape)[::-1] else ""
+        raise ProtocolError(f"{where}: {what} has shape {got.shape}, expected "
+                            f"{tuple(want_shape)}{hint}")
+    if got.dtype != want_dtype:
+        raise ProtocolError(f"{where}: {what} has dtype {got.dtype}, expected {want_dtype}")
 
 
 class Model:
-    params: dict[str, np.ndarray]
-    grads: dict[str, np.ndarray]
+    """A Sequential (crossframe.sequential) run by scratch layers.
+
+    ``classes`` maps a declaration name to the scratch class implementing it (the textbook
+    layers, or their fast twins: crossframe.frameworks.implementations)."""
+
+    def __init__(self, sequential, dtype: str, classes: dict) -> None:
+        self.sequential, self.dtype = sequential, np.dtype(dtype)
+        self.layers = []
+        for cfg in sequential.layers:
+            cls = classes[cfg.decl.name]
+            self.layers.append((cfg, cls(**cfg.opts)))
+        self.params = {p.name: np.zeros(p.shape, dtype=self.dtype) for p in sequential.params()}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+
+    def where(self, cfg, layer) -> str:
+        return f"{cfg.where()} in {source_of(layer)}"
 
     def load(self, weights: dict[str, np.ndarray]) -> None:
         assert set(weights) == set(self.params), (
             f"weights {sorted(weights)} do not match parameters {sorted(self.params)}")
         for name, value in weights.items():
             assert value.shape == self.params[name].shape, f"{name}: {value.shape}"
-            self._set(name, value)
+            self.params[name] = value
 
-    def _set(self, name: str, value: np.ndarray) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _local(self, cfg) -> dict[str, np.ndarray]:
+        return {p.name[len(cfg.name) + 1:]: self.params[p.name] for p in cfg.params}
 
+    # -- forward -----------------------------------------------------------------------------
+    def forward(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        h = inputs["x"]
+        N = h.shape[0]
+        self._caches, self._given = [], [k for k in inputs if k != "x"]
+        outputs = {}
+        for cfg, layer in self.layers:
+            where = self.where(cfg, layer)
+            kwargs = {"training": self.training} if cfg.decl.mode_dependent else {}
+            if cfg.decl.recurrent:
+                H = cfg.opts["units"]
+                states = [inputs[s] if s in inputs else np.zeros((N, H), dtype=h.dtype)
+                          for s in (cfg.state_inputs or cfg.decl.states(cfg.opts))]
+                outs, cache = layer.forward(self._local(cfg), h, *states, **kwargs)
+                self._check_recurrent_outputs(outs, cfg, N, h.dtype, where)
+                h = outs[0] if cfg.opts["return_sequences"] else outs[1]
+                if cfg.last and cfg.opts["return_state"]:
+                    named = dict(zip(("h_seq", "h_last", "c_last"), outs))
+                    outputs = {n: named[n] for n in cfg.decl.outputs(cfg.opts)}
+            else:
+                x_dtype = h.dtype
+                h, cache = layer.forward(self._local(cfg), h, **kwargs)
+                _check("forward output", h, (N, *cfg.flow_out.shape), x_dtype, where)
+            self._caches.append((cfg, layer, cache, h))
+        return outputs or {self.sequential.output_name: h}
 
-class Sequential(Model):
-    """Layers applied in order; backward runs them in visibly reversed order.
+    @staticmethod
+    def _check_recurrent_outputs(outs, cfg, N, dtype, where):
+        k = len(cfg.decl.states(cfg.opts)) + 1
+        if not isinstance(outs, tuple) or len(outs) != k:
+            raise ProtocolError(f"{where}: forward should return a tuple of {k} arrays "
+                                f"(h_seq, h_last{', c_last' if k == 3 else ''}), got "
+                                f"{type(outs).__name__}")
+        T, H = cfg.flow_in.shape[0], cfg.opts["units"]
+        for name, out, shape in zip(("h_seq", "h_last", "c_last"), outs,
+                                    ((N, T, H), (N, H), (N, H))):
+            _check(f"forward output {name}", out, shape, dtype, where)
 
-    ``layers`` is a list of (name, op); a ParamOperation's local parameter "W" of layer
-    "dense1" is the canonical "dense1.W".
-    """
+    # -- backward ----------------------------------------------------------------------------
+    def backward(self, grad_outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        g = None
+        self.grads, input_grads = {}, {}
+        for cfg, layer, cache, out in reversed(self._caches):
+            where = self.where(cfg, layer)
+            params = self._local(cfg)
+            if cfg.decl.recurrent:
+                outs = layer_outputs = self._recurrent_outs(cfg, cache, out)
+                douts = [np.zeros_like(o) for o in layer_outputs]
+                if cfg.last and cfg.opts["return_state"]:
+                    names = ("h_seq", "h_last", "c_last")
+                    for i, name in enumerate(names[:len(douts)]):
+                        if name in grad_outputs:
+                            douts[i] = grad_outputs[name]
+                else:
+                    if g is None:
+                        g = grad_outputs[self.sequential.output_name]
+                    douts[0 if cfg.opts["return_sequences"] else 1] = g
+                grads, dins = layer.backward(params, cache, tuple(douts))
+                k = len(outs)
+                if not isinstance(dins, tuple) or len(dins) != k:
+                    raise ProtocolError(f"{where}: backward should return (grads, (dx, dh0"
+                                        f"{', dc0' if k == 3 else ''})), got {type(dins).__name__}")
+                g, dstates = dins[0], dins[1:]
+                for name, d, s in zip(cfg.decl.states(cfg.opts), dstates, outs[1:]):
+                    _check(f"gradient of {name}", d, s.shape, s.dtype, where)
+                for s, d in zip(cfg.state_inputs, dstates):
+                    if s in self._given:
+                        input_grads[s] = d
+            else:
+                if g is None:
+                    g = grad_outputs[self.sequential.output_name]
+                grads, g = layer.backward(params, cache, g)
+            self._check_grads(cfg, grads, params, where)
+            self.grads.update({f"{cfg.name}.{k}": v for k, v in grads.items()})
+            want = self._input_shape(cfg)
+            _check("input gradient dx", g, want, self.dtype, where)
+        input_grads["x"] = g
+        return input_grads
 
-    def __init__(self, layers: list[tuple[str, Operation]], input_name: str = "x",
-                 output_name: str = "output") -> None:
-        self.layers = layers
-        self.input_name, self.output_name = input_name, output_name
-        self.grads = {}
+    def _input_shape(self, cfg):
+        i = cfg.index
+        if i == 0:
+            return self._caches[0][3].shape[:1] + tuple(cfg.flow_in.shape)
+        prev = self._caches[i - 1][3]
+        return prev.shape
 
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return {f"{name}.{k}": v for name, op in self.layers
-                if isinstance(op, ParamOperation) for k, v in op.params.items()}
+    def _recurrent_outs(self, cfg, cache, out):
+        N, T, H = out.shape[0], cfg.flow_in.shape[0], cfg.opts["units"]
+        shapes = [(N, T, H)] + [(N, H)] * len(cfg.decl.states(cfg.opts))
+        return tuple(np.zeros(s, dtype=self.dtype) for s in shapes)
 
-    def _set(self, name, value):
-        layer, _, key = name.rpartition(".")
-        dict(self.layers)[layer].params[key] = value
-
-    def forward(self, **inputs):
-        h = inputs[self.input_name]
-        for _, op in self.layers:
-            h = op.forward(h)
-        return {self.output_name: h}
-
-    def backward(self, grad_outputs):
-        g = grad_outputs[self.output_name]
-        for _, op in reversed(self.layers):
-            g = op.backward(g)
-        self.grads = {f"{name}.{k}": v for name, op in self.layers
-                      if isinstance(op, ParamOperation) for k, v in op.grads.items()}
-        return {self.input_name: g}
+    @staticmethod
+    def _check_grads(cfg, grads, params, where):
+        if not isinstance(grads, dict) or set(grads) != set(params):
+            got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+            raise ProtocolError(f"{where}: backward returned gradients for {got}, the "
+                                f"parameters are {sorted(params)}")
+        for key, p in params.items():
+            _check(f"gradient of {key}", grads[key], p.shape, p.dtype, where)

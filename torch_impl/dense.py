@@ -1,59 +1,57 @@
-"""Dense models in PyTorch: ``linear`` and ``mlp`` (and the lone ``dense`` layer).
+"""Dense and the activations in PyTorch.
 
-``nn.Linear`` stores ``weight`` as (out, in) and computes ``x @ weight.T + bias``; the
-canonical kernel is (in, out), so the mapping declares a transpose (crossframe.models.dense).
+``nn.Linear`` stores ``weight`` as (out, in) and computes ``x @ weight.T + bias``; the canonical
+kernel is (in, out), so the declaration's mapping transposes (crossframe/layers/dense.py).
+Each class is built from a ``LayerConfig`` (the declaration, resolved options, input shape).
 """
 from __future__ import annotations
 
 from torch import nn
 
-from .engine import DTYPES
-
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+from crossframe import layers as L
 
 
-class MLP(nn.Module):
-    """dense1 -> act -> dense2 -> act -> ... -> denseK (logits); parameters named
-    ``dense{i}.weight`` / ``dense{i}.bias``."""
+class Dense(nn.Linear):
+    """nn.Linear(F, units). On an NCHW image it acts on the channels, as Keras' Dense acts on the
+    last axis of NHWC: the channels are moved last and back."""
 
-    def __init__(self, sizes: list[int], activation: str, output: str = "logits",
-                 bias: bool = True):
-        super().__init__()
-        self.output = output
-        self.n = len(sizes) - 1
-        for i in range(self.n):
-            self.add_module(f"dense{i + 1}", nn.Linear(sizes[i], sizes[i + 1], bias=bias))
-        self.act = ACTIVATIONS[activation]() if activation else None
+    declaration = L.Dense
+
+    def __init__(self, cfg):
+        super().__init__(cfg.flow_in.features, cfg.opts["units"], bias=cfg.opts["use_bias"])
+        self.image = cfg.flow_in.layout == "image"
 
     def forward(self, x):
-        for i in range(1, self.n + 1):
-            x = getattr(self, f"dense{i}")(x)
-            if i < self.n and self.act is not None:
-                x = self.act(x)
-        return {self.output: x}
+        if self.image:
+            return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        return super().forward(x)
 
 
-class Activation(nn.Module):
-    def __init__(self, name: str):
+class ReLU(nn.ReLU):
+    declaration = L.ReLU
+
+    def __init__(self, cfg):
         super().__init__()
-        self.act = ACTIVATIONS[name]()
-
-    def forward(self, x):
-        return {"output": self.act(x)}
 
 
-def build_mlp(opts, dtype):
-    return MLP(opts["sizes"], opts["activation"]).to(DTYPES[dtype])
+class Sigmoid(nn.Sigmoid):
+    declaration = L.Sigmoid
+
+    def __init__(self, cfg):
+        super().__init__()
 
 
-def build_linear(opts, dtype):
-    return MLP([opts["features"], 1], "", output="prediction").to(DTYPES[dtype])
+class Tanh(nn.Tanh):
+    declaration = L.Tanh
+
+    def __init__(self, cfg):
+        super().__init__()
 
 
-def build_dense(opts, dtype):
-    return MLP([opts["inputs"], opts["units"]], "", output="output",
-               bias=opts["bias"]).to(DTYPES[dtype])
+class Softmax(nn.Softmax):
+    """Over the features: the last axis, or the channels (dim=1) of an NCHW image."""
 
+    declaration = L.Softmax
 
-def build_activation(opts, dtype):
-    return Activation(opts["activation"]).to(DTYPES[dtype])
+    def __init__(self, cfg):
+        super().__init__(dim=1 if cfg.flow_in.layout == "image" else -1)

@@ -1,9 +1,10 @@
 """Recurrent layers and models in PyTorch: SimpleRNN, LSTM, GRU, and the reset-before GRU.
 
 Shapes: N batch, T time, D in, H hidden.  x: (N, T, D) (``batch_first=True``),
-h0 / c0: (N, H) canonical; torch's layers want (num_layers=1, N, H), added here.
+h0 / c0: (N, H) canonical; torch's layers want (num_layers=1, N, H), added here. Every layer
+returns ``(h_seq (N, T, H), h_last (N, H)[, c_last (N, H)])``; the model picks what it passes on.
 
-What torch stores (the canonical <-> torch mapping is declared in crossframe.models.recurrent):
+What torch stores (the canonical <-> torch mapping is declared in crossframe/layers/recurrent.py):
     weight_ih_l0 (kH, D), weight_hh_l0 (kH, H)   gate blocks as *row* blocks:
                                                  LSTM i, f, g, o; GRU r, z, n (Keras: z, r, h)
     bias_ih_l0 (kH,), bias_hh_l0 (kH,)           two biases, both added to every pre-activation
@@ -21,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .engine import DTYPES
+from crossframe import layers as L
 
 
 class GRUResetBefore(nn.Module):
@@ -66,73 +67,55 @@ class GRUResetBefore(nn.Module):
         return torch.stack(steps, dim=1), h[None]
 
 
-def _cell(cell: str, D: int, H: int) -> nn.Module:
-    if cell == "rnn":
-        return nn.RNN(D, H, nonlinearity="tanh", batch_first=True)
-    if cell == "lstm":
-        return nn.LSTM(D, H, batch_first=True)
-    if cell == "gru":
-        return nn.GRU(D, H, batch_first=True)
-    if cell == "gru_reset_before":
-        return GRUResetBefore(D, H)
-    raise ValueError(f"unknown recurrent cell {cell!r}")
+class SimpleRNN(nn.RNN):
+    """nn.RNN(D, H, nonlinearity='tanh', batch_first=True)."""
+
+    declaration = L.SimpleRNN
+
+    def __init__(self, cfg):
+        super().__init__(cfg.flow_in.features, cfg.opts["units"], nonlinearity="tanh",
+                         batch_first=True)
+
+    def forward(self, x, h0=None):
+        h_seq, h_n = super().forward(x, None if h0 is None else h0[None])
+        return h_seq, h_n[0]
 
 
-CLASSES = 10  # the digits
+class LSTM(nn.LSTM):
+    """nn.LSTM(D, H, batch_first=True)."""
 
-# the attribute (so the parameter prefix: ``lstm.weight_ih_l0``) of each cell
-LAYER_NAME = {"rnn": "rnn", "lstm": "lstm", "gru": "gru", "gru_reset_before": "gru"}
+    declaration = L.LSTM
 
-
-class Recurrent(nn.Module):
-    """x [, h0, c0] -> one recurrent layer -> [a Dense head] -> a dict of outputs.
-
-    ``head`` None: the layer alone; outputs ``h_seq`` (when ``return_sequences``), ``h_last``
-    and, for the LSTM, ``c_last`` (torch's ``output, (h_n, c_n)``).
-    ``head`` (units, output name): ``nn.Linear`` on ``h_last`` (a classifier), or on every step
-    of ``h_seq`` when ``return_sequences`` (Linear acts on the last axis: per time step).
-    """
-
-    def __init__(self, cell: str, D: int, H: int, return_sequences: bool,
-                 head: tuple[int, str] | None = None):
-        super().__init__()
-        self.cell, self.layer = cell, LAYER_NAME[cell]
-        self.return_sequences = return_sequences
-        self.add_module(self.layer, _cell(cell, D, H))
-        self.head_output = None
-        if head is not None:
-            units, self.head_output = head
-            self.dense = nn.Linear(H, units)
+    def __init__(self, cfg):
+        super().__init__(cfg.flow_in.features, cfg.opts["units"], batch_first=True)
 
     def forward(self, x, h0=None, c0=None):
-        layer = getattr(self, self.layer)
-        if self.cell == "lstm":
-            state = None if h0 is None else (h0[None], c0[None])
-            h_seq, (h_n, c_n) = layer(x, state)
-            finals = {"h_last": h_n[0], "c_last": c_n[0]}
-        else:
-            h_seq, h_n = layer(x, None if h0 is None else h0[None])
-            finals = {"h_last": h_n[0]}
-        if self.head_output is not None:
-            features = h_seq if self.return_sequences else finals["h_last"]
-            return {self.head_output: self.dense(features)}
-        return {"h_seq": h_seq, **finals} if self.return_sequences else finals
+        state = None if h0 is None else (h0[None], c0[None])
+        h_seq, (h_n, c_n) = super().forward(x, state)
+        return h_seq, h_n[0], c_n[0]
 
 
-def _build(cell: str, D: int, H: int, return_sequences: bool, head, dtype: str) -> Recurrent:
-    return Recurrent(cell, D, H, return_sequences, head).to(DTYPES[dtype])
+class GRU(nn.Module):
+    """nn.GRU (reset_after=True) or the explicit ``GRUResetBefore`` (reset_after=False), under
+    the layer's own name so the parameters read ``gru.weight_ih_l0`` either way."""
+
+    declaration = L.GRU
+
+    def __new__(cls, cfg):
+        base = _GRUAfter if cfg.opts["reset_after"] else _GRUBefore
+        return base(cfg.flow_in.features, cfg.opts["units"])
 
 
-def build_layer(cell: str, opts: dict, dtype: str) -> Recurrent:
-    return _build(cell, opts["inputs"], opts["hidden"], opts["return-sequences"], None, dtype)
+class _GRUAfter(nn.GRU):
+    def __init__(self, D: int, H: int):
+        super().__init__(D, H, batch_first=True)
+
+    def forward(self, x, h0=None):
+        h_seq, h_n = super().forward(x, None if h0 is None else h0[None])
+        return h_seq, h_n[0]
 
 
-def build_classifier(cell: str, opts: dict, dtype: str) -> Recurrent:
-    """digits read row by row -> h_last -> Linear(H, 10) logits."""
-    return _build(cell, opts["inputs"], opts["hidden"], False, (CLASSES, "logits"), dtype)
-
-
-def build_sequence(cell: str, opts: dict, dtype: str) -> Recurrent:
-    """digits rows 0..T-1 -> h_seq -> Linear(H, 8) at every step: the next row's prediction."""
-    return _build(cell, opts["inputs"], opts["hidden"], True, (opts["inputs"], "prediction"),
-                  dtype)
+class _GRUBefore(GRUResetBefore):
+    def forward(self, x, h0=None):
+        h_seq, h_n = super().forward(x, None if h0 is None else h0[None])
+        return h_seq, h_n[0]

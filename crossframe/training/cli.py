@@ -66,7 +66,7 @@ def main(args, extra) -> int:
                          "add --check, or use --epochs for a training run")
     if args.out is not None and args.check:
         raise InputError("--out is for --epochs runs", "drop --out, or use --epochs")
-    from ..cli import model_options
+    from ..cliargs import model_options
     from ..run import check_dtype
     from ..spec import get
     from .config import make_config
@@ -75,9 +75,9 @@ def main(args, extra) -> int:
     options = model_options(spec, extra)
     check_dtype(args.dtype)
     config = make_config(args.optimizer, lr=args.lr)
-    if spec.kind != "model":
-        raise InputError(f"{args.model} is a lone {spec.kind}: nothing to train",
-                         "train a model from `crossframe list`")
+    if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
+        raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
+                         "train a model from `crossframe list`, or give --loss")
     if args.check:
         steps = 20 if args.steps is None else args.steps
         if steps < 1:
@@ -87,7 +87,7 @@ def main(args, extra) -> int:
 
 
 def check(args, spec, options, config, steps: int) -> int:
-    from ..cli import table_records
+    from ..cliargs import table_records
     from ..run import prepare
     from ..spec import PAIRS
     from ..tolerances import TRAJECTORY
@@ -102,10 +102,10 @@ def check(args, spec, options, config, steps: int) -> int:
         print(json.dumps(table_records(table), indent=1))
         return 0 if ok else 1
     worst = table.loc[table["max_rel"].idxmax()]
-    opts = " ".join(f"--{k} {v}" for k, v in case.opts.items() if k != "sizes")
+    opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in case.opts.items())
     verdict = "all within tolerance" if ok else "MISMATCH"
     print(f"{spec.name} {opts} {config.describe()} {args.dtype} seed={args.seed} "
-          f"batch={len(next(iter(case.batch.inputs.values())))} steps={steps}: {verdict} "
+          f"batch={case.batch.size} steps={steps}: {verdict} "
           f"(worst max_rel {worst.max_rel:.2e} at step {worst.step}, {worst.tensor}, "
           f"{worst.pair}; tol {TRAJECTORY[args.dtype].rel:g})")
     decl = config.declaration

@@ -11,7 +11,7 @@ world in canonical terms:
 The trainers: ``crossframe.torch_impl.optimizers.Trainer`` (torch.optim on the module's
 parameters), ``crossframe.keras_impl.optimizers.Trainer`` (``apply_gradients`` on the model's
 variables) and ``ScratchTrainer`` below (scratch's model for the gradient, scratch's optimizer
-for the update). Each builds its model once through the spec's builder, loads the canonical
+for the update). Each builds its model once (``crossframe.frameworks.build``), loads the canonical
 weights once through the mapping, and then keeps its own weights between steps.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ import importlib
 
 import numpy as np
 
+from .. import frameworks
 from ..mapping import Mapping
-from ..scratch.engine import make_step
 from ..scratch.optimizers import build as build_scratch_optimizer
 
 TRAINERS = {
@@ -115,7 +115,8 @@ class ScratchTrainer:
 
     def step(self, inputs: dict, target) -> np.ndarray:
         self._load()
-        _, value, _ = make_step(self.model, inputs, target, {}, self.loss, self.dtype)()
+        _, value, _ = frameworks.engine("scratch").make_step(self.model, inputs, target, {},
+                                                             self.loss, self.dtype)()
         canonical = self.scratch.grads_to_canonical(self.model.grads)
         self.optimizer.step(self.tensors, self.params.grads_to_framework(canonical))
         return value
@@ -148,35 +149,36 @@ class Side:
         return self.io.outputs_to_canonical(outputs)
 
 
-def make_side(framework: str, spec, opts: dict, dtype: str, weights: dict, config) -> Side:
-    """A ``Side`` for ``framework`` ("scratch", "torch", "keras") starting from canonical
-    ``weights``; scratch trains in its own parameterization with torch's formulas."""
+def make_side(framework: str, model, dtype: str, weights: dict, config) -> Side:
+    """A ``Side`` for ``framework`` ("scratch", "torch", "keras") training the Sequential
+    ``model`` from canonical ``weights``; scratch trains in its own parameterization with torch's
+    formulas, on the fast kernels."""
     if framework == "scratch":
-        return scratch_side(spec, opts, dtype, weights, config)
-    return library_side(framework, spec, opts, dtype, weights, config)
+        return scratch_side(model, dtype, weights, config)
+    return library_side(framework, model, dtype, weights, config)
 
 
-def library_side(framework: str, spec, opts: dict, dtype: str, weights: dict, config) -> Side:
+def library_side(framework: str, model, dtype: str, weights: dict, config) -> Side:
     """torch or keras: the real optimizer on the library's own model."""
-    params = Parameterization(spec.mapping(framework, opts), _shapes(weights), dtype)
+    params = Parameterization(model.mapping(framework), _shapes(weights), dtype)
     module, _, cls = TRAINERS[framework].partition(":")
     trainer = getattr(importlib.import_module(module), cls)(
-        spec.builder(framework)(opts, dtype), params.to_framework(weights), config, spec.loss,
-        dtype)
+        frameworks.build(framework, model, dtype), params.to_framework(weights), config,
+        model.loss, dtype)
     return Side(trainer, params.mapping, params)
 
 
-def scratch_side(spec, opts: dict, dtype: str, weights: dict, config,
-                 reference: str | None = None) -> Side:
-    """scratch, or with ``reference`` ("torch" / "keras") the scratch reference for that
-    library: its formula variant, updating the tensors of its parameterization."""
-    io = spec.mapping("scratch", opts)
+def scratch_side(model, dtype: str, weights: dict, config, reference: str | None = None) -> Side:
+    """scratch (its fast kernels), or with ``reference`` ("torch" / "keras") the scratch
+    reference for that library: its formula variant, updating the tensors of its
+    parameterization."""
+    io = model.mapping("scratch")
     own = Parameterization(io, _shapes(weights), dtype)
-    params = own if reference is None else Parameterization(spec.mapping(reference, opts),
+    params = own if reference is None else Parameterization(model.mapping(reference),
                                                             _shapes(weights), dtype)
     optimizer = build_scratch_optimizer(config, reference or "torch")
-    trainer = ScratchTrainer(spec.builder("scratch")(opts, dtype), weights, optimizer, spec.loss,
-                             dtype, own, params)
+    trainer = ScratchTrainer(frameworks.build("scratch-fast", model, dtype), weights, optimizer,
+                             model.loss, dtype, own, params)
     return Side(trainer, io, params)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +25,9 @@ import pandas as pd
 from .. import data
 from ..errors import InputError
 from ..run import Case, prepare
-from ..scratch.losses import LOSSES
 from ..spec import FRAMEWORKS, Batch, get
 from .config import OptimizerConfig, make_config
+from ..writing import write_atomic
 from .engines import make_side
 
 DATASETS = {"digits": data.digits, "diabetes": data.diabetes}
@@ -90,13 +89,16 @@ def _trainable():
 
 def measure(plan: Plan, outputs: dict, batch: Batch) -> dict[str, float]:
     """{metric: value} for canonical ``outputs`` of ``batch``, by one NumPy function."""
-    spec = plan.case.spec
+    from ..scratch.losses import make
+
+    spec, loss = plan.case.spec, plan.case.model.loss
     (pred,) = outputs.values()
-    metrics = {"loss": float(LOSSES[spec.loss]().forward(pred, batch.target))}
-    if spec.loss == "softmax_ce":
-        metrics["accuracy"] = float(np.mean(pred.argmax(axis=1) == batch.target))
-    elif spec.loss == "binary_ce":
-        metrics["accuracy"] = float(np.mean((pred > 0) == (batch.target > 0.5)))
+    metrics = {"loss": float(make(loss).forward(pred, batch.target))}
+    if loss.name == "softmax_ce":
+        metrics["accuracy"] = float(np.mean(pred.argmax(axis=-1) == batch.target))
+    elif loss.name == "binary_ce":
+        threshold = 0.0 if loss.from_logits else 0.5
+        metrics["accuracy"] = float(np.mean((pred > threshold) == (batch.target > 0.5)))
     else:
         units = TARGET_UNITS.get(spec.dataset, lambda: 1.0)()
         error = (pred - batch.target).astype(np.float64) * units
@@ -128,9 +130,9 @@ def run_framework(p: Plan, framework: str, progress: bool = False) -> list[dict]
     from tqdm import tqdm
 
     case = p.case
-    side = make_side(framework, case.spec, case.opts, case.dtype, case.weights, p.config)
+    side = make_side(framework, case.model, case.dtype, case.weights, p.config)
     splits = {"train": p.rows(p.train), "test": p.rows(p.test)}
-    headline = "accuracy" if case.spec.loss in CLASSIFIER_LOSSES else "rmse"
+    headline = "accuracy" if case.model.loss.name in CLASSIFIER_LOSSES else "rmse"
     rows: list[dict] = []
 
     def evaluate(epoch: int) -> dict[str, dict[str, float]]:
@@ -198,27 +200,6 @@ def check_out(out: str) -> str:
     if not os.access(out, os.W_OK):
         raise InputError(f"--out {out} is not writable", "give a writable folder")
     return out
-
-
-def write_atomic(path: str, write) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it into place, so a
-    reader never sees half a file and an interrupted run leaves the old file intact."""
-    folder, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:

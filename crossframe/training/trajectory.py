@@ -55,8 +55,8 @@ class Trace:
 def step_batches(case: Case, steps: int) -> list[Batch]:
     """Step k takes the spec's canonical batch for seed ``case.seed + k`` (k = 0 is
     ``case.batch``): a fresh, seeded draw of the data set every step, the same in all three."""
-    size = len(next(iter(case.batch.inputs.values())))
-    return [case.batch] + [case.spec.batch(case.opts, case.dtype, case.seed + k, size)
+    size = case.batch.size
+    return [case.batch] + [case.spec.make_batch(case.opts, case.dtype, case.seed + k, size)
                            for k in range(1, steps)]
 
 
@@ -79,10 +79,10 @@ def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[s
     traces = {}
     for label in labels:
         if label.startswith("scratch["):
-            side = scratch_side(case.spec, case.opts, case.dtype, case.weights, config,
+            side = scratch_side(case.model, case.dtype, case.weights, config,
                                 reference=label[len("scratch["):-1])
         else:
-            side = library_side(label, case.spec, case.opts, case.dtype, case.weights, config)
+            side = library_side(label, case.model, case.dtype, case.weights, config)
         trace = traces[label] = Trace()
         for batch in batches:
             trace.losses.append(side.step(batch.inputs, batch.target))

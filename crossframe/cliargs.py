@@ -1,0 +1,67 @@
+"""Argument helpers every verb shares: a parser whose errors are InputErrors, a model's options
+as flags, and JSON rows. Imported by the verb modules (``crossframe.cli``, the training, bench
+and report verbs); nothing in the core imports it."""
+from __future__ import annotations
+
+import argparse
+import math
+
+from .errors import InputError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is an InputError (one line, exit 2)."""
+
+    def error(self, message):
+        raise InputError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def model_options(spec, extra: list[str]) -> dict:
+    """Parse ``--name value`` flags against the spec's declared options.
+
+    Each option answers to ``--return-sequences`` and ``--return_sequences``, and to its older
+    aliases (``--hidden`` for ``--units``)."""
+    p = Parser(prog=f"crossframe ... {spec.name}", add_help=False)
+    for o in spec.options:
+        spellings = dict.fromkeys([o.name, *o.aliases])
+        flags = dict.fromkeys(f"--{n}" for s in spellings
+                              for n in (s.replace("_", "-"), s))
+        p.add_argument(*flags, dest=o.name, default=None, help=o.help)
+    ns, rest = p.parse_known_args(extra)
+    if rest:
+        names = ", ".join(o.flag for o in spec.options) or "none"
+        raise InputError(f"unknown option(s) for {spec.name}: {' '.join(rest)}",
+                         f"{spec.name} takes: {names}")
+    return {k: v for k, v in vars(ns).items() if v is not None}
+
+
+def table_records(table) -> list[dict]:
+    """Rows as plain JSON values, full float precision (inf -> null: strict JSON)."""
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v.item() if hasattr(v, "item") else v
+
+    return [{k: clean(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+
+
+def framework_list(text: str | None, default) -> list[str]:
+    """``--frameworks scratch,torch`` -> the frameworks, two or more, each known, no repeats."""
+    from .frameworks import FRAMEWORKS, VARIANTS
+
+    if text is None:
+        return list(default)
+    names = [n.strip() for n in text.split(",")]
+    if any(not n for n in names):
+        raise InputError(f"--frameworks {text!r} has an empty item", "e.g. --frameworks "
+                         "scratch,torch")
+    known = (*FRAMEWORKS, *VARIANTS)
+    for n in names:
+        if n not in known:
+            from .errors import did_you_mean
+
+            raise InputError(f"--frameworks: unknown framework '{n}'", did_you_mean(n, known))
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise InputError(f"--frameworks {text!r}: name two or more different frameworks",
+                         "e.g. --frameworks scratch,torch")
+    return names

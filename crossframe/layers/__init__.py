@@ -1,0 +1,64 @@
+"""The layer declarations: one object per kind of layer, the framework-neutral truth about it.
+
+    from crossframe import layers as L
+    L.Dense(units=10)            # a Layer for a Sequential (crossframe.sequential)
+    L.get("maxpool2d")           # a declaration by name or alias ("MaxPooling2D" works too)
+    L.all_layers()               # every declaration, in family order
+
+Each family module (``dense``, ``conv``, ``recurrent``) declares its layers as ``LayerDecl``
+subclasses and binds one instance per kind under the Keras class name. The implementations
+name their declaration (``declaration = L.Dense``); nothing else lists them.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ..errors import InputError, did_you_mean
+from .base import Flow, Layer, LayerConfig, LayerDecl, Option, ParamSpec
+
+# One module per family; a new family is one name here and one file beside this one.
+FAMILIES = ("dense", "conv", "recurrent")
+
+_BY_NAME: dict[str, LayerDecl] = {}
+_ALIASES: dict[str, LayerDecl] = {}
+
+
+def _load() -> None:
+    if _BY_NAME:
+        return
+    for family in FAMILIES:
+        module = importlib.import_module(f"{__name__}.{family}")
+        for value in vars(module).values():
+            if isinstance(value, LayerDecl) and value.name and value.name not in _BY_NAME:
+                _BY_NAME[value.name] = value
+    for decl in _BY_NAME.values():
+        for alias in (decl.name, decl.title, *decl.aliases):
+            _ALIASES.setdefault(alias.lower(), decl)
+
+
+def all_layers() -> list[LayerDecl]:
+    _load()
+    return list(_BY_NAME.values())
+
+
+def get(name: str) -> LayerDecl:
+    """The declaration called ``name`` (any case; Keras' class names and aliases work)."""
+    _load()
+    decl = _ALIASES.get(str(name).strip().lower())
+    if decl is None:
+        raise InputError(f"unknown layer '{name}'", did_you_mean(str(name), _BY_NAME)
+                         + " (see `crossframe list`)")
+    return decl
+
+
+def __getattr__(name: str):
+    """``crossframe.layers.Dense`` and friends: the declarations under their Keras names."""
+    _load()
+    for decl in _BY_NAME.values():
+        if decl.title == name or type(decl).__name__ == name:
+            return decl
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Flow", "Layer", "LayerConfig", "LayerDecl", "Option", "ParamSpec", "all_layers",
+           "get"]

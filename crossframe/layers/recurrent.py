@@ -1,0 +1,400 @@
+"""SimpleRNN, LSTM and GRU (reset after / before the recurrent product).
+
+Shape legend: N batch, T time steps, D input features, H hidden units (``units``), k gate blocks
+(SimpleRNN 1, GRU 3, LSTM 4).
+
+Canonical layout (Keras'): ``W_x (D, kH)`` and ``W_h (H, kH)`` with the k gate blocks side by
+side as column blocks (LSTM i, f, g, o; GRU z, r, h), ``b (kH,)``, or ``(2, 3H)`` for the GRU
+with ``reset_after=True`` (row 0 the input side, row 1 the recurrent side). torch stores the
+transposes, gate blocks as row blocks (the GRU in the order r, z, n), and two biases
+``bias_ih`` and ``bias_hh`` that it adds: every difference is one declared entry below.
+
+In a model a recurrent layer reads a sequence ``(T, D)`` and passes on ``h_seq (T, H)`` with
+``return_sequences``, else the last state ``h_last (H,)``. As the last layer with
+``return_state`` the model outputs ``h_seq`` (with ``return_sequences``), ``h_last`` and, for the
+LSTM, ``c_last``. With ``initial_state`` the model takes ``h0`` (and ``c0``) as inputs, so their
+gradients are compared too; without, every layer starts from zeros.
+"""
+from __future__ import annotations
+
+from ..errors import InputError
+from ..mapping import BlockReorder, Chain, Entry, Identity, Row, Scale, Transform, Transpose
+from ..difference import Difference
+from .base import Flow, LayerDecl, Option, ParamSpec, boolean, integer
+
+KERAS_WHY = "Keras' layout is the canonical one"
+BIAS_HALVES_WHY = (
+    "torch adds bias_ih + bias_hh inside every pre-activation, so the canonical b fixes only "
+    "their sum: each gets b/2 (any split with that sum computes the same; equal halves also make "
+    "the training read-back a left inverse). b enters only through the sum, so dL/dbias_ih = "
+    "dL/dbias_hh = dL/db, and the adjoint 0.5 g + 0.5 g gives exactly that back")
+
+
+class Recurrent(LayerDecl):
+    """What the three cells share; a subclass gives its gates and equations."""
+
+    family = "recurrent"
+    layouts = ("sequence",)
+    recurrent = True
+    gates: tuple[str, ...] = ()         # canonical (Keras) gate blocks, in order
+    torch_gates: tuple[str, ...] = ()   # the same blocks in torch's row order
+    keras_cell = ""                     # the middle of Keras' variable paths
+
+    options = (
+        Option("units", None, "H, hidden units (inferred from the recurrent kernel)",
+               integer(1), aliases=("hidden",)),
+        Option("return_sequences", False, "pass on h_seq (T, H), not only the last state",
+               boolean),
+        Option("return_state", False, "as the last layer, also output the final state(s)",
+               boolean),
+        Option("initial_state", False, "take h0 (and c0) as model inputs, so their gradients "
+               "are checked (else start from zeros)", boolean),
+    )
+
+    @property
+    def k(self) -> int:
+        return len(self.gates)
+
+    def validate(self, opts, flow, where):
+        super().validate(opts, flow, where)
+        if opts["units"] is None:
+            raise InputError(f"{where}: {self.title} needs units", f"e.g. {self.name}(units=8)")
+
+    def wrong_layout_fix(self, flow):
+        return ("a recurrent layer reads (T, D) sequences: give --input TxD, or set "
+                "return_sequences=true on the recurrent layer before it")
+
+    def infer(self, shapes, flow):
+        if len(shapes.get("W_h", ())) == 2:
+            return {"units": shapes["W_h"][0]}
+        return {}
+
+    def output(self, opts, flow):
+        H = opts["units"]
+        if opts["return_sequences"]:
+            return Flow((flow.shape[0], H), "sequence")
+        return Flow((H,), "flat")
+
+    def states(self, opts):
+        return ("h0",)
+
+    def outputs(self, opts):
+        seq = ("h_seq",) if opts["return_sequences"] else ()
+        return seq + tuple(s.replace("0", "_last") for s in self.states(opts))
+
+    # -- parameters --------------------------------------------------------------------------
+    def _blocks(self) -> tuple[str, str]:
+        """("4H", ", gate blocks i, f, g, o") -- or ("H", "") for the one-block SimpleRNN."""
+        if self.k == 1:
+            return "H", ""
+        return f"{self.k}H", f", gate blocks {', '.join(self.gates)}"
+
+    def stacked_bias(self, opts) -> bool:
+        return False
+
+    def params(self, opts, flow):
+        D, H = flow.features, opts["units"]
+        kH, blocks = self._blocks()
+        if self.stacked_bias(opts):
+            bias = ParamSpec("b", (2, self.k * H), "bias",
+                             doc=f"bias (2, {kH}): row 0 input side, row 1 recurrent side{blocks}")
+        else:
+            bias = ParamSpec("b", (self.k * H,), "bias", doc=f"bias ({kH},){blocks}")
+        return [ParamSpec("W_x", (D, self.k * H), "weight", D, f"input kernel (D, {kH}){blocks}"),
+                ParamSpec("W_h", (H, self.k * H), "weight", H,
+                          f"recurrent kernel (H, {kH}){blocks}"),
+                bias]
+
+    # -- the mappings ------------------------------------------------------------------------
+    def torch_module(self, opts) -> str:
+        return self.torch.replace("torch.", "")
+
+    def torch_params(self, cfg):
+        """Canonical (Keras) -> torch: transpose (gate blocks become row blocks), the GRU's
+        block reorder z, r, h -> r, z, n, and the bias into torch's two biases."""
+        reorder = (BlockReorder(self.gates, self.torch_gates, axis=-1)
+                   if self.gates != self.torch_gates else None)
+
+        def chain(*steps: Transform) -> Transform:
+            steps = tuple(s for s in (reorder, *steps) if s is not None)
+            return steps[0] if len(steps) == 1 else Chain(steps)
+
+        module = self.torch_module(cfg.opts)
+        if reorder is None:
+            w_why = (f"{module} stores weight (kH, in) with the gate blocks "
+                     f"({', '.join(self.gates)}) as rows, and computes x W^T: a transpose")
+        else:
+            w_why = (f"{module} stacks rows r, z, n (n is Keras' candidate h), Keras columns "
+                     "z, r, h: swap the first two blocks, then transpose to (3H, in)")
+        n = cfg.name
+        entries = [Entry(cfg.p("W_x"), f"{n}.weight_ih_l0", chain(Transpose((1, 0))), w_why),
+                   Entry(cfg.p("W_h"), f"{n}.weight_hh_l0", chain(Transpose((1, 0))), w_why)]
+        if self.stacked_bias(cfg.opts):
+            row_why = ("row {i} of Keras' (2, 3H) bias is torch's {name} ({side}): the same two "
+                       "biases in one array; each gradient row is that bias' gradient")
+            rows = (reorder,) if reorder else ()
+            entries += [
+                Entry(cfg.p("b"), f"{n}.bias_ih_l0", Chain((Row(0),) + rows),
+                      row_why.format(i=0, name="bias_ih", side="input side")),
+                Entry(cfg.p("b"), f"{n}.bias_hh_l0", Chain((Row(1),) + rows),
+                      row_why.format(i=1, name="bias_hh",
+                                     side="recurrent side, inside the reset gate for n")),
+            ]
+        else:
+            why = ("b/2 each: torch adds bias_ih + bias_hh, only their sum is b; b enters only "
+                   "through that sum, so each torch bias' gradient IS dL/db, and the adjoint "
+                   "0.5 g + 0.5 g returns it")
+            if self.name == "gru":
+                why += " (in this formula b_hn is outside the reset gate, so the sum is all)"
+            entries += [Entry(cfg.p("b"), f"{n}.bias_ih_l0", chain(Scale(0.5)), why),
+                        Entry(cfg.p("b"), f"{n}.bias_hh_l0", chain(Scale(0.5)), why)]
+        return entries
+
+    def keras_params(self, cfg):
+        path = f"{cfg.name}/{self.keras_cell}"
+        bias_why = (KERAS_WHY + ": GRU(reset_after=True) keeps (2, 3H), input and recurrent rows"
+                    if self.stacked_bias(cfg.opts) else KERAS_WHY)
+        return [Entry(cfg.p("W_x"), f"{path}/kernel", Identity(), KERAS_WHY),
+                Entry(cfg.p("W_h"), f"{path}/recurrent_kernel", Identity(), KERAS_WHY),
+                Entry(cfg.p("b"), f"{path}/bias", Identity(), bias_why)]
+
+    # -- code --------------------------------------------------------------------------------
+    def torch_code(self, cfg):
+        return f"{self.torch.replace('torch.', '')}({cfg.flow_in.features}, {cfg.opts['units']}, " \
+               "batch_first=True)"
+
+    def keras_code(self, cfg):
+        o = cfg.opts
+        extra = "".join(f", {k}=True" for k in ("return_sequences", "return_state") if o[k])
+        return f"layers.{self.title}({o['units']}{extra})"
+
+    def formula(self, cfg, framework):
+        return self.formulas[framework]
+
+    formulas: dict = {}
+
+
+class SimpleRNN(Recurrent):
+    name, title, stem = "simple_rnn", "SimpleRNN", "rnn"
+    keras, torch = "keras.layers.SimpleRNN", "torch.nn.RNN"
+    aliases = ("rnn", "SimpleRNN", "simplernn")
+    gates = torch_gates = ("h",)
+    keras_cell = "simple_rnn_cell"
+    equations = (
+        "h_t = tanh(a_t),  a_t = x_t W_x + h_{t-1} W_h + b          x_t (N, D), h_t (N, H)\n"
+        "BPTT, t = T..1:  dh_t = dh_seq[t] + dh_next;  da_t = dh_t (1 - h_t^2);\n"
+        "  dx_t = da_t W_x^T;  dh_next = da_t W_h^T;  dW_x += x_t^T da_t;  dW_h += h_{t-1}^T da_t;"
+        "  db += sum_n da_t")
+    formulas = {
+        "scratch": "h_t = tanh(x_t W_x + h_{t-1} W_h + b), BPTT by hand",
+        "torch": "nn.RNN(nonlinearity='tanh'): h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T "
+                 "+ b_hh)",
+        "keras": "layers.SimpleRNN: h_t = tanh(x_t kernel + h_{t-1} recurrent_kernel + bias)",
+    }
+
+    def torch_code(self, cfg):
+        return (f"nn.RNN({cfg.flow_in.features}, {cfg.opts['units']}, nonlinearity='tanh', "
+                "batch_first=True)")
+
+
+class LSTM(Recurrent):
+    name, title, stem = "lstm", "LSTM", "lstm"
+    keras, torch = "keras.layers.LSTM", "torch.nn.LSTM"
+    aliases = ("LSTM",)
+    gates = torch_gates = ("i", "f", "g", "o")
+    keras_cell = "lstm_cell"
+    equations = (
+        "[a_i a_f a_g a_o] = x_t W_x + h_{t-1} W_h + b\n"
+        "i = sigmoid(a_i)  f = sigmoid(a_f)  g = tanh(a_g)  o = sigmoid(a_o)\n"
+        "c_t = f c_{t-1} + i g        h_t = o tanh(c_t)\n"
+        "BPTT: dc_t = dc_next + dh_t o (1 - tanh(c_t)^2);  do = dh_t tanh(c_t);\n"
+        "  di = dc_t g;  df = dc_t c_{t-1};  dg = dc_t i;  dc_next = dc_t f;\n"
+        "  da_i = di i (1 - i);  da_f = df f (1 - f);  da_g = dg (1 - g^2);  da_o = do o (1 - o)")
+    notes = ("Gate order i, f, g (Keras calls it c), o in both libraries: weights only transpose "
+             "(Keras (in, 4H) columns, torch (4H, in) rows).",
+             "Speed, not numbers: on the CPU torch hands a float32 nn.LSTM to oneDNN's fused RNN "
+             "kernel; float64, and nn.GRU / nn.RNN in either dtype, run torch's own per-step "
+             "operations.")
+    formulas = {
+        "scratch": "[a_i a_f a_g a_o] = x_t W_x + h_{t-1} W_h + b; i, f, o = sigmoid, "
+                   "g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t), BPTT by hand",
+        "torch": "nn.LSTM: rows i, f, g, o of W_ih x_t + b_ih + W_hh h_{t-1} + b_hh; "
+                 "c_t = f c_{t-1} + i g; h_t = o tanh(c_t)",
+        "keras": "layers.LSTM: columns i, f, c, o of x_t kernel + h_{t-1} recurrent_kernel + "
+                 "bias; c_t = f c_{t-1} + i c~; h_t = o tanh(c_t)",
+    }
+
+    def states(self, opts):
+        return ("h0", "c0")
+
+
+_AFTER = "reset AFTER the recurrent product"
+_BEFORE = "reset BEFORE the recurrent product"
+
+
+class GRU(Recurrent):
+    name, title, stem = "gru", "GRU", "gru"
+    keras, torch = "keras.layers.GRU", "torch.nn.GRU"
+    aliases = ("GRU",)
+    gates = ("z", "r", "h")
+    torch_gates = ("r", "z", "h")
+    keras_cell = "gru_cell"
+    options = Recurrent.options + (
+        Option("reset_after", True, "apply the reset gate after the recurrent product (torch's "
+               "nn.GRU and Keras' default) or before it (the original formula, no torch layer)",
+               boolean),
+    )
+    equations = (
+        "reset_after=True (torch nn.GRU, Keras' default), b (2, 3H):\n"
+        "  z = sigmoid(x W_xz + b0_z + h W_hz + b1_z)\n"
+        "  r = sigmoid(x W_xr + b0_r + h W_hr + b1_r)\n"
+        "  hh = tanh(x W_xh + b0_h + r * (h W_hh + b1_h))   h' = z h + (1 - z) hh\n"
+        "reset_after=False (the original formula), b (3H,):\n"
+        "  z, r as above with one bias;  hh = tanh(x W_xh + (r * h) W_hh + b_h)\n"
+        "BPTT: da_z = dh (h - hh) z (1 - z);  da_h = dh (1 - z)(1 - hh^2);  then through r.")
+    notes = ("Gate order: Keras columns z, r, h; torch rows r, z, n. The mapping swaps the "
+             "first two blocks (BlockReorder) before the transpose (Chain); a transpose alone "
+             "would load Keras' update gate as torch's reset gate.",
+             "reset_after=True keeps a (2, 3H) bias, because the recurrent bias of the candidate "
+             "sits inside the reset gate, r * (h W_hh + b[1]_h), and cannot be merged with "
+             "b[0]_h; torch's bias_ih / bias_hh are exactly those two rows (gate-reordered).",
+             "reset_after=False (Keras' original formula) has no torch layer: crossframe's "
+             "torch side is the explicit cell crossframe.torch_impl.recurrent.GRUResetBefore, "
+             "differentiated by autograd, so parity stays three-way.")
+
+    def stacked_bias(self, opts):
+        return opts["reset_after"]
+
+    def torch_module(self, opts):
+        return "nn.GRU" if opts["reset_after"] else "GRUResetBefore (explicit cell)"
+
+    def torch_code(self, cfg):
+        if cfg.opts["reset_after"]:
+            return f"nn.GRU({cfg.flow_in.features}, {cfg.opts['units']}, batch_first=True)"
+        return (f"GRUResetBefore({cfg.flow_in.features}, {cfg.opts['units']})  # no torch layer "
+                "computes reset_after=False: crossframe.torch_impl.recurrent")
+
+    def keras_code(self, cfg):
+        code = super().keras_code(cfg)
+        return code if cfg.opts["reset_after"] else code[:-1] + ", reset_after=False)"
+
+    def formula(self, cfg, framework):
+        after = cfg.opts["reset_after"]
+        return {
+            ("scratch", True): "z, r = sigmoid(x W_x[z,r] + b[0][z,r] + h W_h[z,r] + b[1][z,r]); "
+                               "hh = tanh(x W_x[h] + b[0][h] + r * (h W_h[h] + b[1][h])); "
+                               f"h' = z h + (1 - z) hh — {_AFTER}, BPTT by hand",
+            ("torch", True): "nn.GRU: r, z = sigmoid(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + "
+                             "b_h{r,z}); n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); "
+                             f"h' = (1 - z) n + z h — {_AFTER} (= Keras reset_after=True)",
+            ("keras", True): "layers.GRU(reset_after=True), the default: z, r = sigmoid(x "
+                             "kernel[z,r] + bias[0] + h recurrent_kernel[z,r] + bias[1]); hh = "
+                             "tanh(x kernel[h] + bias[0][h] + r * (h recurrent_kernel[h] + "
+                             f"bias[1][h])); h' = z h + (1 - z) hh — {_AFTER}",
+            ("scratch", False): "z, r = sigmoid(x W_x[z,r] + h W_h[z,r] + b[z,r]); "
+                                "hh = tanh(x W_x[h] + (r * h) W_h[h] + b[h]); "
+                                f"h' = z h + (1 - z) hh — {_BEFORE}, BPTT by hand",
+            ("torch", False): "explicit cell crossframe.torch_impl.recurrent.GRUResetBefore "
+                              "(torch ops, autograd; NO torch layer computes this formula), "
+                              "nn.GRU's parameters: r, z = sigmoid(W_i{r,z} x + b_i{r,z} + "
+                              "W_h{r,z} h + b_h{r,z}); n = tanh(W_in x + b_in + W_hn (r * h) + "
+                              f"b_hn); h' = (1 - z) n + z h — {_BEFORE}",
+            ("keras", False): "layers.GRU(reset_after=False): z, r = sigmoid(x kernel[z,r] + "
+                              "h recurrent_kernel[z,r] + bias[z,r]); hh = tanh(x kernel[h] + "
+                              f"(r * h) recurrent_kernel[h] + bias[h]); h' = z h + (1 - z) hh — "
+                              f"{_BEFORE}",
+        }[(framework, after)]
+
+
+# one object per kind of layer (what implementations name and users call: LSTM(units=8))
+SimpleRNN, LSTM, GRU = SimpleRNN(), LSTM(), GRU()
+
+
+# --- where the libraries differ (crossframe.spec.Difference) ---------------------------------
+def _with_torch_mapping(case, entries_of):
+    """The case with torch's mapping rows rewritten by ``entries_of(entries) -> entries``."""
+    import dataclasses
+
+    from ..run import with_mapping
+
+    return with_mapping(case, "torch", lambda m: dataclasses.replace(
+        m, params=tuple(entries_of(m.params))))
+
+
+def _measure_reset_gate() -> float:
+    """torch.nn.GRU (reset after) vs Keras GRU(reset_after=False) on the same weights (the
+    reset-before bias = the sum of the two rows): relative difference of h_seq."""
+    from ..run import prepare, run
+    from ..tolerances import rel_error
+
+    after = prepare("gru_layer", "float64")
+    w = {k: (v[0] + v[1] if k == "gru.b" else v) for k, v in after.weights.items()}
+    before = prepare("gru_reset_before_layer", "float64", weights=w)
+    return rel_error(run(after, "torch").outputs["h_seq"], run(before, "keras").outputs["h_seq"])
+
+
+def _measure_bias_twice() -> float:
+    """LSTM: Keras' bias copied into both torch biases (counted twice) vs Keras."""
+    from ..run import prepare, run
+    from ..tolerances import rel_error
+
+    case = prepare("lstm_layer", "float64")
+    doubled = _with_torch_mapping(case, lambda entries: [
+        Entry(e.canonical, e.framework, Identity(), "copied into both") if ".bias_" in e.framework
+        else e for e in entries])
+    return rel_error(run(doubled, "torch").outputs["h_seq"], run(case, "keras").outputs["h_seq"])
+
+
+def _measure_gate_order() -> float:
+    """GRU: Keras' kernels loaded into torch.nn.GRU with a transpose only (z read as r)."""
+    from ..run import prepare, run
+    from ..tolerances import rel_error
+
+    def unordered(t: Transform) -> Transform:
+        if isinstance(t, Chain):
+            steps = tuple(s for s in t.steps if not isinstance(s, BlockReorder))
+            return steps[0] if len(steps) == 1 else Chain(steps)
+        return t
+
+    case = prepare("gru_layer", "float64")
+    plain = _with_torch_mapping(case, lambda entries: [
+        Entry(e.canonical, e.framework, unordered(e.transform), "no reorder") for e in entries])
+    return rel_error(run(plain, "torch").outputs["h_seq"], run(case, "keras").outputs["h_seq"])
+
+
+
+DIFFERENCES = (
+    Difference(
+        "GRU reset gate",
+        torch="nn.GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), the reset applied after "
+              "the recurrent product; no layer computes the original formula",
+        keras="GRU(reset_after=True), the default, computes torch's formula (bias (2, 3H)); "
+              "reset_after=False the original: hh = tanh(x W_xh + (r * h) W_hh + b_h), "
+              "bias (3H,)",
+        agree_when="Keras reset_after=True (the default); a reset_after=False model has no "
+                   "torch layer (crossframe writes the cell out: torch_impl.recurrent."
+                   "GRUResetBefore). Measured: nn.GRU vs Keras reset_after=False on the same "
+                   "weights, relative difference of h_seq",
+        measure=_measure_reset_gate,
+    ),
+    Difference(
+        "recurrent biases",
+        torch="two biases, bias_ih and bias_hh, both added to every pre-activation; in "
+              "training the optimizer steps each, so under SGD their sum moves twice as far "
+              "(crossframe's trajectory reference trains in torch's parameterization)",
+        keras="one bias (kH,) (the reset-after GRU: two rows, (2, 3H), = torch's two)",
+        agree_when="torch's two biases sum to Keras' one (crossframe loads halves: "
+                   "Scale(0.5) + Scale(0.5)). Measured: the Keras LSTM bias copied into both "
+                   "torch biases, relative difference of h_seq",
+        measure=_measure_bias_twice,
+    ),
+    Difference(
+        "GRU gate order",
+        torch="weight_ih (3H, in): row blocks r, z, n",
+        keras="kernel (in, 3H): column blocks z, r, h",
+        agree_when="the first two blocks are swapped when converting (BlockReorder, then "
+                   "transpose). Measured: Keras' GRU weights transposed into nn.GRU without "
+                   "the swap, relative difference of h_seq",
+        measure=_measure_gate_order,
+    ),
+)

@@ -1,0 +1,371 @@
+"""A model as a user states it: declared layers in order, an input shape and a loss.
+
+    from crossframe import Sequential, layers as L
+    model = Sequential([L.Conv2D(filters=8, kernel_size=3, strides=2, padding="same"), L.ReLU(),
+                        L.MaxPool2D(pool_size=2), L.Flatten(), L.Dense(units=10)],
+                       input_shape=(28, 28, 3), loss="softmax_ce")
+    model = Sequential.parse("conv2d(filters=8, kernel_size=3, strides=2, padding=same); relu; "
+                             "maxpool2d(pool_size=2); flatten; dense(units=10)",
+                             "28x28x3", loss="softmax_ce")
+
+The --layers syntax: layers separated by ``;``, each ``name`` or ``name(option=value, ...)`` with
+the options under their Keras names (``crossframe describe LAYER`` lists them); positional
+values fill the options in their declared order (``dense(10)``); sizes read ``3`` or ``3x2``;
+``true``/``false`` and bare words (``same``) are values. Layer names follow the kind's stem
+(``conv``, ``pool``, ``dense``, ``lstm``...), numbered from 1 when a stem occurs more than once
+(``dense1``, ``dense2``); ``name=...`` inside the parentheses sets one by hand.
+
+Building a Sequential infers every shape (``LayerConfig.flow_in`` / ``flow_out``), names every
+canonical parameter (``dense1.W``), and checks every layer against its input — a bad model is an
+InputError naming the layer, not a crash in a framework. ``mapping(framework)`` assembles the
+declared per-layer mappings into the model's (``crossframe.mapping.Mapping``), including the
+input and output layouts torch needs (NCHW images; a flattened output in torch's order).
+"""
+from __future__ import annotations
+
+import ast
+import re
+from .errors import InputError
+from .geometry import shape as parse_shape
+from .geometry import shape_text
+from .layers import get as get_layer
+from .layers.base import (Flow, Layer, LayerConfig, LayerDecl, ParamSpec, flatten_order, flow_for,
+                          full_params)
+from .losses import parse_loss
+from .mapping import Entry, Identity, Mapping, Permute, Transpose
+
+NCHW = Transpose((0, 3, 1, 2))  # NHWC -> NCHW
+SCRATCH_WHY = "scratch computes in the canonical layout"
+WHY = {
+    "x": {"scratch": "canonical layout",
+          "torch": {"flat": "(N, F) as canonical",
+                    "image": "torch image layers (Conv2d, MaxPool2d, Flatten) take NCHW",
+                    "sequence": "batch_first=True: (N, T, D) as canonical"},
+          "keras": {"flat": "(N, F): the canonical layout",
+                    "image": "Keras image layers take NHWC (channels_last): the canonical layout",
+                    "sequence": "(N, T, D); the time axis is declared None"}},
+    "state": {"scratch": "(N, H); zeros when not given",
+              "torch": "(N, H); the module adds torch's num_layers axis, state[None]",
+              "keras": "(N, H), passed as initial_state=[h0(, c0)]"},
+    "out": {"torch": {"h_seq": "output (N, T, H)", "h_last": "h_n[0]", "c_last": "c_n[0]"},
+            "keras": {"h_seq": "return_sequences=True", "h_last": "return_state=True",
+                      "c_last": "return_state=True"}},
+}
+
+
+# --- parsing the --layers syntax --------------------------------------------------------------
+def _value(node, text: str, what: str):
+    if isinstance(node, ast.Name):          # a bare word: same, valid, true, relu
+        return node.id
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_value(node.operand, text, what)
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise InputError(f"{what}: cannot read the value {ast.unparse(node)!r} in {text!r}",
+                         "values are numbers, sizes (3 or 3x2), true/false or words") from None
+
+
+def parse_call(text: str, what: str = "--layers") -> tuple[str, dict]:
+    """``"conv2d(8, kernel_size=3x2, padding=same)"`` -> ("conv2d", {0: 8, "kernel_size": (3, 2),
+    "padding": "same"}): positional values keyed by their index."""
+    item = text.strip()
+    source = re.sub(r"\b(\d+)\s*x\s*(\d+)\b", r"(\1, \2)", item)
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        raise InputError(f"{what}: cannot read {item!r}",
+                         "write name or name(option=value, ...), e.g. dense(units=10)") from None
+    if isinstance(node, ast.Name):
+        return node.id, {}
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise InputError(f"{what}: cannot read {item!r}",
+                         "write name or name(option=value, ...), e.g. dense(units=10)")
+    kwargs: dict = {i: _value(a, item, what) for i, a in enumerate(node.args)}
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise InputError(f"{what}: cannot read {item!r}", "name every option: option=value")
+        if kw.arg in kwargs:
+            raise InputError(f"{what}: {item!r} gives {kw.arg} twice", "give it once")
+        kwargs[kw.arg] = _value(kw.value, item, what)
+    return node.func.id, kwargs
+
+
+def parse_layers(text: str) -> list[Layer]:
+    """The --layers syntax -> Layers (declarations with options, names where given)."""
+    items = [part.strip() for part in re.split(r"[;\n]", str(text))]
+    if not any(items):
+        raise InputError("--layers is empty", "give layers separated by ';', e.g. "
+                         "\"dense(units=32); relu; dense(units=10)\"")
+    inner = items[:-1] if items[-1] == "" else items
+    if "" in inner:
+        raise InputError(f"--layers {text!r} has an empty item", "remove the doubled ';'")
+    layers = []
+    for item in (i for i in items if i):
+        name, kwargs = parse_call(item)
+        decl = get_layer(name)
+        layers.append(_with_positionals(decl, kwargs, item))
+    return layers
+
+
+def _with_positionals(decl: LayerDecl, kwargs: dict, item: str) -> Layer:
+    options, name = {}, None
+    positional = [k for k in kwargs if isinstance(k, int)]
+    if len(positional) > len(decl.options):
+        raise InputError(f"--layers {item!r}: {decl.name} takes at most {len(decl.options)} "
+                         "positional value(s)", _options_hint(decl))
+    for i in positional:
+        options[decl.options[i].name] = kwargs[i]
+    for key, value in kwargs.items():
+        if isinstance(key, int):
+            continue
+        if key == "name":
+            name = str(value)
+            continue
+        if key in options:
+            raise InputError(f"--layers {item!r} gives {key} twice", "give it once")
+        options[key] = value
+    return Layer(decl, options, name)
+
+
+def _options_hint(decl: LayerDecl) -> str:
+    if not decl.options:
+        return f"{decl.name} takes no options"
+    return f"{decl.name} takes: " + ", ".join(o.name for o in decl.options)
+
+
+def _as_layer(item) -> Layer:
+    if isinstance(item, Layer):
+        return item
+    if isinstance(item, LayerDecl):
+        return Layer(item)
+    if isinstance(item, str):
+        (layer,) = parse_layers(item)
+        return layer
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], dict):
+        return Layer(get_layer(item[0]), dict(item[1]))
+    raise InputError(f"cannot read the layer {item!r}",
+                     "give crossframe.layers.Dense(units=10), 'dense(units=10)' or "
+                     "('dense', {'units': 10})")
+
+
+# --- the model -------------------------------------------------------------------------------
+class Sequential:
+    """Layers in order, an input shape (per sample, canonical), a loss and the output's name.
+
+    ``shapes`` (canonical parameter name -> shape) lets options the user left out be read off
+    given weights (a Dense's units from its kernel). Raises InputError naming the first layer
+    that does not fit.
+
+    Attributes after construction: ``layers`` (tuple of LayerConfig), ``inputs`` and ``outputs``
+    ({name: per-sample shape}), ``loss`` (a crossframe.losses.Loss)."""
+
+    def __init__(self, layers, input_shape, loss="upstream", output: str = "output",
+                 shapes: dict | None = None, reduction: str | None = None):
+        items = [_as_layer(item) for item in (layers or [])]
+        if not items:
+            raise InputError("a Sequential needs at least one layer",
+                             "e.g. --layers \"dense(units=10)\"")
+        try:
+            self.input_shape = parse_shape(input_shape, "--input")
+        except ValueError as err:
+            raise InputError(str(err), "give the per-sample shape, e.g. 28x28x3 or 64") from None
+        self.loss = parse_loss(loss, reduction)
+        self.output_name = output
+        self.items = tuple(items)
+        self.layers = self._resolve(items, shapes or {})
+        self.inputs = {"x": self.input_shape, **{s: (self._state_size(s),)
+                                                  for cfg in self.layers for s in cfg.state_inputs}}
+        self.outputs = self._outputs()
+        self._check_loss()
+
+    @classmethod
+    def parse(cls, layers: str, input_shape, loss="upstream", **kw) -> "Sequential":
+        return cls(parse_layers(layers), input_shape, loss, **kw)
+
+    # -- building ----------------------------------------------------------------------------
+    @staticmethod
+    def _names(items: list[Layer]) -> list[str]:
+        stems = [item.decl.stem for item in items]
+        count = {s: stems.count(s) for s in stems}
+        seen: dict[str, int] = {}
+        names = []
+        for item, stem in zip(items, stems):
+            seen[stem] = seen.get(stem, 0) + 1
+            names.append(item.name or (stem if count[stem] == 1 else f"{stem}{seen[stem]}"))
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise InputError(f"two layers are called {dup[0]}", "give each layer its own name=")
+        bad = [n for n in names if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)]
+        if bad:
+            raise InputError(f"layer name {bad[0]!r} is not an identifier",
+                             "use letters, digits and _ (torch and Keras name tensors by it)")
+        return names
+
+    def _resolve(self, items: list[Layer], shapes: dict) -> tuple[LayerConfig, ...]:
+        names = self._names(items)
+        flow = flow_for(self.input_shape)
+        recurrent = [n for n, item in zip(names, items) if item.decl.recurrent]
+        configs = []
+        for i, (item, name) in enumerate(zip(items, names)):
+            decl, last = item.decl, i == len(items) - 1
+            where = f"layer {i + 1} '{name}' ({decl.name})"
+            local = {k[len(name) + 1:]: tuple(v) for k, v in shapes.items()
+                     if k.startswith(name + ".")}
+            given = dict(item.options)
+            given_keys = {k.replace("-", "_") for k in given}
+            inferred = {k: v for k, v in (decl.infer(local, flow) if local else {}).items()
+                        if k not in given_keys and not _aliased(decl, k, given_keys)}
+            opts = decl.resolve({**inferred, **given}, flow, where)
+            if opts.get("return_state") and not last:
+                raise InputError(f"{where}: return_state is only for the last layer",
+                                 "drop return_state, or make it the last layer")
+            out = decl.output(opts, flow)
+            states = ()
+            if decl.recurrent and opts.get("initial_state"):
+                states = tuple(s if len(recurrent) == 1 else f"{name}.{s}"
+                               for s in decl.states(opts))
+            configs.append(LayerConfig(decl, name, opts, flow, out,
+                                       full_params(name, decl.params(opts, flow)), i, last,
+                                       states))
+            flow = out
+        return tuple(configs)
+
+    def _state_size(self, state: str) -> int:
+        return next(cfg.opts["units"] for cfg in self.layers if state in cfg.state_inputs)
+
+    def _outputs(self) -> dict[str, tuple]:
+        last = self.layers[-1]
+        if last.decl.recurrent and last.opts.get("return_state"):
+            T, H = last.flow_in.shape[0], last.opts["units"]
+            sizes = {"h_seq": (T, H), "h_last": (H,), "c_last": (H,)}
+            return {n: sizes[n] for n in last.decl.outputs(last.opts)}
+        return {self.output_name: last.flow_out.shape}
+
+    def _check_loss(self) -> None:
+        loss = self.loss
+        if loss.upstream:
+            return
+        if len(self.outputs) != 1:
+            raise InputError(f"loss {loss.name} needs one output, the model has "
+                             f"{', '.join(self.outputs)}", "drop return_state, or use the "
+                             "upstream loss (no --loss)")
+        shape = next(iter(self.outputs.values()))
+        if loss.decl.target == "labels" and shape[-1] < 2:
+            raise InputError(f"loss {loss.name} needs at least 2 classes, the model outputs "
+                             f"{shape}", "end with dense(units=K), K >= 2")
+        last = self.layers[-1].decl.name
+        if not loss.from_logits and last != {"softmax_ce": "softmax",
+                                             "binary_ce": "sigmoid"}[loss.name]:
+            want = "softmax" if loss.name == "softmax_ce" else "sigmoid"
+            raise InputError(f"loss {loss.text()} takes probabilities, but the model ends in "
+                             f"{last}", f"end the model with {want}, or use from_logits=true")
+
+    # -- what it needs and holds -------------------------------------------------------------
+    def params(self, role: str | None = None) -> list[ParamSpec]:
+        """Every canonical parameter, in layer order (``role`` "trainable"/"state" to filter)."""
+        return [p for cfg in self.layers for p in cfg.params if role is None or p.role == role]
+
+    @property
+    def output_flow(self) -> Flow:
+        return self.layers[-1].flow_out
+
+    def layer(self, name: str) -> LayerConfig:
+        return next(cfg for cfg in self.layers if cfg.name == name)
+
+    def layer_of(self, tensor: str) -> LayerConfig | None:
+        """The layer owning a canonical parameter (``"dense1.W"`` -> dense1), if any."""
+        prefix = tensor.split(":", 1)[-1].rsplit(".", 1)[0]
+        return next((cfg for cfg in self.layers if cfg.name == prefix), None)
+
+    def text(self) -> str:
+        """The model in the --layers syntax."""
+        return "; ".join(item.text() for item in self.items)
+
+    @property
+    def bilinear(self) -> bool:
+        """A lone bilinear layer (Dense, Conv2D, Flatten + Dense) under the upstream loss: every
+        gradient is a sum of products (crossframe.tolerances)."""
+        return self.loss.upstream and all(cfg.decl.bilinear or cfg.decl.name == "flatten"
+                                          for cfg in self.layers) and any(
+            cfg.decl.bilinear for cfg in self.layers)
+
+    # -- the mappings ------------------------------------------------------------------------
+    def mapping(self, framework: str) -> Mapping:
+        """This model's canonical <-> ``framework`` mapping, from the declarations."""
+        if framework == "scratch":
+            params = [Entry(p.name, p.name, Identity(), SCRATCH_WHY) for p in self.params()]
+        elif framework == "torch":
+            params = [e for cfg in self.layers for e in cfg.decl.torch_params(cfg)]
+        elif framework == "keras":
+            params = [e for cfg in self.layers for e in cfg.decl.keras_params(cfg)]
+        else:
+            raise ValueError(f"unknown framework {framework!r}")
+        formula = "; ".join(
+            (f"{cfg.name}: " if len(self.layers) > 1 else "") + text
+            for cfg in self.layers if (text := cfg.decl.formula(cfg, framework)))
+        return Mapping(framework, tuple(params), tuple(self._input_entries(framework)),
+                       tuple(self._output_entries(framework)), formula)
+
+    def _input_entries(self, fw: str) -> list[Entry]:
+        layout = flow_for(self.input_shape).layout
+        why = WHY["x"][fw] if fw == "scratch" else WHY["x"][fw][layout]
+        x = NCHW if fw == "torch" and layout == "image" else Identity()
+        states = [Entry(s, s, Identity(), WHY["state"][fw]) for s in self.inputs if s != "x"]
+        return [Entry("x", "x", x, why)] + states
+
+    def _output_entries(self, fw: str) -> list[Entry]:
+        flow = self.output_flow
+        out = []
+        for name in self.outputs:
+            transform, why = Identity(), WHY["out"].get(fw, {}).get(name, "")
+            if fw == "torch" and name == self.output_name:
+                if flow.layout == "image":
+                    transform, why = NCHW, "torch returns NCHW; mapped back to NHWC"
+                elif flow.flattened is not None:
+                    transform = Permute(flatten_order(*flow.flattened), len(flow.shape),
+                                        "features (H,W,C) = ({},{},{}) order -> (C,H,W) order"
+                                        .format(*flow.flattened))
+                    why = "nn.Flatten of NCHW orders the features (c, h, w)"
+            out.append(Entry(name, name, transform, why))
+        return out
+
+    # -- the equivalent code -----------------------------------------------------------------
+    def torch_code(self) -> str:
+        lines = ["import torch", "from torch import nn", "",
+                 "model = nn.ModuleDict({  # applied in this order; torch holds images NCHW"]
+        lines += [f"    {cfg.name!r}: {cfg.decl.torch_code(cfg)}," for cfg in self.layers]
+        lines += ["})", f"loss = {self.loss.torch_code()}" if not self.loss.upstream else
+                  "# loss: sum(G * y) with a random upstream gradient G"]
+        return "\n".join(lines)
+
+    def keras_code(self) -> str:
+        lines = ["import keras", "from keras import layers", "",
+                 "model = keras.Sequential([", f"    keras.Input({self.input_shape}),"]
+        lines += [f"    {cfg.decl.keras_code(cfg)[:-1]}, name={cfg.name!r}),"
+                  if cfg.decl.keras_code(cfg).endswith(")") else
+                  f"    {cfg.decl.keras_code(cfg)}," for cfg in self.layers]
+        lines += ["])", f"loss = {self.loss.keras_code()}" if not self.loss.upstream else
+                  "# loss: sum(G * y) with a random upstream gradient G"]
+        return "\n".join(lines).replace("(, name=", "(name=")
+
+    def summary(self) -> list[dict]:
+        """One row per layer: name, kind, options, input and output shapes, parameters."""
+        return [{"layer": cfg.name, "kind": cfg.decl.name, "declaration": cfg.decl.source,
+                 "options": {k: v for k, v in cfg.opts.items()},
+                 "input": shape_text(cfg.flow_in.shape), "output": shape_text(cfg.flow_out.shape),
+                 "params": {p.name: list(p.shape) for p in cfg.params}}
+                for cfg in self.layers]
+
+
+def _aliased(decl: LayerDecl, name: str, given: set) -> bool:
+    opt = next((o for o in decl.options if o.name == name), None)
+    return bool(opt and set(opt.aliases) & given)
+
+
+def with_shapes(model: Sequential, shapes: dict) -> Sequential:
+    """The same model re-resolved with options read off ``shapes`` where not given."""
+    return Sequential(list(model.items), model.input_shape, model.loss, model.output_name, shapes)
+
+
+__all__ = ["Sequential", "parse_layers", "parse_call", "with_shapes"]

@@ -1,0 +1,35 @@
+"""The torch model of a Sequential: each layer a module under its layer name, applied in order.
+
+Parameters are therefore named ``<layer>.<torch name>`` (``dense1.weight``,
+``lstm.weight_ih_l0``), which is what the declared mappings name. Images stay NCHW from the
+input to the output (the model's input and output entries convert); a recurrent layer returns
+``(h_seq, h_last[, c_last])`` and the next layer gets ``h_seq`` with ``return_sequences``, else
+``h_last``.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+
+class Model(nn.Module):
+    """forward(x, **states) -> {output name: tensor}; states by model input name (``h0``)."""
+
+    def __init__(self, sequential, classes: dict):
+        super().__init__()
+        self.sequential = sequential
+        for cfg in sequential.layers:
+            self.add_module(cfg.name, classes[cfg.decl.name](cfg))
+
+    def forward(self, x, **states):
+        h, outputs = x, {}
+        for cfg in self.sequential.layers:
+            module = getattr(self, cfg.name)
+            if not cfg.decl.recurrent:
+                h = module(h)
+                continue
+            outs = module(h, *[states[s] for s in cfg.state_inputs if s in states])
+            h = outs[0] if cfg.opts["return_sequences"] else outs[1]
+            if cfg.last and cfg.opts["return_state"]:
+                named = dict(zip(("h_seq", "h_last", "c_last"), outs))
+                outputs = {n: named[n] for n in cfg.decl.outputs(cfg.opts)}
+        return outputs or {self.sequential.output_name: h}

@@ -10,7 +10,12 @@ from .errors import InputError
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is an InputError (one line, exit 2)."""
+    """argparse, but a usage error is an InputError (one line, exit 2), and no abbreviations:
+    a model's ``--input`` must never be taken for the verb's ``--inputs``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise InputError(f"{self.prog}: {message}", f"see `{self.prog} --help`")

@@ -89,6 +89,7 @@ class Spec:
     notes: tuple[str, ...] = ()
     validate: Callable[[dict], None] | None = None
     infer: Callable[[dict], dict] | None = None  # {param: shape} -> options the weights fix
+    layer: str = ""                             # the layer kind a lone-layer check covers
 
     def resolve(self, given: dict | None = None) -> dict:
         """Defaults overlaid with ``given`` (Keras names or older aliases), validated by building
@@ -140,6 +141,39 @@ def _load() -> None:
         _loaded = True
         for family in FAMILIES:
             importlib.import_module(f"crossframe.models.{family}")
+        _register_lone_layers()
+
+
+def _register_lone_layers() -> None:
+    """A lone-layer check for every declared layer kind that no preset covers: a new layer is
+    in ``list``, the parity matrix, the finite differences and the report by itself, checked on
+    its declaration's ``example`` (input shape and options; every option a flag)."""
+    from .layers import all_layers
+
+    covered = {s.layer for s in _REGISTRY.values()}
+    for decl in all_layers():
+        if decl.name in covered or decl.name in _REGISTRY or decl.example is None:
+            continue
+        register(lone_layer_spec(decl))
+
+
+def lone_layer_spec(decl) -> Spec:
+    """The check of one declared layer alone: random input, random upstream gradient."""
+    from .geometry import shape_text
+    from .sequential import Sequential
+
+    shape, example = decl.example
+    names = {o.name for o in decl.options}
+    options = (Option("input", shape_text(shape), "per-sample input shape", str),) + tuple(
+        Option(o.name, example.get(o.name, o.default), o.help, o.parse, o.choices, o.aliases)
+        for o in decl.options)
+    return Spec(
+        name=decl.name, kind="layer", family=decl.family, layer=decl.name,
+        summary=f"one {decl.title} alone ({decl.keras} / {decl.torch}), random input and "
+                "upstream gradient",
+        model=lambda o: Sequential([decl(**{k: v for k, v in o.items() if k in names})],
+                                   o["input"]),
+        options=options, default_batch_size=4, notes=decl.notes)
 
 
 def get(name: str) -> Spec:

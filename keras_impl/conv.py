@@ -34,6 +34,16 @@ class MaxPool2D:
                                          dtype=dtype, name=cfg.name)
 
 
+class AveragePooling2D:
+    declaration = L.AveragePooling2D
+
+    @staticmethod
+    def make(cfg, dtype):
+        o = cfg.opts
+        return keras.layers.AveragePooling2D(o["pool_size"], o["strides"], padding=o["padding"],
+                                             dtype=dtype, name=cfg.name)
+
+
 class Flatten:
     declaration = L.Flatten
 

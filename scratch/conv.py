@@ -129,6 +129,40 @@ class MaxPool2D(Layer):
         return {}, dx
 
 
+class AveragePooling2D(Layer):
+    """Average pooling over (ph, pw) windows, NHWC, floor semantics (as MaxPool2D).
+
+        x (N, H, W, C)  ->  y (N, Ho, Wo, C),   Ho = floor((H - ph) / sh) + 1
+
+    Forward:   y[n, i, j, c] = mean over the window of x[n, i*sh + di, j*sw + dj, c]
+    Backward:  every element of a window gets G[n, i, j, c] / (ph * pw), added up where
+               windows overlap."""
+
+    declaration = L.AveragePooling2D
+    pool_size = (2, 2)
+    strides = None
+
+    def forward(self, params, x):
+        (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
+        N, H, W, C = x.shape
+        Ho, Wo = output_size(H, ph, sh, "valid"), output_size(W, pw, sw, "valid")
+        y = np.zeros((N, Ho, Wo, C), dtype=x.dtype)
+        for di in range(ph):
+            for dj in range(pw):
+                y += x[:, di:di + sh * Ho:sh, dj:dj + sw * Wo:sw, :]
+        return y / (ph * pw), x.shape
+
+    def backward(self, params, shape, G):
+        (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
+        _, Ho, Wo, _ = G.shape
+        dx = np.zeros(shape, dtype=G.dtype)
+        share = G / (ph * pw)
+        for di in range(ph):
+            for dj in range(pw):
+                dx[:, di:di + sh * Ho:sh, dj:dj + sw * Wo:sw, :] += share
+        return {}, dx
+
+
 class Flatten(Layer):
     """(N, H, W, C) -> (N, H*W*C) in C order: feature (h*W + w)*C + c, Keras' NHWC order.
 

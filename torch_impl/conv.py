@@ -74,6 +74,15 @@ class MaxPool2D(nn.MaxPool2d):
         super().__init__(cfg.opts["pool_size"], cfg.opts["strides"])
 
 
+class AveragePooling2D(nn.AvgPool2d):
+    """Floor semantics (ceil_mode=False, the default), as Keras' padding="valid"."""
+
+    declaration = L.AveragePooling2D
+
+    def __init__(self, cfg):
+        super().__init__(cfg.opts["pool_size"], cfg.opts["strides"])
+
+
 class Flatten(nn.Flatten):
     """(N, C, H, W) -> (N, C*H*W): features in (c, h, w) order."""
 

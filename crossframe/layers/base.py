@@ -291,6 +291,8 @@ class LayerDecl:
     recurrent: bool = False              # takes states, returns (h_seq, h_last[, c_last])
     mode_dependent: bool = False         # computes differently in training and inference
     bilinear: bool = False               # every gradient a sum of products (tolerances.py)
+    # (input shape, options) of a lone check when no preset covers it (crossframe.spec)
+    example: tuple[tuple[int, ...], dict] | None = None
 
     # -- identity ----------------------------------------------------------------------------
     @property

@@ -227,6 +227,26 @@ class MaxPool2D(Pool2D):
                 "padding='valid')")
 
 
+class AveragePooling2D(Pool2D):
+    name, title, stem = "averagepool2d", "AveragePooling2D", "pool"
+    keras, torch = "keras.layers.AveragePooling2D", "torch.nn.AvgPool2d"
+    aliases = ("average_pooling2d", "avgpool2d", "avg_pool2d", "AvgPool2d")
+    example = ((7, 9, 3), {"pool_size": (2, 3), "strides": (2, 2)})
+    equations = (
+        "y[n,i,j,c] = mean over the window of x[n, i*sh+di, j*sw+dj, c]    (ph*pw values)\n"
+        "dL/dx[n, i*sh+di, j*sw+dj, c] += G[n,i,j,c] / (ph*pw), adding up where windows "
+        "overlap")
+    notes = ("Floor semantics (torch ceil_mode=False, Keras padding='valid'): rows and columns "
+             "that do not fill a window are unused and get a zero gradient.",)
+
+    def torch_code(self, cfg):
+        return f"nn.AvgPool2d({cfg.opts['pool_size']}, stride={cfg.opts['strides']})"
+
+    def keras_code(self, cfg):
+        return (f"layers.AveragePooling2D({cfg.opts['pool_size']}, "
+                f"strides={cfg.opts['strides']}, padding='valid')")
+
+
 class Flatten(LayerDecl):
     name, title, family, stem = "flatten", "Flatten", "conv", "flatten"
     keras, torch = "keras.layers.Flatten", "torch.nn.Flatten"
@@ -264,6 +284,7 @@ class Flatten(LayerDecl):
 
 # one object per kind of layer (what implementations name and users call: Conv2D(filters=8))
 Conv2D, MaxPool2D, Flatten = Conv2D(), MaxPool2D(), Flatten()
+AveragePooling2D = AveragePooling2D()
 
 
 def without_flatten_permutation(mapping):

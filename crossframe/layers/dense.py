@@ -140,6 +140,7 @@ class Tanh(Activation):
 class Softmax(Activation):
     name, title, stem, function = "softmax", "Softmax", "softmax", "softmax"
     keras, torch = "keras.layers.Softmax", "torch.nn.Softmax"
+    example = ((4, 3, 5), {})   # an image: torch's softmax runs over dim=1, Keras' over axis -1
     equations = (
         "p = exp(z - max z) / sum exp(z - max z)      over the last axis (features / channels)\n"
         "dL/dz = p * (G - sum(G * p))                 G = dL/dp")

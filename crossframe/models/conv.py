@@ -62,7 +62,7 @@ def _conv2d(o):
 register(Spec(
     name="conv2d", kind="layer", family="conv",
     summary="one Conv2D (cross-correlation), NHWC; strides, valid/same padding with Keras' rule",
-    model=_conv2d, infer=_conv_infer("conv"), default_batch_size=4,
+    model=_conv2d, infer=_conv_infer("conv"), default_batch_size=4, layer="conv2d",
     options=IMAGE_OPTIONS + (
         Option("filters", 4, "output channels (filters)", integer(1)),
         Option("kernel_size", (3, 3), "kernel size: 3, or height x width as 3x2", size2,
@@ -89,6 +89,7 @@ register(Spec(
     summary="one MaxPool2D, NHWC, floor (valid) semantics; ties send the gradient to the first "
             "maximum",
     model=_maxpool, batch=_image_batch(relu_channels=True), default_batch_size=4,
+    layer="maxpool2d",
     options=(Option("height", 7, "input height H", integer(1)),
              Option("width", 9, "input width W", integer(1)),
              Option("channels", 3, "input channels C", integer(1)),
@@ -109,7 +110,7 @@ FLAT_OPTIONS = (Option("height", 3, "input height H", integer(1)),
 register(Spec(
     name="flatten", kind="layer", family="conv",
     summary="Flatten alone: NHWC (N, H, W, C) -> (N, H*W*C), features in (h, w, c) order",
-    model=lambda o: Sequential([Flatten()], _image(o)), default_batch_size=4,
+    model=lambda o: Sequential([Flatten()], _image(o)), default_batch_size=4, layer="flatten",
     options=FLAT_OPTIONS,
 ))
 

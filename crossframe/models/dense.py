@@ -101,7 +101,7 @@ def _dense_infer(shapes):
 register(Spec(
     name="dense", kind="layer", family="dense",
     summary="one Dense layer, y = x W + b, checked with a random upstream gradient",
-    model=_dense, infer=_dense_infer,
+    model=_dense, infer=_dense_infer, layer="dense",
     options=(Option("inputs", 12, "input features F", integer(1)),
              Option("units", 7, "output units U", integer(1)),
              Option("use_bias", True, "use a bias", boolean, aliases=("bias",))),
@@ -123,7 +123,7 @@ for _act in ("relu", "sigmoid", "tanh"):
         name=_act, kind="layer", family="dense",
         summary=f"{_act} activation alone: {_decl.equations.splitlines()[0]}",
         model=lambda o: Sequential([get(o["activation"])()], (o["inputs"],)),
-        batch=_activation_batch,
+        batch=_activation_batch, layer=_act,
         options=(Option("inputs", 12, "input features", integer(1)),
                  Option("activation", _act, "the activation", text, (_act,))),
     ))

@@ -90,7 +90,7 @@ def _register(key: str) -> None:
                 "h_seq and the final state",
         model=lambda o: Sequential([_cell(key, o, return_sequences=o["return_sequences"],
                                           return_state=True)], (o["steps"], o["inputs"])),
-        infer=_infer(key), default_batch_size=6,
+        infer=_infer(key), default_batch_size=6, layer=decl.name,
         options=(Option("inputs", 3, "D, input features per step", integer(1)),
                  Option("units", 4, "H, hidden units", integer(1), aliases=("hidden",)),
                  Option("steps", 5, "T, time steps", integer(1)),

@@ -95,6 +95,9 @@ def _own_data(path: str | None) -> dict:
         return {}
     from . import weights_io
 
+    if path.strip().isdigit() and not os.path.exists(path):
+        raise InputError(f"--inputs takes your batch as a .npz file, not a size ({path})",
+                         "the input size option of a preset is --features")
     arrays = weights_io.read(path)
     inputs = {k: v for k, v in arrays.items() if k != "target" and not k.startswith("upstream:")}
     upstream = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("upstream:")}
@@ -135,7 +138,7 @@ def cmd_check(args, extra) -> int:
         emit(json.dumps(table_records(table), indent=1))
     else:
         _print_table(case, table)
-        for line in failures(table):
+        for line in failures(table, case.model):
             emit(f"MISMATCH {line}")
         if args.dump:
             emit(f"wrote every tensor to {args.dump}")

@@ -59,7 +59,7 @@ DECLARATIONS = {d.name: d for d in (
     LossDecl("softmax_ce", "softmax cross-entropy", "labels",
              "from logits z: log p = z - max z - log sum exp(z - max z);  L = -reduce_n log "
              "p[n, y_n];  dL/dz = (softmax(z) - onehot(y)) / N  (mean)",
-             "F.cross_entropy(logits, y, reduction='{reduction}')",
+             "F.cross_entropy(pred, y, reduction='{reduction}')",
              "keras.losses.SparseCategoricalCrossentropy(from_logits={from_logits}, "
              "reduction='{keras_reduction}', dtype=dtype)",
              probabilities="L = -reduce_n log p[n, y_n] on the model's softmax output; torch "
@@ -67,7 +67,7 @@ DECLARATIONS = {d.name: d for d in (
     LossDecl("binary_ce", "binary cross-entropy", "binary",
              "from logits z: L = reduce(max(z, 0) - z y + log(1 + exp(-|z|)));  dL/dz = "
              "(sigmoid(z) - y) / M  (mean)",
-             "F.binary_cross_entropy_with_logits(logits, y, reduction='{reduction}')",
+             "F.binary_cross_entropy_with_logits(pred, y, reduction='{reduction}')",
              "keras.losses.BinaryCrossentropy(from_logits={from_logits}, "
              "reduction='{keras_reduction}', dtype=dtype)",
              probabilities="L = -reduce(y log p + (1 - y) log(1 - p)) on the model's sigmoid "
@@ -114,8 +114,8 @@ class Loss:
     def torch_code(self) -> str:
         if not self.from_logits:
             red = self.reduction
-            return {"softmax_ce": f"F.nll_loss(torch.log(probs), y, reduction='{red}')",
-                    "binary_ce": f"F.binary_cross_entropy(probs, y, reduction='{red}')"
+            return {"softmax_ce": f"F.nll_loss(torch.log(pred), y, reduction='{red}')",
+                    "binary_ce": f"F.binary_cross_entropy(pred, y, reduction='{red}')"
                     }[self.name]
         return self.decl.torch.format(reduction=self.reduction)
 

@@ -38,7 +38,8 @@ class Transform:
         raise NotImplementedError
 
     def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(self.forward(np.zeros(shape)).shape)
+        """The framework shape of a canonical ``shape``, computed without allocating."""
+        return tuple(shape)
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -70,6 +71,9 @@ class Transpose(Transform):
 
     def adjoint(self, g, shape):
         return np.ascontiguousarray(np.transpose(g, np.argsort(self.axes)))
+
+    def shape(self, shape):
+        return tuple(shape[a] for a in self.axes)
 
     def describe(self):
         return "transpose" if self.axes == (1, 0) else f"transpose{self.axes}"
@@ -130,6 +134,9 @@ class Row(Transform):
         out[self.i] = g
         return out
 
+    def shape(self, shape):
+        return tuple(shape[1:])
+
     def describe(self):
         return f"row {self.i}"
 
@@ -165,6 +172,11 @@ class Chain(Transform):
         for t in self.steps:
             a = t.forward(a)
         return a
+
+    def shape(self, shape):
+        for t in self.steps:
+            shape = t.shape(shape)
+        return tuple(shape)
 
     def adjoint(self, g, shape):
         shapes = [tuple(shape)]

@@ -58,16 +58,23 @@ def compare(a: Result, b: Result, dtype: str, tol: Tolerance | None = None) -> p
     A tensor missing on one side, a shape mismatch, or a dtype other than ``dtype`` on either
     side is a mismatch (``ok`` False) with the reason in ``note`` — never silently cast.
     """
+    return compare_tensors(a.tensors(), b.tensors(), (a.framework, b.framework), dtype, tol,
+                           (a.terms, b.terms))
+
+
+def compare_tensors(ta: dict, tb: dict, names: tuple[str, str], dtype: str,
+                    tol: Tolerance | None = None, terms: tuple[dict, dict] = ({}, {})
+                    ) -> pd.DataFrame:
+    """``compare`` on two {tensor name: (kind, array)} dicts labelled ``names``."""
     tol = tol or tolerance(dtype)
-    pair = f"{a.framework}~{b.framework}"
-    ta, tb = a.tensors(), b.tensors()
+    pair = "~".join(names)
     rows = []
     for name in list(ta) + [n for n in tb if n not in ta]:
         kind = (ta.get(name) or tb.get(name))[0]
         row = dict(pair=pair, tensor=name, kind=kind, shape="", max_abs=np.inf,
                    max_rel=np.inf, tol=tol.rel, ok=False, note="")
         if name not in ta or name not in tb:
-            row["note"] = f"missing in {a.framework if name not in ta else b.framework}"
+            row["note"] = f"missing in {names[0] if name not in ta else names[1]}"
         else:
             xa, xb = ta[name][1], tb[name][1]
             row["shape"] = "x".join(map(str, xa.shape)) or "scalar"
@@ -79,20 +86,62 @@ def compare(a: Result, b: Result, dtype: str, tol: Tolerance | None = None) -> p
                 row["note"] = "non-finite values"
             else:
                 row["max_abs"], row["max_rel"] = errors(xa, xb)
-                terms = max(a.terms.get(name, 0.0), b.terms.get(name, 0.0))
-                if terms:  # a sum is accurate relative to its |terms| (crossframe.tolerances)
-                    scale = max(terms, float(np.max(np.abs(xa))), float(np.max(np.abs(xb))))
+                size = max(terms[0].get(name, 0.0), terms[1].get(name, 0.0))
+                if size:  # a sum is accurate relative to its |terms| (crossframe.tolerances)
+                    scale = max(size, float(np.max(np.abs(xa))), float(np.max(np.abs(xb))))
                     row["max_rel"] = row["max_abs"] / scale
                 row["ok"] = bool(row["max_rel"] <= tol.rel)
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def failures(table: pd.DataFrame) -> list[str]:
-    """Readable lines naming each failing pair and tensor ("grad:lstm.W_h: scratch~keras ...")."""
+def failures(table: pd.DataFrame, model=None) -> list[str]:
+    """Readable lines naming each failing pair and tensor ("grad:lstm.W_h: scratch~keras ...").
+
+    Given the ``model`` (a Sequential), a parameter's line also names its layer, the declaration
+    and the three implementations to open."""
     bad = table[~table["ok"]]
     return [
         f"{r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol {r.tol:g}"
-        + (f" ({r.note})" if r.note else "")
+        + (f" ({r.note})" if r.note else "") + _where(model, r.tensor)
         for r in bad.itertuples()
     ]
+
+
+def _where(model, tensor: str) -> str:
+    if model is None or not tensor.startswith("grad:"):
+        return ""
+    cfg = model.layer_of(tensor)
+    if cfg is None:
+        return ""
+    from .describe import implementation_path
+
+    impls = " | ".join(implementation_path(fw, cfg.decl) for fw in ("scratch", "torch", "keras"))
+    return f" — {cfg.where()}: {cfg.decl.source}; {impls}"
+
+
+def compare_expected(result: Result, expected: dict, dtype: str,
+                     tol: Tolerance | None = None) -> pd.DataFrame:
+    """A Result against arrays from elsewhere (a paper, a notebook, another tool): one row per
+    tensor of ``expected``, named as in a comparison (``out:logits``, ``loss``,
+    ``grad:dense1.W``, ``grad:x``); the same measure, bound and table as ``compare``."""
+    mine = result.tensors()
+    unknown = [k for k in expected if k not in mine]
+    if unknown:
+        from .errors import InputError
+
+        raise InputError(f"expected: unknown tensor(s) {', '.join(unknown)}",
+                         f"the result has {', '.join(mine)}")
+    ours = {k: mine[k] for k in expected}
+    theirs = {k: (mine[k][0], np.asarray(v)) for k, v in expected.items()}
+    return compare_tensors(ours, theirs, (result.framework, "expected"), dtype, tol,
+                           (result.terms, {}))
+
+
+def compare_arrays(actual, expected, dtype: str, name: str = "tensor",
+                   tol: Tolerance | None = None) -> pd.DataFrame:
+    """One tensor against an expected array, as a one-row comparison table (``ok`` within
+    ``tol``, by default the table's bound for ``dtype``)."""
+    return compare_tensors({name: ("tensor", np.asarray(actual))},
+                           {name: ("tensor", np.asarray(expected))}, ("actual", "expected"),
+                           dtype, tol)

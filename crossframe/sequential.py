@@ -93,15 +93,15 @@ def parse_call(text: str, what: str = "--layers") -> tuple[str, dict]:
 
 def parse_layers(text: str) -> list[Layer]:
     """The --layers syntax -> Layers (declarations with options, names where given)."""
-    items = [part.strip() for part in re.split(r"[;\n]", str(text))]
-    if not any(items):
+    chunks = [part.strip() for part in str(text).split(";")]
+    if not any(chunks):
         raise InputError("--layers is empty", "give layers separated by ';', e.g. "
                          "\"dense(units=32); relu; dense(units=10)\"")
-    inner = items[:-1] if items[-1] == "" else items
-    if "" in inner:
+    if "" in (chunks[:-1] if chunks[-1] == "" else chunks):
         raise InputError(f"--layers {text!r} has an empty item", "remove the doubled ';'")
+    items = [line.strip() for chunk in chunks for line in chunk.splitlines() if line.strip()]
     layers = []
-    for item in (i for i in items if i):
+    for item in items:
         name, kwargs = parse_call(item)
         decl = get_layer(name)
         layers.append(_with_positionals(decl, kwargs, item))
@@ -223,7 +223,7 @@ class Sequential:
             out = decl.output(opts, flow)
             states = ()
             if decl.recurrent and opts.get("initial_state"):
-                states = tuple(s if len(recurrent) == 1 else f"{name}.{s}"
+                states = tuple(s if len(recurrent) == 1 else f"{name}_{s}"
                                for s in decl.states(opts))
             configs.append(LayerConfig(decl, name, opts, flow, out,
                                        full_params(name, decl.params(opts, flow)), i, last,
@@ -332,22 +332,41 @@ class Sequential:
 
     # -- the equivalent code -----------------------------------------------------------------
     def torch_code(self) -> str:
-        lines = ["import torch", "from torch import nn", "",
-                 "model = nn.ModuleDict({  # applied in this order; torch holds images NCHW"]
-        lines += [f"    {cfg.name!r}: {cfg.decl.torch_code(cfg)}," for cfg in self.layers]
-        lines += ["})", f"loss = {self.loss.torch_code()}" if not self.loss.upstream else
-                  "# loss: sum(G * y) with a random upstream gradient G"]
+        """The same model written in torch, as a module with its forward."""
+        layout = flow_for(self.input_shape).layout
+        shape = ", ".join(map(str, ("N", *self.input_shape)))
+        if layout == "image":
+            H, W, C = self.input_shape
+            shape = f"N, {C}, {H}, {W}"
+        states = [s for s in self.inputs if s != "x"]
+        imports = dict.fromkeys(line for cfg in self.layers for line in cfg.decl.torch_imports(cfg))
+        lines = ["import torch", "import torch.nn.functional as F", "from torch import nn",
+                 *imports, "", "", "class Model(nn.Module):", "    def __init__(self):",
+                 "        super().__init__()"]
+        lines += [f"        self.{cfg.name} = {cfg.decl.torch_code(cfg)}" for cfg in self.layers]
+        lines += ["", f"    def forward(self, {', '.join(['x', *states])}):  # x ({shape})"
+                  + (": NCHW" if layout == "image" else "")]
+        lines += [f"        {line}" for cfg in self.layers for line in cfg.decl.torch_forward(cfg)]
+        lines += ["        return x", "", "", "model = Model().double()  # or .float()"]
+        lines += [f"loss_fn = lambda pred, y: {self.loss.torch_code()}" if not self.loss.upstream
+                  else "# loss: sum(G * y) with a random upstream gradient G"]
         return "\n".join(lines)
 
     def keras_code(self) -> str:
         lines = ["import keras", "from keras import layers", "",
+                 "# float64 as crossframe checks it: floatx for the Input, and the dtype policy "
+                 "for the layers (set_floatx alone is ignored once a layer has read the policy)",
+                 "keras.config.set_floatx('float64')",
+                 "keras.config.set_dtype_policy('float64')",
+                 "# variables: sequential/<layer>/kernel (a keras.Sequential prefixes its name)",
                  "model = keras.Sequential([", f"    keras.Input({self.input_shape}),"]
         lines += [f"    {cfg.decl.keras_code(cfg)[:-1]}, name={cfg.name!r}),"
                   if cfg.decl.keras_code(cfg).endswith(")") else
                   f"    {cfg.decl.keras_code(cfg)}," for cfg in self.layers]
-        lines += ["])", f"loss = {self.loss.keras_code()}" if not self.loss.upstream else
+        lines += ["])", f"loss_fn = {self.loss.keras_code()}" if not self.loss.upstream else
                   "# loss: sum(G * y) with a random upstream gradient G"]
-        return "\n".join(lines).replace("(, name=", "(name=")
+        return "\n".join(lines).replace("(, name=", "(name=").replace(
+            "dtype=dtype", "dtype='float64'")
 
     def summary(self) -> list[dict]:
         """One row per layer: name, kind, options, input and output shapes, parameters."""

@@ -14,7 +14,7 @@ def build(sequential, dtype: str, classes: dict):
     inputs = {"x": x}
     for name, shape in sequential.inputs.items():
         if name != "x":
-            inputs[name] = keras.Input(shape=shape, dtype=dtype, name=name.replace(".", "_"))
+            inputs[name] = keras.Input(shape=shape, dtype=dtype, name=name)
     h, outputs = x, {}
     for cfg in sequential.layers:
         layer = classes[cfg.decl.name].make(cfg, dtype)

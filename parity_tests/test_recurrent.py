@@ -111,7 +111,7 @@ def test_initial_state_gradients_are_in_the_default_result(name):
 def test_any_shape_and_options_agree_in_all_three_float64(cell, N, T, D, H, sequences, state,
                                                            seed):
     case = prepare(f"{cell}_layer", dtype="float64", seed=seed, batch_size=N,
-                   options={"inputs": D, "hidden": H, "steps": T,
+                   options={"features": D, "hidden": H, "steps": T,
                             "return-sequences": sequences, "initial-state": state})
     assert_three_agree(case, f"{cell} N={N} T={T} D={D} H={H}")
 

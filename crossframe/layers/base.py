@@ -197,7 +197,7 @@ class Flow:
         return self.shape[-1]
 
     def text(self) -> str:
-        return "(" + ", ".join(str(s) for s in self.shape) + ")"
+        return str(tuple(self.shape))
 
 
 def flatten_order(H: int, W: int, C: int) -> tuple[int, ...]:
@@ -354,6 +354,14 @@ class LayerDecl:
 
     def keras_code(self, cfg: LayerConfig) -> str:
         return f"{self.keras}()"
+
+    def torch_imports(self, cfg: LayerConfig) -> list[str]:
+        """Import lines the code of ``torch_code`` needs beyond torch itself."""
+        return []
+
+    def torch_forward(self, cfg: LayerConfig) -> list[str]:
+        """The lines of a torch ``forward`` applying this layer to ``x``."""
+        return [f"x = self.{cfg.name}(x)"]
 
     def formula(self, cfg: LayerConfig, framework: str) -> str:
         """One line: what ``framework`` computes for this layer at these sizes."""

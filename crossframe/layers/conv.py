@@ -145,8 +145,14 @@ class Conv2D(LayerDecl, Window):
                 f"kernel_size={o['kernel_size']}, stride={o['strides']}")
         if top == bottom and left == right:
             return f"{head}, padding={(top, left)}{bias})"
-        return (f"{head}, padding=0{bias})  # after F.pad(x, (left, right, top, bottom) = "
-                f"{(left, right, top, bottom)})")
+        return f"{head}, padding=0{bias})"
+
+    def torch_forward(self, cfg):
+        (top, bottom), (left, right) = self.pads_of(cfg)
+        if top == bottom and left == right:
+            return [f"x = self.{cfg.name}(x)"]
+        return [f"x = F.pad(x, {(left, right, top, bottom)})  # (left, right, top, bottom): "
+                "Keras' 'same', the odd zero bottom/right", f"x = self.{cfg.name}(x)"]
 
     def keras_code(self, cfg):
         o = cfg.opts

@@ -83,10 +83,12 @@ class Dense(LayerDecl):
 
     def torch_code(self, cfg):
         bias = "" if cfg.opts["use_bias"] else ", bias=False"
-        code = f"nn.Linear({cfg.flow_in.features}, {cfg.opts['units']}{bias})"
-        if cfg.flow_in.layout == "image":
-            code += "  # on x.movedim(1, -1): Linear acts on the last axis, torch's W"
-        return code
+        return f"nn.Linear({cfg.flow_in.features}, {cfg.opts['units']}{bias})"
+
+    def torch_forward(self, cfg):
+        if cfg.flow_in.layout == "image":   # Linear acts on the last axis: NCHW's is W
+            return [f"x = self.{cfg.name}(x.movedim(1, -1)).movedim(-1, 1)  # on the channels"]
+        return [f"x = self.{cfg.name}(x)"]
 
     def keras_code(self, cfg):
         bias = "" if cfg.opts["use_bias"] else ", use_bias=False"

@@ -168,6 +168,17 @@ class Recurrent(LayerDecl):
         extra = "".join(f", {k}=True" for k in ("return_sequences", "return_state") if o[k])
         return f"layers.{self.title}({o['units']}{extra})"
 
+    def torch_forward(self, cfg):
+        states = list(cfg.state_inputs)
+        if len(states) == 2:
+            state = f", ({states[0]}[None], {states[1]}[None])"
+        else:
+            state = f", {states[0]}[None]" if states else ""
+        lines = [f"x, state = self.{cfg.name}(x{state})  # x: h_seq (N, T, H), batch_first"]
+        if not cfg.opts["return_sequences"]:
+            lines.append("x = x[:, -1]  # h_last")
+        return lines
+
     def formula(self, cfg, framework):
         return self.formulas[framework]
 
@@ -273,6 +284,11 @@ class GRU(Recurrent):
             return f"nn.GRU({cfg.flow_in.features}, {cfg.opts['units']}, batch_first=True)"
         return (f"GRUResetBefore({cfg.flow_in.features}, {cfg.opts['units']})  # no torch layer "
                 "computes reset_after=False: crossframe.torch_impl.recurrent")
+
+    def torch_imports(self, cfg):
+        if cfg.opts["reset_after"]:
+            return []
+        return ["from crossframe.torch_impl.recurrent import GRUResetBefore"]
 
     def keras_code(self, cfg):
         code = super().keras_code(cfg)

@@ -89,12 +89,12 @@ register(Spec(
 # --- lone layers -----------------------------------------------------------------------------
 def _dense(o):
     return Sequential([Dense(units=o["units"], use_bias=o["use_bias"], name="dense1")],
-                      (o["inputs"],))
+                      (o["features"],))
 
 
 def _dense_infer(shapes):
     W = shapes.get("dense1.W", ())
-    return {"inputs": W[0], "units": W[1], "use_bias": "dense1.b" in shapes} if len(W) == 2 \
+    return {"features": W[0], "units": W[1], "use_bias": "dense1.b" in shapes} if len(W) == 2 \
         else {}
 
 
@@ -102,7 +102,7 @@ register(Spec(
     name="dense", kind="layer", family="dense",
     summary="one Dense layer, y = x W + b, checked with a random upstream gradient",
     model=_dense, infer=_dense_infer, layer="dense",
-    options=(Option("inputs", 12, "input features F", integer(1)),
+    options=(Option("features", 12, "input features F", integer(1)),
              Option("units", 7, "output units U", integer(1)),
              Option("use_bias", True, "use a bias", boolean, aliases=("bias",))),
     notes=("dL/db sums the upstream gradient over the batch; dL/dW = x^T G.",),
@@ -110,11 +110,11 @@ register(Spec(
 
 
 def _activation_batch(o, model, dtype, seed, batch_size):
-    x = data.random_input((batch_size, o["inputs"]), seed, "x", dtype)
+    x = data.random_input((batch_size, o["features"]), seed, "x", dtype)
     if o["activation"] == "relu":  # exact zeros: which side of the kink is the gradient
         x[:, ::4] = 0
     return Batch({"x": x}, None,
-                 {"output": data.upstream((batch_size, o["inputs"]), seed, "output", dtype)})
+                 {"output": data.upstream((batch_size, o["features"]), seed, "output", dtype)})
 
 
 for _act in ("relu", "sigmoid", "tanh"):
@@ -122,9 +122,9 @@ for _act in ("relu", "sigmoid", "tanh"):
     register(Spec(
         name=_act, kind="layer", family="dense",
         summary=f"{_act} activation alone: {_decl.equations.splitlines()[0]}",
-        model=lambda o: Sequential([get(o["activation"])()], (o["inputs"],)),
+        model=lambda o: Sequential([get(o["activation"])()], (o["features"],)),
         batch=_activation_batch, layer=_act,
-        options=(Option("inputs", 12, "input features", integer(1)),
+        options=(Option("features", 12, "input features", integer(1)),
                  Option("activation", _act, "the activation", text, (_act,))),
     ))
 

@@ -3,7 +3,7 @@
 Registered names, per cell (``rnn``, ``lstm``, ``gru``, ``gru_reset_before``):
 
 - ``<cell>_layer``  the layer alone, random input and random upstream gradients; options
-                    ``--inputs D --units H --steps T --return-sequences true|false
+                    ``--features D --units H --steps T --return-sequences true|false
                     --initial-state true|false``. Outputs ``h_seq`` (N, T, H) when returning
                     sequences, and always the final state ``h_last`` (N, H) (and ``c_last`` for
                     the LSTM): Keras ``return_state=True``, torch's ``(h_n, c_n)``.
@@ -53,7 +53,7 @@ def _infer(key: str):
         W_x, W_h = shapes.get(f"{stem}.W_x", ()), shapes.get(f"{stem}.W_h", ())
         if len(W_x) != 2 or len(W_h) != 2:
             return {}
-        return {"inputs": W_x[0], "units": W_h[0]}
+        return {"features": W_x[0], "units": W_h[0]}
     return infer
 
 
@@ -89,9 +89,9 @@ def _register(key: str) -> None:
         summary=f"one {title} layer, batch-first, checked with random upstream gradients on "
                 "h_seq and the final state",
         model=lambda o: Sequential([_cell(key, o, return_sequences=o["return_sequences"],
-                                          return_state=True)], (o["steps"], o["inputs"])),
+                                          return_state=True)], (o["steps"], o["features"])),
         infer=_infer(key), default_batch_size=6, layer=decl.name,
-        options=(Option("inputs", 3, "D, input features per step", integer(1)),
+        options=(Option("features", 3, "D, input features per step", integer(1)),
                  Option("units", 4, "H, hidden units", integer(1), aliases=("hidden",)),
                  Option("steps", 5, "T, time steps", integer(1)),
                  Option("return_sequences", True,
@@ -105,13 +105,13 @@ def _register(key: str) -> None:
 
     model_options = (Option("units", 8, "H, hidden units", integer(1), aliases=("hidden",)),
                      STATE_OPTION,
-                     Option("inputs", ROW, "features per step: a digits row has 8 pixels",
+                     Option("features", ROW, "features per step: a digits row has 8 pixels",
                             integer(1), (ROW,)))
     register(Spec(
         name=key, kind="model", family="recurrent",
         summary=f"{title} sequence classifier: digits read row by row (8 steps x 8) -> last "
                 "hidden state -> Dense(10) -> softmax cross-entropy",
-        model=lambda o: Sequential([_cell(key, o), Dense(units=CLASSES)], (ROW, o["inputs"]),
+        model=lambda o: Sequential([_cell(key, o), Dense(units=CLASSES)], (ROW, o["features"]),
                                    "softmax_ce", output="logits"),
         batch=_classifier_batch, infer=_infer(key), dataset="digits", default_batch_size=16,
         options=model_options + (Option("steps", ROW, "time steps: 8 digits rows", integer(1),
@@ -124,7 +124,7 @@ def _register(key: str) -> None:
         summary=f"{title} many-to-many: digits rows 0..6 -> every hidden state -> Dense(8) per "
                 "step -> the next row, MSE per step",
         model=lambda o: Sequential([_cell(key, o, return_sequences=True), Dense(units=ROW)],
-                                   (ROW - 1, o["inputs"]), "mse", output="prediction"),
+                                   (ROW - 1, o["features"]), "mse", output="prediction"),
         batch=_sequence_batch, infer=_infer(key), dataset="digits", default_batch_size=16,
         options=model_options + (Option("steps", ROW - 1, "time steps: 7 digits rows",
                                         integer(1), (ROW - 1,)),),
@@ -140,6 +140,6 @@ for _key in CELLS:
 
 # --- benchmark workloads (crossframe bench) --------------------------------------------------
 BENCHMARKS = (
-    Benchmark("lstm", "lstm_layer", 32, {"inputs": 16, "units": 64, "steps": 50},
+    Benchmark("lstm", "lstm_layer", 32, {"features": 16, "units": 64, "steps": 50},
               "LSTM fwd+bwd N=32 T=50 D=16 H=64", target=1.5),
 )

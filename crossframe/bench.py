@@ -16,6 +16,8 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+from .cliargs import emit
+
 HELP = "time forward+backward: scratch vs torch vs Keras (ratios in one run)"
 
 
@@ -119,6 +121,9 @@ def configure(p):
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.add_argument("--list", action="store_true", help="list the benchmarks")
+    from .cliargs import add_max_memory
+
+    add_max_memory(p)
 
 
 def main(args, extra) -> int:
@@ -129,18 +134,18 @@ def main(args, extra) -> int:
         raise InputError(f"unknown argument(s): {' '.join(extra)}", "see `crossframe bench -h`")
     if args.list:
         for b in benchmarks().values():
-            print(f"{b.name:<10} {b.about}")
+            emit(f"{b.name:<10} {b.about}")
         return 0
     if args.repeats < 1:
         raise InputError(f"--repeats {args.repeats} must be at least 1", "pass e.g. 20")
     dtypes = [check_dtype(d) for d in (args.dtype or ["float32"])]
     table = measure(args.names, dtypes, args.repeats, progress=not args.json)
     if args.json:
-        print(table.to_json(orient="records", indent=1, double_precision=15))
+        emit(table.to_json(orient="records", indent=1, double_precision=15))
         return 0
     show = table.drop(columns=["about"]).copy()
     for col in ("median_ms", "min_ms"):
         show[col] = show[col].map(lambda v: f"{v:.3f}")
     show["ratio_to_torch"] = show["ratio_to_torch"].map(lambda v: f"{v:.2f}x")
-    print(show.to_string(index=False))
+    emit(show.to_string(index=False))
     return 0

@@ -27,9 +27,13 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 
-from .cliargs import Parser, framework_list, model_options, table_records
+import numpy as np
+
+from .cliargs import (Parser, add_max_memory, check_seed, emit, framework_list, model_options,
+                      silence_stdout, table_records)
 from .errors import InputError
 
 # Verbs living in their own modules: each has HELP, configure(parser) and main(args) -> int.
@@ -40,22 +44,6 @@ VERB_MODULES = {
 }
 
 
-def emit(text: str = "") -> None:
-    """print, except that a closed stdout (``| head``) silences the rest instead of failing."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        silence_stdout()
-
-
-def silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def _add_common(p, weights=True):
     p.add_argument("model", help="a name from `crossframe list`")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
@@ -64,6 +52,7 @@ def _add_common(p, weights=True):
     if weights:
         p.add_argument("--weights", default=None, help="canonical weights .npz to load")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_max_memory(p)
 
 
 def cmd_list(args, extra) -> int:
@@ -98,7 +87,7 @@ def _own_data(path: str | None) -> dict:
     if path.strip().isdigit() and not os.path.exists(path):
         raise InputError(f"--inputs takes your batch as a .npz file, not a size ({path})",
                          "the input size option of a preset is --features")
-    arrays = weights_io.read(path)
+    arrays = weights_io.read(path, "inputs")
     inputs = {k: v for k, v in arrays.items() if k != "target" and not k.startswith("upstream:")}
     upstream = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("upstream:")}
     return {"inputs": inputs, "target": arrays.get("target"), "upstream": upstream or None}
@@ -121,6 +110,7 @@ def cmd_check(args, extra) -> int:
 
     spec = get(args.model)
     options = model_options(spec, extra)
+    check_seed(args.seed)
     fws = framework_list(args.frameworks, FRAMEWORKS)
     if args.dump:
         from .writing import check_writable
@@ -215,13 +205,17 @@ def cmd_weights(args, extra) -> int:
     from .spec import get
     from .writing import check_writable
 
+    from . import resources
+
     spec = get(args.model)
     check_dtype(args.dtype)
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed} must be >= 0", "pass e.g. --seed 0")
+    check_seed(args.seed)
     opts = spec.resolve(model_options(spec, extra))
     check_writable(args.out, args.force, ".npz")
-    w = data.init_weights(spec.param_specs(opts), args.seed, args.dtype)
+    params = spec.param_specs(opts)
+    size = sum(int(np.prod(p.shape)) for p in params) * np.dtype(args.dtype).itemsize
+    resources.guard(2 * size, f"the weights of {spec.name}", "use smaller sizes")
+    w = data.init_weights(params, args.seed, args.dtype)
     weights_io.save(args.out, w, force=args.force)
     emit(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}) to {args.out}")
     return 0
@@ -264,6 +258,7 @@ def build_parser() -> Parser:
     p.add_argument("--dtype", default="float64")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_max_memory(p)
     p.set_defaults(func=cmd_weights)
 
     for verb, module in VERB_MODULES.items():
@@ -274,14 +269,34 @@ def build_parser() -> Parser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so every writer cleans up as on an interrupt."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    previous = signal.getsignal(signal.SIGTERM)
     try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:       # not the main thread (an embedding application): leave it be
+        previous = None
+    try:
+        from .environment import prepare
+
+        prepare()
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra and args.verb in ("list",):
             raise InputError(f"unknown argument(s): {' '.join(extra)}",
                              "see `crossframe --help`")
+        if getattr(args, "max_memory", None) is not None:
+            from . import resources
+
+            resources.set_budget(args.max_memory)
         return int(args.func(args, extra) or 0)
     except InputError as err:
         print(f"crossframe: error: {err}", file=sys.stderr)
@@ -290,8 +305,17 @@ def main(argv: list[str] | None = None) -> int:
         silence_stdout()
         return 0
     except KeyboardInterrupt:
-        print("crossframe: interrupted", file=sys.stderr)
+        print("crossframe: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except Terminated:
+        print("crossframe: terminated; nothing was written", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        from . import resources
+
+        resources.set_budget(None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 
 from .errors import InputError
 
@@ -70,3 +72,34 @@ def framework_list(text: str | None, default) -> list[str]:
         raise InputError(f"--frameworks {text!r}: name two or more different frameworks",
                          "e.g. --frameworks scratch,torch")
     return names
+
+
+def emit(text: str = "") -> None:
+    """print, except that a closed stdout (``| head``) silences the rest instead of failing: the
+    exit code stays the one the verb decides (crossframe.cli)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def add_max_memory(p) -> None:
+    p.add_argument("--max-memory", default=None,
+                   help="memory budget, e.g. 16G (default: half the machine, at most 8 GiB; "
+                        "env CROSSFRAME_MAX_MEMORY)")
+
+
+def check_seed(seed: int) -> int:
+    from .errors import InputError
+
+    if seed < 0:
+        raise InputError(f"--seed {seed} must be >= 0", "pass e.g. --seed 0")
+    return seed

@@ -54,8 +54,8 @@ class Case:
 
     @cached_property
     def sum_of_terms(self) -> dict[str, float]:
-        """{"grad:NAME": the largest sum of |terms| over that gradient's entries}, for a
-        bilinear model (``Sequential.bilinear``); computed once, every framework's Result
+        """{"grad:NAME" or "out:NAME": the largest sum of |terms| over that tensor's entries},
+        for a bilinear model (``Sequential.bilinear``); computed once, every framework's Result
         carries it.
 
         Each gradient entry of a lone linear layer under the upstream loss is a sum of products,
@@ -64,10 +64,18 @@ class Case:
         values of exactly those products."""
         absolute = lambda d: {k: np.abs(v.astype(np.float64)) for k, v in d.items()}  # noqa
         model = frameworks.build("scratch", self.model, "float64")
-        _, _, grads, input_grads, _ = frameworks.engine("scratch").run_step(
+        outputs, _, grads, input_grads, _ = frameworks.engine("scratch").run_step(
             model, absolute(self.weights), absolute(self.batch.inputs), None,
             absolute(self.batch.upstream), self.model.loss, "float64")
-        return {f"grad:{k}": float(np.max(v)) for k, v in {**grads, **input_grads}.items()}
+        terms = {f"grad:{k}": float(np.max(v)) for k, v in {**grads, **input_grads}.items()}
+        # the outputs are sums of products too (y_nj = sum_i x_ni W_ij + b_j): the same run on
+        # absolute values gives each output's sum of |terms|
+        terms.update({f"out:{k}": float(np.max(v)) for k, v in outputs.items()})
+        # and the loss sum(G * y) expands to sum(G * x W) + sum(G * b): its |terms| add up to
+        # sum(|G| * (|x| |W| + |b|)), not to sum(|G * y|) of outputs that cancelled already
+        upstream = absolute(self.batch.upstream)
+        terms["loss"] = float(sum(np.sum(upstream[k] * outputs[k]) for k in upstream))
+        return terms
 
     @property
     def shapes(self) -> dict[str, tuple]:
@@ -114,38 +122,63 @@ def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None 
     check_mode(mode)
     if seed < 0:
         raise InputError(f"--seed {seed} must be >= 0", "pass e.g. --seed 0")
-    given_weights = weights_io.read(weights_path) if weights_path else weights
+    given_weights = weights_io.read(weights_path) if weights_path is not None else weights
     if isinstance(name, Sequential):
         model = name if given_weights is None else Sequential(
             list(name.items), name.input_shape, name.loss, name.output_name,
-            {k: np.shape(v) for k, v in given_weights.items()})
+            weights_io.shapes(given_weights))
         spec, opts = spec_for(model), {}
     source = weights_path and weights_path.rsplit("/", 1)[-1] or "weights"
     if not isinstance(name, Sequential):
         spec = get(name)
-        opts, model, w = _fit_weights(spec, options, given_weights, dtype, source)
-    elif given_weights is not None:
-        w = weights_io.validate(given_weights, model.params(), dtype, spec.name, source)
+        opts, model, w = _fit_weights(spec, options, given_weights, dtype, source, batch_size,
+                                      inputs)
+    else:
+        _guard(spec, model, dtype, _batch_size(spec, batch_size, inputs))
+        if given_weights is not None:
+            w = weights_io.validate(given_weights, model.params(), dtype, spec.name, source)
     if given_weights is None:
         w = data.init_weights(model.params(), seed, dtype)
     if inputs is not None:
         batch = _own_batch(model, inputs, target, upstream, dtype, seed)
     else:
-        size = spec.default_batch_size if batch_size is None else batch_size
-        if size < 1:
-            raise InputError(f"--batch-size {size} must be at least 1", "pass e.g. 16")
-        batch = spec.make_batch(opts, dtype, seed, size)
+        batch = spec.make_batch(opts, dtype, seed, _batch_size(spec, batch_size, None))
     return Case(spec, opts, dtype, seed, w, batch, model, mode)
 
 
+def _batch_size(spec: Spec, batch_size: int | None, inputs: dict | None) -> int:
+    """The rows of the batch, checked: at least 1, at most the data set's rows."""
+    if inputs is not None and "x" in inputs:
+        return len(inputs["x"])
+    size = spec.default_batch_size if batch_size is None else batch_size
+    if size < 1:
+        raise InputError(f"--batch-size {size} must be at least 1", "pass e.g. 16")
+    if spec.dataset:
+        rows = data.dataset_rows(spec.dataset)
+        if size > rows:
+            raise InputError(f"--batch-size {size}: {spec.dataset} has {rows} rows",
+                             f"pass --batch-size {rows} or less")
+    return size
+
+
+def _guard(spec: Spec, model: Sequential, dtype: str, size: int) -> None:
+    """The memory budget, before anything is allocated (crossframe.resources)."""
+    from . import resources
+
+    resources.guard(resources.estimate(model, size, dtype),
+                    f"{spec.name} with batch {size} ({dtype}, three frameworks)",
+                    "use a smaller --batch-size or smaller sizes")
+
+
 def _fit_weights(spec: Spec, options: dict | None, weights: dict | None, dtype: str,
-                 source: str):
+                 source: str, batch_size: int | None = None, inputs: dict | None = None):
     """(options, model, checked weights or None): the options the weights fix are read off
     their shapes (``Spec.infer``) unless given. Where the weights do not fit the model so read,
     they are checked against the model of the given options alone, whose error names what is
     wrong against the sizes the user asked for (a transposed kernel, a missing bias)."""
     opts = _options(spec, options, weights)
     model = spec.sequential(opts)
+    _guard(spec, model, dtype, _batch_size(spec, batch_size, inputs))
     if weights is None:
         return opts, model, None
     try:
@@ -163,7 +196,7 @@ def _options(spec: Spec, options: dict | None, weights: dict | None) -> dict:
     """The user's options, plus those the weights fix (read by the spec's ``infer``)."""
     given = dict(options or {})
     if weights is not None and spec.infer is not None:
-        shapes = {k: tuple(np.shape(v)) for k, v in weights.items()}
+        shapes = weights_io.shapes(weights)
         known = {o.name: o for o in spec.options}
         aliases = {a: o.name for o in spec.options for a in o.aliases}
         named = {aliases.get(k.replace("-", "_"), k.replace("-", "_")) for k in given}
@@ -172,7 +205,7 @@ def _options(spec: Spec, options: dict | None, weights: dict | None) -> dict:
                 given[key] = value
     if spec.name == "sequential" and weights is not None:
         opts = spec.resolve(given)
-        return {**opts, "_shapes": {k: tuple(np.shape(v)) for k, v in weights.items()}}
+        return {**opts, "_shapes": weights_io.shapes(weights)}
     return spec.resolve(given)
 
 
@@ -241,7 +274,7 @@ def run(case: Case, framework: str, model=None, backward: bool = True, **engine_
     shapes = case.shapes
     outputs = mapping.outputs_to_canonical(outputs)
     terms = dict(case.sum_of_terms) if case.model.bilinear and backward else {}
-    if case.model.loss.upstream:
+    if case.model.loss.upstream and "loss" not in terms:
         terms["loss"] = sum(float(np.sum(np.abs(b.upstream[k].astype(np.float64) * outputs[k])))
                             for k in b.upstream if k in outputs)
     return Result(

@@ -22,8 +22,11 @@ which can be close to 0 by cancellation. Two kinds of tensor are such sums:
 - the loss of a lone-layer check, ``L = sum(G * y)`` with a random-signed upstream ``G``
   (measured: a conv2d check with sum|G*y| = 585 and L = 0.03, where float32's correct rounding
   differs by 3e-4 of L);
-- every gradient of a lone *bilinear* layer (``Spec.bilinear``: dense, conv2d, flatten_dense),
-  e.g. ``db = sum_n G[n]`` (measured: a conv2d bias gradient of 4.5e-4 out of sum|G| = 3.49,
+- every output and gradient of a lone *bilinear* layer (``Sequential.bilinear``: dense,
+  conv2d, flatten_dense), e.g. ``y = x W + b`` (measured: a flatten_dense float32 output of
+  0.0104 built from terms summing to 5.07 in absolute value, seed 2188: scratch and Keras
+  differ by 1.3e-5 of the value and 2.6e-8 of the terms) or ``db = sum_n G[n]`` (measured: a
+  conv2d bias gradient of 4.5e-4 out of sum|G| = 3.49,
   where torch and Keras, each off by a quarter ulp of its partial sums, differ by 1.3e-4 of
   the value and 8.5e-9 of the terms). Their sums of |terms| come from the same layer run on
   absolute values (``crossframe.run.Case.sum_of_terms``); the largest entry's is the scale.

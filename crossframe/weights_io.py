@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -17,31 +18,127 @@ from .errors import InputError
 from .layers.base import ParamSpec
 
 
-def read(path: str) -> dict[str, np.ndarray]:
-    """Every array of an .npz file, never unpickled; an InputError says what is wrong."""
+NPY_MAGIC, ZIP_MAGIC, EMPTY_ZIP = b"\x93NUMPY", b"PK\x03\x04", b"PK\x05\x06"
+
+
+class Header:
+    """What an .npy member declares about itself, read without decompressing the data."""
+
+    def __init__(self, shape: tuple, dtype: np.dtype):
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize
+
+
+class NpzArrays(Mapping):
+    """The arrays of an .npz file by name, each read (and decompressed) only when asked for.
+
+    ``header(name)`` gives its declared shape and dtype without reading it; an object or
+    pickled member is refused at opening, and so is one whose declared size is above the
+    memory budget (crossframe.resources): a 12 KB file declaring a 745 GiB array is refused
+    before anything is decompressed."""
+
+    def __init__(self, path: str):
+        from . import resources
+
+        self.path = path
+        self._headers: dict[str, Header] = {}
+        self._members: dict[str, str] = {}
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    if not member.endswith(".npy"):
+                        continue
+                    with archive.open(member) as fp:
+                        header = _read_header(fp, path, member)
+                    self._headers[member[:-4]] = header
+                    self._members[member[:-4]] = member
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+            raise InputError(f"'{path}' is not a readable .npz file ({type(err).__name__}: "
+                             f"truncated or corrupt)", "save arrays with np.savez") from None
+        for name, h in self._headers.items():
+            resources.guard(h.nbytes, f"'{path}' member {name} {h.shape} {h.dtype}",
+                            "check the file")
+        resources.guard(sum(h.nbytes for h in self._headers.values()),
+                        f"the arrays of '{path}'", "check the file")
+
+    def header(self, name: str) -> Header:
+        return self._headers[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._members:
+            raise KeyError(name)
+        try:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self._members[name]) as fp:
+                return np.lib.format.read_array(fp, allow_pickle=False)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+            raise InputError(f"'{self.path}' member {name} cannot be read ({type(err).__name__}:"
+                             " truncated or corrupt)", "save arrays with np.savez") from None
+
+    def __iter__(self):
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+
+def _read_header(fp, path: str, member: str) -> Header:
+    version = np.lib.format.read_magic(fp)
+    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if reader is None:
+        raise ValueError(f"npy format {version}")
+    shape, _, dtype = reader(fp, max_header_size=10_000)
+    if dtype.hasobject:
+        raise InputError(f"'{path}' holds pickled or object arrays ({member}), which are never "
+                         "loaded (allow_pickle=False)", "save plain float arrays with np.savez")
+    return Header(shape, dtype)
+
+
+def read(path: str, what: str = "weights") -> NpzArrays:
+    """The arrays of an .npz file (read lazily, never unpickled); an InputError says what is
+    wrong with a file that is missing, a folder, a single .npy array, a pickle, text, or a
+    truncated or corrupt archive."""
+    if not path:
+        raise InputError(f"the {what} path is empty", "give a .npz file")
     if not os.path.exists(path):
-        raise InputError(f"weights file '{path}' does not exist", "check the path, or write "
-                         "one with `crossframe weights MODEL --out FILE.npz`")
+        hint = "write one with `crossframe weights MODEL --out FILE.npz`" if what == "weights" \
+            else "save one with np.savez"
+        raise InputError(f"{what} file '{path}' does not exist", f"check the path, or {hint}")
     if os.path.isdir(path):
-        raise InputError(f"weights path '{path}' is a directory", "pass a .npz file")
+        raise InputError(f"{what} path '{path}' is a directory", "pass a .npz file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise InputError(f"'{path}' holds a single array, not an .npz archive of named "
-                                 "parameters", "save with np.savez(path, **{name: array})")
-            return {k: npz[k] for k in npz.files}
-    except InputError:
-        raise
-    except ValueError as err:
-        if "pickle" in str(err).lower() or "object" in str(err).lower():
-            raise InputError(f"'{path}' holds pickled or object arrays, which are never loaded "
-                             "(allow_pickle=False)", "save plain float arrays with np.savez"
-                             ) from None
-        raise InputError(f"'{path}' is not a readable .npz file ({err})",
-                         "save weights with np.savez") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        raise InputError(f"'{path}' is not a readable .npz file ({type(err).__name__})",
-                         "the file is corrupt or not an npz; save weights with np.savez") from None
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as err:
+        raise InputError(f"'{path}' cannot be read ({err.strerror})", "check its permissions"
+                         ) from None
+    if head.startswith(NPY_MAGIC):
+        raise InputError(f"'{path}' holds a single array (.npy), not an .npz archive of named "
+                         "arrays", "save with np.savez(path, **{name: array})")
+    if head[:1] == b"\x80":
+        raise InputError(f"'{path}' is a pickle, which is never loaded (allow_pickle=False)",
+                         "save plain float arrays with np.savez")
+    if not (head.startswith(ZIP_MAGIC) or head.startswith(EMPTY_ZIP)):
+        kind = "empty" if not head else "not a zip archive"
+        raise InputError(f"'{path}' is not an .npz file ({kind})",
+                         "save arrays with np.savez(path, **{name: array})")
+    return NpzArrays(path)
+
+
+def meta(arrays, name: str) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of one array, from its header when it has not been read."""
+    if isinstance(arrays, NpzArrays):
+        h = arrays.header(name)
+        return h.shape, h.dtype
+    a = np.asarray(arrays[name])
+    return tuple(a.shape), a.dtype
+
+
+def shapes(arrays) -> dict[str, tuple]:
+    return {k: meta(arrays, k)[0] for k in arrays}
 
 
 def validate(weights: dict[str, np.ndarray], params: list[ParamSpec], dtype: str,
@@ -56,27 +153,29 @@ def validate(weights: dict[str, np.ndarray], params: list[ParamSpec], dtype: str
     if extra:
         raise InputError(f"{source}: unexpected parameter(s) {', '.join(extra)} for {model}",
                          f"remove them; `crossframe describe {model}` lists the expected names")
-    out = {}
-    for name, p in want.items():
-        a = weights[name]
-        if a.dtype == object or a.dtype.kind not in "f":
-            raise InputError(f"{source}: {name} has dtype {a.dtype}, expected floating point "
+    for name, p in want.items():     # shapes and dtypes first, from headers: nothing read yet
+        shape, kind = meta(weights, name)
+        if kind == object or kind.kind not in "f":
+            raise InputError(f"{source}: {name} has dtype {kind}, expected floating point "
                              f"({dtype})", f"save it with .astype(np.{dtype})")
-        if a.dtype == np.float64 and dtype == "float32":
+        if kind == np.float64 and dtype == "float32":
             raise InputError(f"{source}: {name} is float64 but --dtype float32 was asked",
                              "pass --dtype float64, or save float32 weights (rounding is yours "
                              "to choose, not done silently)")
-        if a.dtype not in (np.float32, np.float64):
-            raise InputError(f"{source}: {name} has dtype {a.dtype}, expected {dtype}",
+        if kind not in (np.float32, np.float64):
+            raise InputError(f"{source}: {name} has dtype {kind}, expected {dtype}",
                              f"save it with .astype(np.{dtype})")
-        if tuple(a.shape) != tuple(p.shape):
+        if tuple(shape) != tuple(p.shape):
             hint = ""
-            if a.ndim == len(p.shape) and tuple(a.shape[::-1]) == tuple(p.shape):
+            if len(shape) == len(p.shape) and tuple(shape[::-1]) == tuple(p.shape):
                 hint = " — looks transposed"
             raise InputError(f"{source}: {name}: expected shape {tuple(p.shape)}, got "
-                             f"{tuple(a.shape)}{hint}",
+                             f"{tuple(shape)}{hint}",
                              "crossframe's canonical layout is printed by `crossframe describe "
                              f"{model}`")
+    out = {}
+    for name in want:
+        a = weights[name]
         if not np.all(np.isfinite(a)):
             bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
             raise InputError(f"{source}: {name} holds {bad} NaN/Inf value(s)",

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import os
 
+from crossframe.environment import keras_backend_error
+
+_wrong_backend = keras_backend_error()
+if _wrong_backend is not None:      # one line for the user, before Keras picks another backend
+    raise _wrong_backend
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # TensorFlow's oneDNN kernels (on by default) are switched off: in float32 they computed a
@@ -21,8 +26,10 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-if keras.backend.backend() != "tensorflow":  # pragma: no cover - environment guard
-    raise RuntimeError(f"crossframe runs Keras on TensorFlow; KERAS_BACKEND is "
-                       f"{keras.backend.backend()!r}")
+if keras.backend.backend() != "tensorflow":  # pragma: no cover - a keras.json elsewhere
+    from crossframe.errors import InputError
+
+    raise InputError(f"Keras chose the {keras.backend.backend()!r} backend: crossframe runs "
+                     "Keras on TensorFlow", "set KERAS_BACKEND=tensorflow")
 
 __all__ = ["keras", "tf"]

@@ -100,7 +100,7 @@ def _bad_files(tmp):
 
 EXPECT = {
     "missing": "does not exist", "corrupt": "not a readable .npz",
-    "pickled": "pickled or object arrays", "object": "pickled or object",
+    "pickled": "is a pickle, which is never loaded", "object": "pickled or object",
     "missing-param": "missing parameter(s) dense2.b",
     "extra-param": "unexpected parameter(s) dense9.W",
     "transposed": "looks transposed", "wrong-shape": "expected shape (32,), got (31,)",
@@ -141,7 +141,7 @@ BAD_ARGS = {
     "bad-seed": (["check", "mlp", "--seed", "x"], "invalid int value"),
     "bad-batch": (["check", "mlp", "--batch-size", "0"], "must be at least 1"),
     "bad-option-value": (["check", "mlp", "--activation", "gelu"], "not allowed"),
-    "bad-hidden": (["check", "mlp", "--hidden", "3,x"], "not a list of sizes"),
+    "bad-hidden": (["check", "mlp", "--hidden", "3,x"], "is not a list of integers"),
     "unknown-verb": (["frobnicate"], "invalid choice"),
     "describe-unknown": (["describe", "lstmm"], "unknown model or layer"),
 }

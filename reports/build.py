@@ -4,12 +4,22 @@
     build_report("reports/out")                                  # everything (make report)
     build_report(tmp, models=["mlp", "dense"], repeats=1, epochs=1)   # a small one, for tests
 
-Output folder: index.html (self-contained), report.md, one CSV per table, img/*.png.
-Everything is computed first, then written into a temporary folder beside ``out`` which then
-replaces ``out`` in two renames: a failure part-way leaves the previous report as it was.
+Output folder: index.html (self-contained), report.md, one CSV per table, img/*.png, and
+``.crossframe-report``: the marker that says crossframe wrote this folder, listing the files it
+wrote. Everything the run needs is checked before any computing (the names, the dtypes, the
+optimizer, that the folder can be written and has room), everything is computed next, then
+written into a temporary folder beside ``out``:
+
+- a new or empty ``out``, or one holding only an earlier report's files, is replaced in two
+  renames: a failure part-way leaves the previous report as it was;
+- a folder crossframe did not write (no marker) and that is not empty is refused, unless
+  ``force``; then, as in a report folder where the user added files of their own, the report's
+  files are moved in one by one and nothing crossframe did not write is ever removed.
+An error or a signal (SIGINT, SIGTERM) leaves no temporary folder behind.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -22,7 +32,8 @@ from . import html, markdown, sections
 from .document import Report
 
 TITLE = "crossframe — NumPy from scratch vs PyTorch vs Keras: the comparison report"
-MARKERS = ("index.html", "report.md")  # what makes a folder a report we may replace
+MARKER = ".crossframe-report"   # written by crossframe into every report folder: its files
+FREE_SPACE = 64 * 1024 ** 2      # what a report needs on disk, with room (it is ~5-15 MB)
 
 
 def select(models) -> list:
@@ -38,18 +49,14 @@ def select(models) -> list:
 
 
 class Progress:
-    """A tqdm bar whose total grows as sections discover their work; ``tick`` = one step done."""
+    """A tqdm bar whose total is known before the first step; ``tick`` = one step done."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, total: int):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, desc="report", unit="step", disable=not enabled,
+        self.bar = tqdm(total=total, desc="report", unit="step", disable=not enabled,
                         dynamic_ncols=True)
         self._pending = False
-
-    def expect(self, n: int) -> None:
-        self.bar.total += n
-        self.bar.refresh()
 
     def tick(self, label: str) -> None:
         if self._pending:
@@ -60,21 +67,31 @@ class Progress:
     def close(self) -> None:
         if self._pending:
             self.bar.update(1)
-        self.bar.total = self.bar.n  # work expected but skipped (an untrainable model) is done
         self.bar.close()
+
+
+def steps(specs, dtypes, train: bool, differ: bool, bench: bool) -> int:
+    """Every step of a report, counted before the first: the environment, a check per model
+    and dtype, a plot per model, each difference measured, each model trained, each
+    benchmark."""
+    from crossframe.bench import benchmarks
+    from crossframe.spec import differences
+
+    names = {s.name for s in specs}
+    return (1 + len(specs) * len(dtypes) + len(specs)
+            + (len(differences()) if differ else 0)
+            + (len(sections.trainable(specs)) if train else 0)
+            + (sum(b.spec in names for b in benchmarks().values()) if bench else 0))
 
 
 def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs: int = 3,
             bench: bool = True, train: bool = True, differ: bool = True,
             optimizer: str = "adam", progress: bool = False) -> Report:
     """Compute every section (nothing is written)."""
-    from crossframe.spec import differences
-
     specs = select(models)
     names = [s.name for s in specs]
-    bar = Progress(progress)
+    bar = Progress(progress, steps(specs, dtypes, train, differ, bench))
     try:
-        bar.expect(1 + len(specs) * len(dtypes) + len(specs))
         env = sections.environment(seed, bar.tick)
         checked = sections.run_checks(specs, dtypes, seed, bar.tick)
         ok, verdict = sections.verdict(checked, dtypes)
@@ -82,23 +99,19 @@ def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs:
         parts = [sections.parity(checked, dtypes), env, *sections.per_model(checked, bar.tick),
                  *sections.mapping(checked)]
         if differ:
-            bar.expect(len(differences()))
             parts.append(sections.differences(bar.tick))
         if train:
-            bar.expect(sum(s.kind == "model" for s in specs))
             parts.append(sections.training(specs, epochs, seed, optimizer, bar.tick))
         if bench:
-            from crossframe.bench import benchmarks
-
-            bar.expect(sum(b.spec in names for b in benchmarks().values()))
             parts.append(sections.speed(names, repeats, bar.tick))
     finally:
         bar.close()
     return Report(TITLE, verdict, parts, ok)
 
 
-def write(report: Report, folder: Path) -> None:
-    """Every file of the report into ``folder`` (which must exist and be empty)."""
+def write(report: Report, folder: Path) -> list[str]:
+    """Every file of the report into ``folder`` (which must exist and be empty); returns their
+    names, relative to it."""
     tables, images = report.tables(), report.images()
     names = [t.csv for t in tables] + [i.path for i in images]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -112,54 +125,125 @@ def write(report: Report, folder: Path) -> None:
         (folder / i.path).write_bytes(i.png)
     (folder / "report.md").write_text(markdown.render(report), encoding="utf-8")
     (folder / "index.html").write_text(html.render(report), encoding="utf-8")
+    return names + ["report.md", "index.html"]
 
 
-def _check_replaceable(out: Path) -> None:
+def _manifest(out: Path) -> list[str] | None:
+    """The files an earlier run wrote into ``out`` (None: crossframe did not write it)."""
+    marker = out / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        written = json.loads(marker.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [f for f in written if isinstance(f, str) and ".." not in Path(f).parts]
+
+
+def _user_files(out: Path, ours: list[str]) -> list[str]:
+    """What is in ``out`` that crossframe did not write, relative paths."""
+    mine = set(ours) | {MARKER, "img"}
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*")
+                  if str(p.relative_to(out)) not in mine)
+
+
+def check_out(out: Path, force: bool = False) -> None:
+    """Everything about the output folder that can be checked before any computing."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file", "give a folder for the report")
-    if out.is_dir() and any(out.iterdir()) and not all((out / m).exists() for m in MARKERS):
-        raise InputError(f"--out {out} is a folder that does not hold a crossframe report",
-                         "refusing to replace it; give a new or an empty folder")
+    if out.is_dir() and any(out.iterdir()) and _manifest(out) is None and not force:
+        mine = [p.name for p in sorted(out.iterdir())][:3]
+        raise InputError(f"--out {out} holds files crossframe did not write "
+                         f"({', '.join(mine)}{', ...' if len(list(out.iterdir())) > 3 else ''})",
+                         "give a new or empty folder, or pass --force to write the report into "
+                         "it (nothing of yours is removed)")
+    from crossframe.writing import check_folder
+
+    check_folder(str(out), "--out")
+    parent = out if out.is_dir() else out.parent
+    while not parent.exists():
+        parent = parent.parent
+    free = shutil.disk_usage(parent).free
+    if free < FREE_SPACE:
+        raise InputError(f"--out {out}: only {free // 1024 ** 2} MiB free on that disk",
+                         f"a report needs about {FREE_SPACE // 1024 ** 2} MiB; free some space "
+                         "or give another folder")
 
 
-def replace_atomically(out: Path, fill) -> None:
-    """``fill(tmp)`` writes into a fresh folder beside ``out``, which then replaces ``out``."""
+def replace_atomically(out: Path, fill, force: bool = False) -> None:
+    """``fill(tmp) -> names`` writes into a fresh folder beside ``out``; then ``out`` gets them
+    (see the module docstring: a swap where nothing of the user's is in ``out``, else a merge
+    that removes only what an earlier report wrote)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     try:
-        fill(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; a report is meant to be read
-        if out.exists():
+        names = fill(tmp)
+        (tmp / MARKER).write_text(json.dumps({"written_by": "crossframe report",
+                                              "files": names}, indent=1), encoding="utf-8")
+        mask = os.umask(0)
+        os.umask(mask)
+        tmp.chmod(0o777 & ~mask)  # mkdtemp makes it 0700; a report is meant to be read
+        earlier = _manifest(out) if out.is_dir() else None
+        if not out.exists() or not any(out.iterdir()):
+            if out.exists():
+                out.rmdir()
+            tmp.rename(out)
+        elif earlier is not None and not _user_files(out, earlier):
             out.rename(old)
-        tmp.rename(out)
+            tmp.rename(out)
+        else:
+            _merge(tmp, out, names, earlier or [])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out.exists():
             old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _merge(tmp: Path, out: Path, names: list[str], earlier: list[str]) -> None:
+    """Move the new files in one by one; remove only files an earlier report wrote."""
+    for name in names:
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / name, target)
+    for name in set(earlier) - set(names):
+        stale = out / name
+        if stale.is_file():
+            stale.unlink()
+    os.replace(tmp / MARKER, out / MARKER)
 
 
 def build_report(out, models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5,
                  epochs: int = 3, bench: bool = True, train: bool = True, differ: bool = True,
-                 optimizer: str = "adam", progress: bool = False) -> Report:
-    """Compute the report and write it to ``out`` atomically; returns the Report.
+                 optimizer: str = "adam", progress: bool = False, force: bool = False) -> Report:
+    """Check everything, compute the report, and write it to ``out`` (see the module).
 
     ``models``: names from the registry (default: every registered model and layer);
     ``repeats``: timed runs per benchmark; ``epochs``: training epochs per model;
     ``bench`` / ``train`` / ``differ``: include the speed / training / differences sections
-    (measuring the differences runs optimizers for a few seconds).
+    (measuring the differences runs optimizers for a few seconds); ``force``: write into a
+    non-empty folder crossframe did not write (nothing in it is removed).
     """
+    from crossframe.environment import keras_backend_error
+    from crossframe.training.config import make_config
+
     out = Path(out)
-    _check_replaceable(out)
+    if seed < 0:
+        raise InputError(f"--seed {seed} must be >= 0", "pass e.g. --seed 0")
     if repeats < 1:
         raise InputError(f"--repeats {repeats} must be at least 1", "pass e.g. 5")
     if epochs < 1:
         raise InputError(f"--epochs {epochs} must be at least 1", "pass e.g. 3")
+    if train:
+        make_config(optimizer)          # an unknown optimizer: one line now, not "not trained"
+    select(models)
+    if keras_backend_error() is not None:
+        raise keras_backend_error()
+    check_out(out, force)
     report = compose(models, dtypes, seed, repeats, epochs, bench, train, differ, optimizer,
                      progress)
-    replace_atomically(out, lambda folder: write(report, folder))
+    replace_atomically(out, lambda folder: write(report, folder), force)
     return report

@@ -13,7 +13,11 @@ def _names(text: str) -> list[str]:
 
 def configure(p) -> None:
     p.add_argument("--out", default="reports/out",
-                   help="folder to write (replaced atomically; default reports/out)")
+                   help="folder to write (default reports/out); a folder crossframe did not "
+                        "write must be new or empty, unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder crossframe did not write (nothing of "
+                        "yours is removed)")
     p.add_argument("--models", default=None,
                    help="comma-separated names from `crossframe list` (default: all)")
     p.add_argument("--dtype", action="append", default=None,
@@ -28,6 +32,9 @@ def configure(p) -> None:
     p.add_argument("--no-differences", action="store_true",
                    help="leave out the section measuring where the libraries differ")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from crossframe.cliargs import add_max_memory
+
+    add_max_memory(p)
 
 
 def main(args, extra) -> int:
@@ -46,6 +53,8 @@ def main(args, extra) -> int:
                           repeats=args.repeats, epochs=args.epochs, bench=not args.no_bench,
                           train=not args.no_train, differ=not args.no_differences,
                           optimizer=args.optimizer,
-                          progress=not args.quiet)
-    print(f"wrote {args.out}/index.html and {args.out}/report.md — {report.verdict.text}")
+                          progress=not args.quiet, force=args.force)
+    from crossframe.cliargs import emit
+
+    emit(f"wrote {args.out}/index.html and {args.out}/report.md — {report.verdict.text}")
     return 0 if report.ok else 1

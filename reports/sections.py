@@ -14,7 +14,6 @@ progress bar.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from crossframe.errors import InputError
 from crossframe.result import Result
 from crossframe.run import prepare, run_all
 from crossframe.run import check as check_case
@@ -413,15 +411,6 @@ def differences(tick: Ticker = _no_tick) -> Section:
 
 
 # --- Training --------------------------------------------------------------------------------
-def _training_module():
-    try:
-        return importlib.import_module("crossframe.training")
-    except ModuleNotFoundError as err:
-        if err.name and "crossframe.training".startswith(err.name):
-            return None
-        raise
-
-
 def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
     """The last epoch, one row per (model, split, metric), one column per framework."""
     last = curves[curves["epoch"] == curves.groupby("model")["epoch"].transform("max")]
@@ -433,35 +422,37 @@ def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def trainable(specs: list[Spec]) -> list[Spec]:
+    """The models of ``specs`` that train on a shipped data set (the others are named, not
+    trained)."""
+    from crossframe.training.fit import DATASETS
+
+    return [s for s in specs if s.kind == "model" and s.dataset in DATASETS]
+
+
 def training(specs: list[Spec], epochs: int, seed: int, optimizer: str = "adam",
              tick: Ticker = _no_tick) -> Section:
+    import crossframe.training as module
+
     section = Section("Training", "training")
-    module = _training_module()
-    if module is None or not hasattr(module, "curves"):
-        missing = "is not in this tree yet" if module is None else "has no `curves()` yet"
-        section.blocks.append(Text("Training curves are not in this report because "
-                                   f"`crossframe.training` {missing}."))
-        return section
     section.blocks.append(Text(
         f"Each model trained for {epochs} epoch(s) with {optimizer}, seed {seed}, from the same "
         "canonical weights in all three frameworks; the curves are overlaid (thick blue "
         "scratch, dashed orange torch, dotted green Keras), so one visible line means they "
         "agree."))
-    if hasattr(module, "translation_table"):
-        translation = module.translation_table()
-        section.blocks.append(Table(
-            "optimizer_translation", translation, shown(translation),
-            caption="optimizer hyper-parameters, torch <-> Keras (crossframe.training)"))
+    translation = module.translation_table()
+    section.blocks.append(Table(
+        "optimizer_translation", translation, shown(translation),
+        caption="optimizer hyper-parameters, torch <-> Keras (crossframe.training)"))
     all_curves = []
-    for spec in specs:
-        if spec.kind != "model":
-            continue
+    chosen = trainable(specs)
+    others = [s.name for s in specs if s.kind == "model" and s not in chosen]
+    if others:
+        section.blocks.append(Text(f"Not trained (no data set ships with them): "
+                                   f"{', '.join(others)}."))
+    for spec in chosen:
         tick(f"train {spec.name}")
-        try:
-            curves = module.curves(spec.name, epochs, optimizer=optimizer, seed=seed)
-        except InputError as err:
-            section.blocks.append(Text(f"{spec.name}: not trained — {err}"))
-            continue
+        curves = module.curves(spec.name, epochs, optimizer=optimizer, seed=seed)
         all_curves.append(curves.assign(model=spec.name))
         section.blocks.append(Image(
             f"training_{slug(spec.name)}",

@@ -45,9 +45,9 @@ register(Spec(
 def _hidden(o) -> list[int]:
     try:
         return sizes(o["units"], "--units")
-    except ValueError:
-        raise InputError(f"--units {o['units']!r} is not a list of sizes",
-                         "give positive integers separated by commas, e.g. --units 32,16") from None
+    except ValueError as err:
+        raise InputError(str(err), "give positive integers separated by commas, e.g. "
+                                   "--units 32,16") from None
 
 
 def _mlp(o):

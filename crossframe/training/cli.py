@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..cliargs import add_max_memory, check_seed, emit
 from ..errors import InputError
 from .config import DECLARATIONS
 
@@ -46,6 +47,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of weights, batches, split")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--force", action="store_true",
+                   help="write curves.csv / curves.png over an earlier run's")
+    add_max_memory(p)
 
 
 def main(args, extra) -> int:
@@ -74,6 +78,7 @@ def main(args, extra) -> int:
     spec = get(args.model)
     options = model_options(spec, extra)
     check_dtype(args.dtype)
+    check_seed(args.seed)
     config = make_config(args.optimizer, lr=args.lr)
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
@@ -99,22 +104,22 @@ def check(args, spec, options, config, steps: int) -> int:
     table = compare_traces(traces, PAIRS, args.dtype)
     ok = bool(table["ok"].all())
     if args.json:
-        print(json.dumps(table_records(table), indent=1))
+        emit(json.dumps(table_records(table), indent=1))
         return 0 if ok else 1
     worst = table.loc[table["max_rel"].idxmax()]
     opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in case.opts.items())
     verdict = "all within tolerance" if ok else "MISMATCH"
-    print(f"{spec.name} {opts} {config.describe()} {args.dtype} seed={args.seed} "
+    emit(f"{spec.name} {opts} {config.describe()} {args.dtype} seed={args.seed} "
           f"batch={case.batch.size} steps={steps}: {verdict} "
           f"(worst max_rel {worst.max_rel:.2e} at step {worst.step}, {worst.tensor}, "
           f"{worst.pair}; tol {TRAJECTORY[args.dtype].rel:g})")
     decl = config.declaration
-    print(f"torch:  {decl.torch_rule}\nkeras:  {decl.keras_rule}")
-    print("worst max_rel over all weights and the loss, by step (torch~keras net of the "
+    emit(f"torch:  {decl.torch_rule}\nkeras:  {decl.keras_rule}")
+    emit("worst max_rel over all weights and the loss, by step (torch~keras net of the "
           "documented difference, whose size is the last column):")
-    print(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
+    emit(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
     for r in table[~table["ok"]].itertuples():
-        print(f"MISMATCH step {r.step} {r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol "
+        emit(f"MISMATCH step {r.step} {r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol "
               f"{r.tol:g}" + (f" ({r.note})" if r.note else ""))
     return 0 if ok else 1
 
@@ -123,15 +128,15 @@ def fit(args, options) -> int:
     from .fit import final, train
 
     df, p, paths = train(args.model, args.epochs, args.optimizer, args.seed, args.dtype,
-                         args.lr, args.batch_size, options, args.out)
+                         args.lr, args.batch_size, options, args.out, force=args.force)
     if args.json:
-        print(json.dumps({"csv": paths["csv"], "png": paths["png"],
+        emit(json.dumps({"csv": paths["csv"], "png": paths["png"],
                           "final": final(df).to_dict(orient="index")}, indent=1))
         return 0
-    print(f"{args.model}: {p.config.describe()}, {args.epochs} epochs, batch {p.batch_size}, "
+    emit(f"{args.model}: {p.config.describe()}, {args.epochs} epochs, batch {p.batch_size}, "
           f"{args.dtype}, seed {args.seed} — after the last epoch:")
-    print(final(df).to_string(float_format=lambda v: f"{v:.4f}"))
-    print(f"wrote {paths['csv']} and {paths['png']}")
+    emit(final(df).to_string(float_format=lambda v: f"{v:.4f}"))
+    emit(f"wrote {paths['csv']} and {paths['png']}")
     return 0
 
 
@@ -142,22 +147,22 @@ def print_table(as_json: bool) -> int:
     tables = {"settings": translation_table(), "formulas": formula_table(),
               "losses": loss_table()}
     if as_json:
-        print(json.dumps({k: t.to_dict(orient="records") for k, t in tables.items()}
+        emit(json.dumps({k: t.to_dict(orient="records") for k, t in tables.items()}
                          | {"notes": list(NOTES)}, indent=1, default=str))
         return 0
-    print("Optimizer settings: crossframe's value is handed to both libraries; each library's "
+    emit("Optimizer settings: crossframe's value is handed to both libraries; each library's "
           "own default beside its argument name.\n")
-    print(tables["settings"].to_markdown(index=False, tablefmt="simple"))
-    print("\nUpdate rules (t counts steps from 1; b1, b2 = beta1, beta2; mu = momentum):")
+    emit(tables["settings"].to_markdown(index=False, tablefmt="simple"))
+    emit("\nUpdate rules (t counts steps from 1; b1, b2 = beta1, beta2; mu = momentum):")
     for r in tables["formulas"].itertuples():
-        print(f"\n{r.optimizer}: {r.summary}  (torch.optim.{r.torch_class} / "
+        emit(f"\n{r.optimizer}: {r.summary}  (torch.optim.{r.torch_class} / "
               f"keras.optimizers.{r.keras_class}; same trajectory: {r.same_trajectory})")
-        print(f"  torch: {r.torch_rule}\n  keras: {r.keras_rule}\n  agree: {r.agree_when}")
-    print("\nLosses:")
+        emit(f"  torch: {r.torch_rule}\n  keras: {r.keras_rule}\n  agree: {r.agree_when}")
+    emit("\nLosses:")
     for r in tables["losses"].itertuples():
-        print(f"\n{r.loss}: {r.formula}\n  torch: {r.torch}\n  keras: {r.keras}"
+        emit(f"\n{r.loss}: {r.formula}\n  torch: {r.torch}\n  keras: {r.keras}"
               f"\n  from_logits: {r.from_logits}\n  reduction: {r.reduction}")
-    print("\nNotes:")
+    emit("\nNotes:")
     for note in NOTES:
-        print(f"- {note}")
+        emit(f"- {note}")
     return 0

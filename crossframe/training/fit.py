@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..run import Case, prepare
 from ..spec import FRAMEWORKS, Batch, get
 from .config import OptimizerConfig, make_config
-from ..writing import write_atomic
+from ..writing import write_all_atomic
 from .engines import make_side
 
 DATASETS = {"digits": data.digits, "diabetes": data.diabetes}
@@ -188,39 +188,58 @@ def final(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def check_out(out: str) -> str:
-    """Create the output folder, or say why it cannot be (an InputError)."""
+FILES = ("curves.csv", "curves.png")
+
+
+def check_out(out: str, force: bool = False) -> str:
+    """Say now, before any training, why ``out`` could not take the run's files (an
+    InputError); the folder itself is created only when the files are written."""
+    from ..writing import check_folder, check_writable
+
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out} is a file", "give a folder (it is created if missing)")
+    check_folder(out, "--out")
+    if os.path.isdir(out):
+        for name in FILES:
+            check_writable(os.path.join(out, name), force)
+    return out
+
+
+def save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
+    """Write ``curves.csv`` and ``curves.png`` into ``out`` (created now); return their paths."""
+    created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as err:
         raise InputError(f"--out {out}: cannot create the folder ({err.strerror})",
                          "give a writable folder") from None
-    if not os.access(out, os.W_OK):
-        raise InputError(f"--out {out} is not writable", "give a writable folder")
-    return out
+    try:
+        return _save(df, p, out)
+    except BaseException:
+        if created and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)          # the folder this run made, and nothing in it: gone again
+        raise
 
 
-def save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
-    """Write ``curves.csv`` and ``curves.png`` into ``out``; return their paths."""
+def _save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
     case = p.case
     title = (f"{case.spec.name} on {case.spec.dataset}: {p.config.describe()}, "
              f"batch {p.batch_size}, {case.dtype}, seed {case.seed}")
     paths = {"csv": os.path.join(out, "curves.csv"), "png": os.path.join(out, "curves.png")}
-    write_atomic(paths["csv"], lambda tmp: df.to_csv(tmp, index=False))
     fig = plot(df, title)
-    write_atomic(paths["png"], lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    write_all_atomic({paths["csv"]: lambda tmp: df.to_csv(tmp, index=False),
+                      paths["png"]: lambda tmp: fig.savefig(tmp, format="png", dpi=110)})
     return paths
 
 
 def train(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
           dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
-          options: dict | None = None, out: str | None = None, progress: bool = True
-          ) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
-    """``curves`` plus the files: validate, create ``out`` (default runs/MODEL), train with a
-    progress bar, write CSV and PNG atomically. Returns (curves, plan, {"csv", "png": path})."""
+          options: dict | None = None, out: str | None = None, progress: bool = True,
+          force: bool = False) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
+    """``curves`` plus the files: validate everything (``out``, default runs/MODEL, included),
+    train with a progress bar, write CSV and PNG atomically (an earlier run's files are
+    replaced only with ``force``). Returns (curves, plan, {"csv", "png": path})."""
     p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options)
-    folder = check_out(out or os.path.join("runs", model))
+    folder = check_out(out or os.path.join("runs", model), force)
     df = run_plan(p, progress=progress)
     return df, p, save(df, p, folder)

@@ -1,0 +1,51 @@
+"""The user's environment, respected or named; never a wall of warnings.
+
+``prepare()`` runs once at the start of the command line:
+
+- ``KERAS_BACKEND`` set to anything but ``tensorflow``: crossframe runs Keras on TensorFlow, so
+  a check that needs Keras stops with one line saying so (``keras_backend_error``), and a check
+  that does not (``--frameworks scratch,torch``) runs;
+- a home folder that cannot be written (a read-only or missing ``HOME``): matplotlib's and
+  Keras' caches go to a private temporary folder instead of printing warnings
+  (``MPLCONFIGDIR``, ``KERAS_HOME``), unless the user set those themselves;
+- TensorFlow's start-up chatter stays off the console (``TF_CPP_MIN_LOG_LEVEL``).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .errors import InputError
+
+
+def _writable(folder: str) -> bool:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def prepare() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    home = os.path.expanduser("~")
+    caches = {"MPLCONFIGDIR": os.path.join(home, ".config", "matplotlib"),
+              "KERAS_HOME": os.path.join(home, ".keras")}
+    private = None
+    for variable, default in caches.items():
+        if variable in os.environ or _writable(default):
+            continue
+        private = private or tempfile.mkdtemp(prefix="crossframe-cache-")
+        os.environ[variable] = os.path.join(private, variable.lower())
+
+
+def keras_backend_error() -> InputError | None:
+    """The one line for a user whose KERAS_BACKEND is not TensorFlow's (None when it is)."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow").strip().lower()
+    if backend in ("", "tensorflow"):
+        return None
+    return InputError(f"KERAS_BACKEND is '{os.environ['KERAS_BACKEND']}': crossframe runs "
+                      "Keras on TensorFlow", "unset KERAS_BACKEND or set it to tensorflow for "
+                      "this command, or leave Keras out with --frameworks scratch,torch")

@@ -1,0 +1,366 @@
+"""Bad input, every verb: exit 2, exactly one line on stderr naming the problem and the fix, no
+traceback, and the file system as it was (a snapshot of the working folder before and after).
+
+The matrix is verb x class of bad input, each cell a real process (``python -m crossframe.cli``)
+in a folder holding a file of the user's, run under a memory cap (``RLIMIT_AS``) so a case that
+would allocate instead of refusing dies here rather than exhausting the machine. Then what the
+same contract asks of good input under hostile conditions: a full disk (``RLIMIT_FSIZE``), a
+closed pipe that must not turn a mismatch into 0, SIGINT and SIGTERM in the middle of a run,
+an unwritable home, a KERAS_BACKEND that is not TensorFlow's, and what each verb imports.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import resource
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CLI = [sys.executable, "-m", "crossframe.cli"]
+MEMORY_CAP = 6 * 1024 ** 3       # address space: torch and TensorFlow import under it
+
+
+def _capped():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def crossframe(*args, cwd, env=None, preexec=_capped, timeout=300):
+    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
+    return subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
+                          env=full_env, preexec_fn=preexec, timeout=timeout)
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*")}
+
+
+def unwritable_folder(tmp: Path) -> Path:
+    """A folder no file can be created in: /sys for root (the permission bits do not stop
+    root), else a folder without write permission."""
+    if os.geteuid() == 0:
+        return Path("/sys")
+    folder = tmp / "readonly"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder
+
+
+# --- files of every bad kind ------------------------------------------------------------------
+def bad_files(tmp: Path) -> dict[str, Path]:
+    files = {}
+    files["missing"] = tmp / "nope.npz"
+    (tmp / "corrupt.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    files["corrupt"] = tmp / "corrupt.npz"
+    (tmp / "pickled.npz").write_bytes(pickle.dumps({"dense1.W": np.ones(3)}))
+    files["pickled"] = tmp / "pickled.npz"
+    np.save(tmp / "single.npy", np.ones((3, 3)))
+    files["plain-npy"] = tmp / "single.npy"
+    (tmp / "notes.npz").write_text("these are my notes, not weights\n")
+    files["text"] = tmp / "notes.npz"
+    with open(tmp / "sparse.npz", "wb") as fh:    # 2 GB of nothing, never read
+        fh.truncate(2 * 1024 ** 3)
+    files["sparse-2GB"] = tmp / "sparse.npz"
+    files["huge-declared"] = huge_declared(tmp / "huge.npz")
+    np.savez(tmp / "object.npz", **{"dense1.W": np.array([1, "a"], dtype=object)})
+    files["object"] = tmp / "object.npz"
+    full = tmp / "truncated.npz"
+    np.savez(full, **{"dense1.W": np.ones((64, 32)), "dense1.b": np.ones(32)})
+    full.write_bytes(full.read_bytes()[:600])
+    files["truncated"] = full
+    return files
+
+
+def huge_declared(path: Path) -> Path:
+    """A compressed .npz of a few KB whose member's header declares a 745 GiB float64 array."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10_000_000, 10_000)}
+    buf = bytearray()
+    import io
+
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, header)
+    buf += stream.getvalue() + bytes(1024 * 1024)        # the first MB of zeros
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("dense1.W.npy", bytes(buf))
+    return path
+
+
+FILE_EXPECT = {
+    "missing": "does not exist", "corrupt": "not a readable .npz", "pickled": "is a pickle",
+    "plain-npy": "holds a single array (.npy)", "text": "not an .npz file (not a zip archive)",
+    "sparse-2GB": "not an .npz file", "huge-declared": "above the memory budget",
+    "object": "pickled or object arrays", "truncated": "truncated or corrupt",
+}
+
+
+# --- the matrix: verb x class of bad input ----------------------------------------------------
+def matrix(tmp: Path) -> dict[str, tuple[list, str]]:
+    files = bad_files(tmp)
+    ro = unwritable_folder(tmp)
+    (tmp / "taken.npz").write_bytes(b"mine")
+    (tmp / "site").mkdir()
+    (tmp / "site" / "index.html").write_text("my page")
+    (tmp / "site" / "notes.txt").write_text("my notes")
+    cases = {
+        # list
+        "list/extra-argument": (["list", "mlp"], "unknown argument(s): mlp"),
+        # describe
+        "describe/unknown-name": (["describe", "lstmm"], "unknown model or layer 'lstmm'"),
+        "describe/unknown-option": (["describe", "mlp", "--widht", "3"], "unknown option(s)"),
+        "describe/bad-value": (["describe", "mlp", "--activation", "gelu"], "not allowed"),
+        "describe/empty-item": (["describe", "mlp", "--units", "8,,8"], "empty item"),
+        "describe/zero-size": (["describe", "dense", "--units", "0"], "must be at least 1"),
+        "describe/layer-options": (["describe", "--layer", "lstm", "--units", "3"],
+                                   "takes no options"),
+        # check
+        "check/unknown-name": (["check", "mlpp"], "unknown model or layer 'mlpp'"),
+        "check/unknown-option": (["check", "mlp", "--frobnicate", "1"], "unknown option(s)"),
+        "check/bad-dtype": (["check", "mlp", "--dtype", "float16"], "unknown dtype 'float16'"),
+        "check/bad-mode": (["check", "mlp", "--mode", "test"], "unknown mode 'test'"),
+        "check/negative-seed": (["check", "mlp", "--seed", "-1"], "--seed -1 must be >= 0"),
+        "check/seed-not-a-number": (["check", "mlp", "--seed", "x"], "invalid int value"),
+        "check/zero-batch": (["check", "mlp", "--batch-size", "0"], "must be at least 1"),
+        "check/batch-above-data": (["check", "linear", "--batch-size", "7000"],
+                                   "diabetes has 442 rows"),
+        "check/negative-size": (["check", "lstm_layer", "--steps", "-3"], "must be at least 1"),
+        "check/empty-item": (["check", "mlp", "--units", "8,,8"], "empty item"),
+        "check/empty-weights": (["check", "mlp", "--weights", ""], "the weights path is empty"),
+        "check/unknown-framework": (["check", "mlp", "--frameworks", "scratch,jax"],
+                                    "unknown framework 'jax'"),
+        "check/one-framework": (["check", "mlp", "--frameworks", "torch"], "two or more"),
+        "check/bad-layers": (["check", "sequential", "--layers", "dense(4);; relu"],
+                             "empty item"),
+        "check/bad-loss": (["check", "sequential", "--loss", "maes"], "unknown loss 'maes'"),
+        "check/huge-batch": (["check", "dense", "--batch-size", "100000000"],
+                             "above the memory budget"),
+        "check/huge-units": (["check", "mlp", "--units", "100000000"], "above the memory budget"),
+        "check/huge-steps": (["check", "lstm_layer", "--steps", "100000000"],
+                             "above the memory budget"),
+        "check/huge-image": (["check", "conv2d", "--height", "100000", "--width", "100000"],
+                             "above the memory budget"),
+        "check/dump-exists": (["check", "dense", "--dump", tmp / "taken.npz"],
+                              "exists — pass --force"),
+        "check/dump-unwritable": (["check", "dense", "--dump", ro / "d.npz"], "not writable"),
+        "check/dump-is-a-folder": (["check", "dense", "--dump", tmp / "site"], "is a folder"),
+        "check/bad-max-memory": (["check", "dense", "--max-memory", "lots"], "is not a size"),
+        # weights
+        "weights/unknown-name": (["weights", "mlpp", "--out", tmp / "w.npz"],
+                                 "unknown model or layer"),
+        "weights/bad-dtype": (["weights", "mlp", "--out", tmp / "w.npz", "--dtype", "int8"],
+                              "unknown dtype"),
+        "weights/negative-seed": (["weights", "mlp", "--out", tmp / "w.npz", "--seed", "-1"],
+                                  "must be >= 0"),
+        "weights/no-folder": (["weights", "mlp", "--out", tmp / "no" / "w.npz"],
+                              "does not exist"),
+        "weights/unwritable": (["weights", "mlp", "--out", ro / "w.npz"], "not writable"),
+        "weights/onto-a-folder": (["weights", "mlp", "--out", tmp / "site"], "is a folder"),
+        "weights/exists": (["weights", "mlp", "--out", tmp / "taken.npz"], "exists"),
+        "weights/huge": (["weights", "mlp", "--units", "100000000", "--out", tmp / "w.npz"],
+                         "above the memory budget"),
+        # train
+        "train/unknown-optimizer": (["train", "mlp", "--check", "--optimizer", "adma"],
+                                    "did you mean 'adam'"),
+        "train/negative-seed": (["train", "mlp", "--check", "--seed", "-1"], "must be >= 0"),
+        "train/zero-epochs": (["train", "mlp", "--epochs", "0"], "must be at least 1"),
+        "train/zero-steps": (["train", "mlp", "--check", "--steps", "0"], "must be at least 1"),
+        "train/lone-layer": (["train", "dense", "--check"], "has no loss"),
+        "train/out-unwritable": (["train", "linear", "--epochs", "1", "--out", ro / "run"],
+                                 "not writable"),
+        "train/out-is-a-file": (["train", "linear", "--epochs", "1", "--out",
+                                 tmp / "taken.npz"], "is a file"),
+        "train/empty-item": (["train", "mlp", "--check", "--units", "8,,8"], "empty item"),
+        # bench
+        "bench/unknown-workload": (["bench", "lstmm"], "unknown benchmark 'lstmm'"),
+        "bench/zero-repeats": (["bench", "mlp", "--repeats", "0"], "must be at least 1"),
+        "bench/bad-dtype": (["bench", "mlp", "--dtype", "half"], "unknown dtype"),
+        # report
+        "report/unknown-model": (["report", "--out", tmp / "r", "--models", "nope"],
+                                 "unknown model or layer 'nope'"),
+        "report/unknown-optimizer": (["report", "--out", tmp / "r", "--optimizer", "nosuch"],
+                                     "unknown optimizer 'nosuch'"),
+        "report/negative-seed": (["report", "--out", tmp / "r", "--seed", "-1"], "must be >= 0"),
+        "report/zero-epochs": (["report", "--out", tmp / "r", "--epochs", "0"],
+                               "must be at least 1"),
+        "report/bad-dtype": (["report", "--out", tmp / "r", "--dtype", "float16"],
+                             "unknown dtype"),
+        "report/not-ours": (["report", "--out", tmp / "site", "--models", "dense"],
+                            "holds files crossframe did not write"),
+        "report/unwritable": (["report", "--out", ro / "r", "--models", "dense"],
+                              "not writable"),
+        "report/out-is-a-file": (["report", "--out", tmp / "taken.npz"], "is a file"),
+    }
+    for kind, path in files.items():
+        cases[f"check/weights-{kind}"] = (["check", "mlp", "--weights", path], FILE_EXPECT[kind])
+        cases[f"check/inputs-{kind}"] = (["check", "mlp", "--inputs", path], FILE_EXPECT[kind])
+    cases["train/weights-not-taken"] = (["train", "mlp", "--check", "--weights", files["text"]],
+                                        "unknown option(s) for mlp: --weights")
+    return cases
+
+
+def _names() -> list[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:     # names only; each test builds its own
+        return sorted(matrix(Path(folder)))
+
+
+CASES = _names()
+
+
+def test_the_matrix_covers_every_verb_and_every_class_of_bad_file():
+    verbs = {name.split("/")[0] for name in CASES}
+    assert verbs == {"list", "describe", "check", "weights", "train", "bench", "report"}
+    assert {n for n in CASES if n.startswith("check/weights-")} == {
+        f"check/weights-{k}" for k in FILE_EXPECT}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, tmp_path):
+    args, expect = matrix(tmp_path)[case]
+    before = snapshot(tmp_path)
+    out = crossframe(*args, cwd=tmp_path)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert lines[0].startswith("crossframe: error: ") and " — " in lines[0], lines[0]
+    assert expect in lines[0], lines[0]
+    assert out.stdout == ""
+    assert snapshot(tmp_path) == before
+
+
+def test_huge_requests_are_refused_in_a_second_with_little_memory(tmp_path):
+    for args in (["check", "dense", "--batch-size", "100000000"],
+                 ["check", "mlp", "--weights", huge_declared(tmp_path / "huge.npz")]):
+        t0 = time.perf_counter()
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", *CLI, *map(str, args)],
+                             capture_output=True, text=True, cwd=tmp_path)
+        kib = int(out.stderr.strip().splitlines()[-1])
+        assert out.returncode == 2 and "memory budget" in out.stderr
+        assert kib < 300 * 1024, f"{args}: {kib} KiB resident"
+        assert time.perf_counter() - t0 < 30   # a bound against reading the file, not a goal
+
+
+# --- hostile conditions on good input ---------------------------------------------------------
+def test_a_full_disk_leaves_no_file_behind(tmp_path):
+    def small_files():
+        _capped()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))   # writes beyond 1 KB fail
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    for args in (["weights", "mlp", "--out", tmp_path / "w.npz"],
+                 ["check", "dense", "--frameworks", "scratch,torch",
+                  "--dump", tmp_path / "d.npz"],
+                 ["train", "linear", "--epochs", "1", "--out", tmp_path / "run"]):
+        out = crossframe(*args, cwd=tmp_path, preexec=small_files)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert "free some space" in lines[-1], lines[-1]
+        leftovers = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+        assert leftovers == [], leftovers
+
+
+def _piped(*args, cwd):
+    """Run with stdout a pipe whose reader is already gone: every write is EPIPE."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(CLI + [str(a) for a in args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, cwd=cwd, preexec_fn=_capped, timeout=300)
+    finally:
+        os.close(write)
+    return proc
+
+
+def test_a_closed_pipe_never_turns_a_mismatch_into_zero(tmp_path):
+    # float32 weights of 1e38: the outputs overflow to inf in all three, which is reported as a
+    # mismatch ("non-finite values"), exit 1, however the output is consumed
+    w = {"dense1.W": np.full((12, 7), 1e38, np.float32), "dense1.b": np.ones(7, np.float32)}
+    np.savez(tmp_path / "big.npz", **w)
+    args = ["check", "dense", "--dtype", "float32", "--weights", tmp_path / "big.npz",
+            "--frameworks", "scratch,torch"]
+    assert crossframe(*args, cwd=tmp_path).returncode == 1
+    piped = _piped(*args, cwd=tmp_path)
+    assert piped.returncode == 1 and "Traceback" not in piped.stderr
+    assert _piped("check", "dense", "--frameworks", "scratch,torch", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                             (signal.SIGTERM, 143, "terminated")])
+def test_an_interrupted_report_leaves_nothing_behind(sig, code, word, tmp_path):
+    proc = subprocess.Popen(CLI + ["report", "--out", str(tmp_path / "site"), "--quiet",
+                                   "--no-bench", "--models", "mlp,lstm,convnet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, preexec_fn=_capped)
+    time.sleep(8)                       # in the middle of the checks
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines() == [f"crossframe: {word}; nothing was written"], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_training_run_leaves_nothing_behind(tmp_path):
+    proc = subprocess.Popen(CLI + ["train", "mlp", "--epochs", "500", "--out", "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, preexec_fn=_capped)
+    time.sleep(8)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_home_prints_no_warnings(tmp_path):
+    out = crossframe("check", "mlp", "--frameworks", "scratch,keras", cwd=tmp_path,
+                     env={"HOME": "/dev/null/nowhere"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+
+
+def test_a_keras_backend_that_is_not_tensorflow_is_named(tmp_path):
+    out = crossframe("check", "mlp", cwd=tmp_path, env={"KERAS_BACKEND": "torch"})
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "KERAS_BACKEND is 'torch': crossframe runs Keras on TensorFlow" in out.stderr
+    ok = crossframe("check", "mlp", "--frameworks", "scratch,torch", cwd=tmp_path,
+                    env={"KERAS_BACKEND": "torch"})
+    assert ok.returncode == 0, ok.stderr
+
+
+# --- run only what was asked ------------------------------------------------------------------
+PROBE = ("import sys, runpy\n"
+         "sys.argv = ['crossframe'] + sys.argv[1:]\n"
+         "try:\n    runpy.run_module('crossframe.cli', run_name='__main__')\n"
+         "except SystemExit:\n    pass\n"
+         "heavy = sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules)\n"
+         "print('IMPORTED', heavy, file=sys.stderr)\n")
+
+
+@pytest.mark.parametrize("args, heavy", [
+    (["list"], []),
+    (["describe", "lstm"], []),
+    (["describe", "sequential", "--layers", "conv2d(4, 3); flatten; dense(2)",
+      "--input", "6x6x1"], []),
+    (["weights", "mlp", "--out", "w.npz"], []),
+    (["check", "mlp", "--frameworks", "scratch,torch"], ["torch"]),
+    (["check", "mlp", "--frameworks", "scratch,scratch-fast"], []),
+])
+def test_each_verb_imports_only_what_it_runs(args, heavy, tmp_path):
+    out = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                         cwd=tmp_path)
+    line = [x for x in out.stderr.splitlines() if x.startswith("IMPORTED")][0]
+    assert line == f"IMPORTED {heavy}", out.stderr
+
+
+def test_the_report_progress_bar_knows_its_total_from_the_start(tmp_path):
+    out = crossframe("report", "--out", tmp_path / "r", "--models", "dense,linear",
+                     "--no-bench", "--epochs", "1", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    totals = {int(t) for t in __import__("re").findall(r"\| *\d+/(\d+) \[", out.stderr)}
+    assert len(totals) == 1, totals
+    assert json.loads((tmp_path / "r" / ".crossframe-report").read_text())["files"]

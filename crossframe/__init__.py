@@ -24,8 +24,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Sequential": "crossframe.sequential", "parse_layers": "crossframe.sequential",
     "Loss": "crossframe.losses",
-    "prepare": "crossframe.run", "run": "crossframe.run", "check": "crossframe.run",
-    "run_all": "crossframe.run", "Case": "crossframe.run",
+    "prepare": "crossframe.runner", "run": "crossframe.runner", "check": "crossframe.runner",
+    "run_all": "crossframe.runner", "Case": "crossframe.runner",
     "compare": "crossframe.result", "compare_expected": "crossframe.result",
     "compare_arrays": "crossframe.result", "failures": "crossframe.result",
     "Result": "crossframe.result",
@@ -34,6 +34,10 @@ _LAZY = {
 }
 
 __all__ = ["__version__", "layers", *_LAZY]
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str):

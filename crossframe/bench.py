@@ -88,7 +88,7 @@ def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
     import pandas as pd
 
     from .errors import InputError, did_you_mean
-    from .run import prepare
+    from .runner import prepare
 
     known = benchmarks()
     names = list(known) if not names else names
@@ -128,7 +128,7 @@ def configure(p):
 
 def main(args, extra) -> int:
     from .errors import InputError
-    from .run import check_dtype
+    from .runner import check_dtype
 
     if extra:
         raise InputError(f"unknown argument(s): {' '.join(extra)}", "see `crossframe bench -h`")

@@ -105,7 +105,7 @@ def _pairs(frameworks: list[str]) -> list[tuple[str, str]]:
 def cmd_check(args, extra) -> int:
     from .frameworks import FRAMEWORKS
     from .result import failures
-    from .run import check, prepare, run_all
+    from .runner import check, prepare, run_all
     from .spec import get
 
     spec = get(args.model)
@@ -154,9 +154,11 @@ def _print_table(case, table):
     tol = table["tol"].iloc[0]
     verdict = "all within tolerance" if table["ok"].all() else "MISMATCH"
     opts = " ".join(f"--{k.replace('_', '-')} {_flag(v)}" for k, v in case.opts.items()
-                    if not k.startswith("_"))
+                    if not k.startswith("_") and v is not None)
     emit(f"{case.spec.name} {opts} dtype={case.dtype} mode={case.mode} seed={case.seed} "
          f"batch={case.batch.size}: {verdict} (worst max_rel {worst:.2e}, tol {tol:g})")
+    for note in case.model.notes:
+        emit(f"note: {note}")
     show = table.drop(columns=["tol"]).copy()
     show["max_abs"] = show["max_abs"].map(lambda v: f"{v:.2e}")
     show["max_rel"] = show["max_rel"].map(lambda v: f"{v:.2e}")
@@ -201,7 +203,7 @@ def cmd_describe(args, extra) -> int:
 
 def cmd_weights(args, extra) -> int:
     from . import data, weights_io
-    from .run import check_dtype
+    from .runner import check_dtype
     from .spec import get
     from .writing import check_writable
 
@@ -213,6 +215,9 @@ def cmd_weights(args, extra) -> int:
     opts = spec.resolve(model_options(spec, extra))
     check_writable(args.out, args.force, ".npz")
     params = spec.param_specs(opts)
+    if not params:
+        raise InputError(f"{spec.name} has no parameters: there are no weights to write",
+                         "pick a model or layer with parameters (`crossframe list`)")
     size = sum(int(np.prod(p.shape)) for p in params) * np.dtype(args.dtype).itemsize
     resources.guard(2 * size, f"the weights of {spec.name}", "use smaller sizes")
     w = data.init_weights(params, args.seed, args.dtype)
@@ -230,15 +235,20 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("check", help="run all three and compare every tensor")
+    p = sub.add_parser("check", help="run all three and compare every tensor",
+                       epilog="Model options follow the model name under Keras' names "
+                              "(`crossframe describe MODEL` lists them); your own model: "
+                              "`check sequential --layers \"dense(units=32); tanh; "
+                              "dense(units=1)\" --input 13 --loss mae --reduction sum`.")
     _add_common(p)
     p.add_argument("--frameworks", default=None,
                    help="two or more of scratch, scratch-fast, torch, keras (default: the "
                         "three); only those are imported and run")
     p.add_argument("--mode", default="train", help="train (default) or eval, for all three")
     p.add_argument("--inputs", default=None,
-                   help="your own batch (.npz): x (and h0, c0), optionally target and "
-                        "upstream:OUTPUT; what is missing is drawn to match")
+                   help="your own batch (.npz): every input (x, and h0, c0 where the model "
+                        "takes them), optionally target and upstream:OUTPUT; a target or "
+                        "upstream gradient not given is drawn to match")
     p.add_argument("--dump", default=None,
                    help="write inputs, weights and every framework's tensors to this .npz")
     p.add_argument("--forward-only", action="store_true",

@@ -36,8 +36,9 @@ def fast_path(decl) -> str | None:
         if f"declaration = L.{decl.title}" in source else None
 
 
-def describe(spec: Spec, opts: dict, batch_size: int = 2) -> dict:
+def describe(spec: Spec, opts: dict, batch_size: int | None = None) -> dict:
     model = spec.sequential(opts)
+    batch_size = spec.default_batch_size if batch_size is None else batch_size
     params = model.params()
     shapes = {p.name: tuple(p.shape) for p in params}
     io_shapes = {k: (batch_size, *s) for k, s in {**model.inputs, **model.outputs}.items()}
@@ -61,7 +62,8 @@ def describe(spec: Spec, opts: dict, batch_size: int = 2) -> dict:
     for decl in dict.fromkeys(cfg.decl for cfg in model.layers):
         notes.extend(n for n in decl.notes if n not in notes)
     return {
-        "name": spec.name, "kind": spec.kind, "family": spec.family, "summary": spec.summary,
+        "name": spec.name, "kind": spec.kind, "family": spec.family,
+        "summary": f"your model: {model.text()}" if spec.name == "sequential" else spec.summary,
         "loss": model.loss.text(), "dataset": spec.dataset,
         "options": {o.name: {"value": _plain(opts.get(o.name, o.default)), "help": o.help,
                              "aliases": list(o.aliases)}
@@ -73,7 +75,7 @@ def describe(spec: Spec, opts: dict, batch_size: int = 2) -> dict:
                    for p in params],
         "frameworks": frameworks,
         "code": {"torch": model.torch_code(), "keras": model.keras_code()},
-        "notes": notes,
+        "notes": model.notes + notes,
     }
 
 
@@ -103,7 +105,8 @@ def render(info: dict) -> str:
            f"loss: {info['loss']}" + (f"   data: {info['dataset']}" if info['dataset'] else "")]
     if info["options"]:
         out.append("options: " + "  ".join(f"--{k.replace('_', '-')} {_text(v['value'])}"
-                                           for k, v in info["options"].items()))
+                                           for k, v in info["options"].items()
+                                           if v["value"] is not None))
     out.append("inputs (per sample): " + ", ".join(f"{k} {tuple(v)}"
                                                    for k, v in info["inputs"].items()))
     out.append("")

@@ -82,8 +82,11 @@ def shape(text, name: str = "shape") -> tuple[int, ...]:
         parts = list(text)
     else:
         cleaned = str(text).strip().strip("()[]").replace("x", ",")
+        items = [p.strip() for p in cleaned.split(",")]
+        if items and items[-1] == "" and str(text).strip().endswith(")"):
+            items = items[:-1]                   # "(64,)": Python's one-tuple
         try:
-            parts = [int(p) for p in cleaned.split(",") if p.strip()]
+            parts = [int(p) for p in items]
         except ValueError:
             raise ValueError(f"{name}: {text!r} is not a shape (e.g. 28x28x3)") from None
     if not parts or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .data import rng_for
 from . import frameworks
-from .run import Case
+from .runner import Case
 
 
 def central_difference(loss, array: np.ndarray, h: float = 1e-6) -> np.ndarray:

@@ -111,18 +111,35 @@ class Loss:
             [] if self.reduction == "mean" else [f"reduction={self.reduction}"])
         return self.name + (f"({', '.join(args)})" if args else "")
 
-    def torch_code(self) -> str:
+    def torch_code(self, steps: bool = False) -> str:
+        """The torch call on ``pred`` and ``y``; ``steps``: a prediction (N, T, K), whose
+        classes torch's cross-entropies want on axis 1."""
+        red = self.reduction
         if not self.from_logits:
-            red = self.reduction
-            return {"softmax_ce": f"F.nll_loss(torch.log(pred), y, reduction='{red}')",
+            code = {"softmax_ce": f"F.nll_loss(torch.log(pred), y, reduction='{red}')",
                     "binary_ce": f"F.binary_cross_entropy(pred, y, reduction='{red}')"
                     }[self.name]
-        return self.decl.torch.format(reduction=self.reduction)
+        else:
+            code = self.decl.torch.format(reduction=red)
+        if steps and self.name == "softmax_ce":
+            code = code.replace("(pred, y", "(pred.movedim(-1, 1), y").replace(
+                "(torch.log(pred), y", "(torch.log(pred).movedim(-1, 1), y")
+        return code
 
     def keras_code(self) -> str:
         keras_reduction = "sum_over_batch_size" if self.reduction == "mean" else "sum"
         return self.decl.keras.format(reduction=self.reduction, keras_reduction=keras_reduction,
                                       from_logits=self.from_logits)
+
+    def keras_lines(self) -> list[str]:
+        """``loss_fn = ...`` in Keras, torch's reduction included: Keras' "sum" adds per-sample
+        means over the last axis, so for the element-wise losses it is multiplied back."""
+        if self.reduction == "sum" and self.name != "softmax_ce":
+            return [f"keras_sum = {self.keras_code()}",
+                    "# Keras' 'sum' adds per-sample MEANS over the last axis: times its size, "
+                    "torch's sum",
+                    "loss_fn = lambda y, pred: keras_sum(y, pred) * pred.shape[-1]"]
+        return [f"loss_fn = {self.keras_code()}"]
 
 
 def parse_loss(text, reduction: str | None = None, from_logits=None) -> Loss:
@@ -144,6 +161,10 @@ def parse_loss(text, reduction: str | None = None, from_logits=None) -> Loss:
         except ValueError as err:
             raise InputError(f"--loss {text}: {err}", "from_logits=true or false") from None
         loss = Loss(name.lower(), fl, str(kwargs.get("reduction", "mean")))
+    if reduction is not None and not isinstance(text, Loss) and "reduction" in str(text) \
+            and reduction != loss.reduction:
+        raise InputError(f"--loss {text} and --reduction {reduction} disagree",
+                         "give the reduction once")
     if reduction is not None or from_logits is not None:
         fl = loss.from_logits if from_logits is None else boolean(from_logits)
         loss = Loss(loss.name, fl, loss.reduction if reduction is None else reduction)

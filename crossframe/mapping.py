@@ -228,6 +228,13 @@ class Mapping:
     def inputs_to_framework(self, canonical: dict[str, Array]) -> dict[str, Array]:
         return _forward(self.inputs, canonical)
 
+    def target_to_framework(self, target, labels: bool = False):
+        """A loss' target, laid out as the framework's output is: the output's own transform
+        (NCHW, a flatten order) for values; labels (class indices) are left as they are."""
+        if target is None or labels or len(self.outputs) != 1:
+            return target
+        return self.outputs[0].transform.forward(target)
+
     def upstream_to_framework(self, canonical: dict[str, Array]) -> dict[str, Array]:
         """Upstream gradients of canonical outputs -> of framework outputs (permutations only)."""
         return _forward(self.outputs, canonical)

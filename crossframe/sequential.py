@@ -162,6 +162,8 @@ class Sequential:
 
     def __init__(self, layers, input_shape, loss="upstream", output: str = "output",
                  shapes: dict | None = None, reduction: str | None = None):
+        if isinstance(layers, str):
+            layers = parse_layers(layers)
         items = [_as_layer(item) for item in (layers or [])]
         if not items:
             raise InputError("a Sequential needs at least one layer",
@@ -172,6 +174,7 @@ class Sequential:
             raise InputError(str(err), "give the per-sample shape, e.g. 28x28x3 or 64") from None
         self.loss = parse_loss(loss, reduction)
         self.output_name = output
+        self.notes: list[str] = []          # what a user should know (a softmax applied twice)
         self.items = tuple(items)
         self.layers = self._resolve(items, shapes or {})
         self.inputs = {"x": self.input_shape, **{s: (self._state_size(s),)
@@ -251,10 +254,21 @@ class Sequential:
                              f"{', '.join(self.outputs)}", "drop return_state, or use the "
                              "upstream loss (no --loss)")
         shape = next(iter(self.outputs.values()))
+        flow = self.output_flow
+        if loss.decl.target == "labels" and (flow.layout == "image" or flow.flattened):
+            raise InputError(f"loss {loss.name} over the features of an image (output "
+                             f"{flow.text()}): torch holds them in another order (NCHW), so its "
+                             "classes would not be Keras' classes",
+                             "end with a dense(units=K) layer")
         if loss.decl.target == "labels" and shape[-1] < 2:
             raise InputError(f"loss {loss.name} needs at least 2 classes, the model outputs "
                              f"{shape}", "end with dense(units=K), K >= 2")
         last = self.layers[-1].decl.name
+        if loss.from_logits and (loss.name, last) in (("softmax_ce", "softmax"),
+                                                      ("binary_ce", "sigmoid")):
+            self.notes.append(f"the model ends in {last} and {loss.name} takes logits: the "
+                              f"{last} is applied twice (give from_logits=false if the model's "
+                              "output is meant as probabilities)")
         if not loss.from_logits and last != {"softmax_ce": "softmax",
                                              "binary_ce": "sigmoid"}[loss.name]:
             want = "softmax" if loss.name == "softmax_ce" else "sigmoid"
@@ -347,26 +361,62 @@ class Sequential:
         lines += ["", f"    def forward(self, {', '.join(['x', *states])}):  # x ({shape})"
                   + (": NCHW" if layout == "image" else "")]
         lines += [f"        {line}" for cfg in self.layers for line in cfg.decl.torch_forward(cfg)]
-        lines += ["        return x", "", "", "model = Model().double()  # or .float()"]
-        lines += [f"loss_fn = lambda pred, y: {self.loss.torch_code()}" if not self.loss.upstream
+        if len(self.outputs) == 1:
+            lines += ["        return x"]
+        else:                                   # a recurrent layer with return_state, last
+            finals = {"h_last": "state[0][0]", "c_last": "state[1][0]"} \
+                if "c_last" in self.outputs else {"h_last": "state[0]"}
+            values = {"h_seq": "x", **finals}
+            if "h_seq" not in self.outputs:     # x was cut to h_last already
+                values["h_last"] = "x"
+            lines += ["        return {" + ", ".join(f"{n!r}: {values[n]}"
+                                                    for n in self.outputs) + "}"]
+        lines += ["", "", "model = Model().double()  # or .float()"]
+        steps = len(next(iter(self.outputs.values()))) > 1
+        lines += [f"loss_fn = lambda pred, y: {self.loss.torch_code(steps)}"
+                  if not self.loss.upstream
                   else "# loss: sum(G * y) with a random upstream gradient G"]
         return "\n".join(lines)
 
     def keras_code(self) -> str:
+        """The same model in Keras: a keras.Sequential, or the functional API where the model
+        takes initial states or returns several outputs."""
         lines = ["import keras", "from keras import layers", "",
                  "# float64 as crossframe checks it: floatx for the Input, and the dtype policy "
                  "for the layers (set_floatx alone is ignored once a layer has read the policy)",
                  "keras.config.set_floatx('float64')",
-                 "keras.config.set_dtype_policy('float64')",
-                 "# variables: sequential/<layer>/kernel (a keras.Sequential prefixes its name)",
-                 "model = keras.Sequential([", f"    keras.Input({self.input_shape}),"]
-        lines += [f"    {cfg.decl.keras_code(cfg)[:-1]}, name={cfg.name!r}),"
-                  if cfg.decl.keras_code(cfg).endswith(")") else
-                  f"    {cfg.decl.keras_code(cfg)}," for cfg in self.layers]
-        lines += ["])", f"loss_fn = {self.loss.keras_code()}" if not self.loss.upstream else
-                  "# loss: sum(G * y) with a random upstream gradient G"]
-        return "\n".join(lines).replace("(, name=", "(name=").replace(
-            "dtype=dtype", "dtype='float64'")
+                 "keras.config.set_dtype_policy('float64')"]
+        code = {cfg.name: _named(cfg.decl.keras_code(cfg), cfg.name) for cfg in self.layers}
+        if len(self.inputs) == 1 and len(self.outputs) == 1:
+            lines += ["# variables: sequential/<layer>/kernel (a keras.Sequential prefixes its "
+                      "name)", "model = keras.Sequential([",
+                      f"    keras.Input({self.input_shape}),"]
+            lines += [f"    {code[cfg.name]}," for cfg in self.layers]
+            lines += ["])"]
+        else:
+            lines += [f"{name} = keras.Input({shape}, name={name!r})"
+                      for name, shape in self.inputs.items()]
+            h = "x"
+            for cfg in self.layers:
+                states = list(cfg.state_inputs)
+                call = f"(h{', initial_state=[' + ', '.join(states) + ']' if states else ''})"
+                target = "h"
+                if cfg.last and cfg.opts.get("return_state"):
+                    target = ", ".join(("h",) + tuple(n for n in cfg.decl.outputs(cfg.opts)
+                                                      if n != "h_seq"))
+                lines.append(f"{target} = {code[cfg.name]}{call.replace('(h', f'({h}', 1)}")
+                h = "h"
+            outputs = list(self.outputs)
+            if len(outputs) == 1:
+                outs = "h"
+            else:
+                outs = "{" + ", ".join(f"{n!r}: {'h' if n == 'h_seq' else n}"
+                                       for n in outputs) + "}"
+            inputs = "{" + ", ".join(f"{n!r}: {n}" for n in self.inputs) + "}"
+            lines.append(f"model = keras.Model({inputs}, {outs})")
+        lines += self.loss.keras_lines() if not self.loss.upstream else \
+            ["# loss: sum(G * y) with a random upstream gradient G"]
+        return "\n".join(lines).replace("dtype=dtype", "dtype='float64'")
 
     def summary(self) -> list[dict]:
         """One row per layer: name, kind, options, input and output shapes, parameters."""
@@ -375,6 +425,12 @@ class Sequential:
                  "input": shape_text(cfg.flow_in.shape), "output": shape_text(cfg.flow_out.shape),
                  "params": {p.name: list(p.shape) for p in cfg.params}}
                 for cfg in self.layers]
+
+
+def _named(code: str, name: str) -> str:
+    """``layers.Dense(10)`` -> ``layers.Dense(10, name='dense')``."""
+    head, _, tail = code.rpartition(")")
+    return f"{head}{'' if head.endswith('(') else ', '}name={name!r}){tail}"
 
 
 def _aliased(decl: LayerDecl, name: str, given: set) -> bool:

@@ -91,10 +91,13 @@ class Spec:
     infer: Callable[[dict], dict] | None = None  # {param: shape} -> options the weights fix
     layer: str = ""                             # the layer kind a lone-layer check covers
 
-    def resolve(self, given: dict | None = None) -> dict:
+    def resolve(self, given: dict | None = None, shapes: dict | None = None) -> dict:
         """Defaults overlaid with ``given`` (Keras names or older aliases), validated by building
-        the model; unknown names are an InputError."""
+        the model; unknown names are an InputError. ``shapes`` (canonical parameter -> shape)
+        reach a model that reads sizes off given weights (``sequential``)."""
         opts = resolve_options(self.options, given, self.name)
+        if shapes is not None:
+            opts["_shapes"] = dict(shapes)
         if self.validate is not None:
             self.validate(opts)
         self.sequential(opts)

@@ -29,7 +29,7 @@ which can be close to 0 by cancellation. Two kinds of tensor are such sums:
   conv2d bias gradient of 4.5e-4 out of sum|G| = 3.49,
   where torch and Keras, each off by a quarter ulp of its partial sums, differ by 1.3e-4 of
   the value and 8.5e-9 of the terms). Their sums of |terms| come from the same layer run on
-  absolute values (``crossframe.run.Case.sum_of_terms``); the largest entry's is the scale.
+  absolute values (``crossframe.runner.Case.sum_of_terms``); the largest entry's is the scale.
 
 For those tensors ``compare`` divides ``max_abs`` by ``max(terms, max|a|, max|b|)``
 (``Result.terms``). It can only be larger than the tensor's own scale, so a wrong formula

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from crossframe.mapping import Entry, Identity, Mapping, Transpose
-from crossframe.run import prepare, run, with_mapping
+from crossframe.runner import prepare, run, with_mapping
 from crossframe.scratch.dense import Dense
 from crossframe.testing import assert_results_differ, scratch_model_with
 

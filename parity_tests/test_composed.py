@@ -9,7 +9,6 @@ softmax inside the model and the loss on its probabilities.
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from crossframe.cli import main
 from crossframe.errors import InputError
 from crossframe.frameworks import PAIRS
 from crossframe.result import compare_arrays, compare_expected, failures
-from crossframe.run import check, prepare, run
+from crossframe.runner import check, prepare, run
 from crossframe.sequential import NCHW, Sequential
 from crossframe.tolerances import DTYPES, tolerance
 
@@ -65,14 +64,26 @@ def test_the_flatten_after_nhwc_layers_maps_onto_torchs_nchw_flatten_by_itself()
 
 
 # --- the code describe prints runs, and computes the same numbers ---------------------------
-CODE_MODELS = ["conv-28x28x3", "mae-sum", "dense-on-an-image", "stacked-recurrent"]
+CODE_MODELS = ["conv-28x28x3", "mae-sum", "dense-on-an-image", "stacked-recurrent",
+               "sigmoid-bce-sum", "per-step-ce-sum", "per-step-mse-sum", "softmax-inside"]
+CODE_PRESETS = ["lstm_layer", "gru_reset_before_layer", "rnn", "convnet"]
 
 
-@pytest.mark.parametrize("name", CODE_MODELS)
+def _case(name):
+    if name in CODE_PRESETS:
+        return prepare(name, batch_size=3)
+    return prepare("sequential", options=MODELS[name], batch_size=3)
+
+
+def _outputs(y, names) -> dict:
+    return y if isinstance(y, dict) else {names[0]: y}
+
+
+@pytest.mark.parametrize("name", CODE_MODELS + CODE_PRESETS)
 def test_printed_torch_code_computes_what_the_torch_side_computes(name):
     import torch
 
-    case = prepare("sequential", options=MODELS[name], batch_size=3)
+    case = _case(name)
     namespace: dict = {}
     exec(case.model.torch_code(), namespace)          # the printed code, as a user runs it
     module = namespace["model"]
@@ -81,37 +92,50 @@ def test_printed_torch_code_computes_what_the_torch_side_computes(name):
                             mapping.params_to_framework(case.weights).items()})
     inputs = {k: torch.from_numpy(v) for k, v in
               mapping.inputs_to_framework(case.batch.inputs).items()}
-    with torch.no_grad():
-        y = module(**inputs).numpy()
-    (name_out,) = case.model.outputs
-    if len(case.model.input_shape) == 3 and y.ndim == 4:
-        y = NCHW.adjoint(y, None)
-    expected = run(case, "torch", backward=False).outputs[name_out]
-    table = compare_arrays(y, expected, "float64")
-    assert table["ok"].all(), table.to_string()
+    pred = module(**inputs)
+    ours = run(case, "torch")
+    for out, y in _outputs(pred, list(case.model.outputs)).items():
+        y = y.detach().numpy()
+        if len(case.model.input_shape) == 3 and y.ndim == 4:
+            y = NCHW.adjoint(y, None)
+        table = compare_arrays(y, ours.outputs[out], "float64", name=out)
+        assert table["ok"].all(), table.to_string()
+    if not case.model.loss.upstream:
+        labels = case.model.loss.decl.target == "labels"
+        target = torch.from_numpy(mapping.target_to_framework(case.batch.target, labels))
+        value = namespace["loss_fn"](pred, target).detach().numpy()
+        assert compare_arrays(value, ours.loss, "float64")["ok"].all()
 
 
-@pytest.mark.parametrize("name", ["conv-28x28x3", "mae-sum", "avgpool-flatten"])
+@pytest.mark.parametrize("name", CODE_MODELS + CODE_PRESETS)
 def test_printed_keras_code_computes_what_the_keras_side_computes(name):
     from crossframe.keras_impl.backend import keras
 
     policy, floatx = keras.config.dtype_policy(), keras.config.floatx()
     try:
-        case = prepare("sequential", options=MODELS[name], batch_size=3)
+        case = _case(name)
         namespace: dict = {}
         exec(case.model.keras_code(), namespace)
         model = namespace["model"]
         weights = case.mapping("keras").params_to_framework(case.weights)
+        sequential = isinstance(model, keras.Sequential)
         # a keras.Sequential puts its variables under its own name: sequential/conv/kernel
         for v in model.weights:
-            v.assign(weights[v.path.split("/", 1)[1]])
-        y = np.asarray(model(case.batch.inputs["x"], training=False))
+            v.assign(weights[v.path.split("/", 1)[1] if sequential else v.path])
+        given = case.batch.inputs["x"] if sequential else case.batch.inputs
+        pred = model(given, training=False)
+        value = None
+        if not case.model.loss.upstream:
+            value = np.asarray(namespace["loss_fn"](case.batch.target, pred))
     finally:
         keras.config.set_dtype_policy(policy)
         keras.config.set_floatx(floatx)
-    expected = run(case, "keras", backward=False).outputs["output"]
-    table = compare_arrays(y, expected, "float64")
-    assert table["ok"].all(), table.to_string()
+    ours = run(case, "keras")
+    for out, y in _outputs(pred, list(case.model.outputs)).items():
+        table = compare_arrays(np.asarray(y), ours.outputs[out], "float64", name=out)
+        assert table["ok"].all(), table.to_string()
+    if value is not None:
+        assert compare_arrays(value, ours.loss, "float64")["ok"].all(), (value, ours.loss)
 
 
 # --- your own data ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The conv family three-way: Conv2D, MaxPool2D, Flatten (+ Dense), and the convnet on digits.
 
 - Property tests draw kernel, stride, padding, channels and image size, and run the registered
-  specs through scratch, torch and Keras (``crossframe.run.check``: every tensor, every pair,
+  specs through scratch, torch and Keras (``crossframe.runner.check``: every tensor, every pair,
   tolerance from the table). 100 examples per property in CI, 1000 with CROSSFRAME_THOROUGH=1
   (parity_tests/conftest.py). Images stay small so that a Keras model per example is cheap.
 - The suite can fail: a Flatten without the Dense-row permutation, a kernel with its spatial
@@ -35,8 +35,8 @@ from crossframe.layers.base import flatten_order
 from crossframe.layers.conv import DIFFERENCES, TORCH_KERNEL, without_flatten_permutation
 from crossframe.mapping import Mapping, Transpose
 from crossframe.result import failures
-from crossframe.run import check, prepare, run, run_all
-from crossframe.run import with_mapping as run_with_mapping
+from crossframe.runner import check, prepare, run, run_all
+from crossframe.runner import with_mapping as run_with_mapping
 from crossframe.scratch.conv import Conv2D, MaxPool2D
 from crossframe.sequential import NCHW
 from crossframe.spec import FRAMEWORKS, Batch, get
@@ -153,7 +153,7 @@ def test_cancelling_output_is_measured_against_its_terms():
     # 1 unit, bias, seed 2188, batch 2. y = flatten(x) W + b comes out near 0.0104 from terms
     # whose absolute values sum to 5.07; correctly rounded float32 sums then differ by 1.3e-5
     # of y (scratch~keras) but 2.6e-8 of the terms. The output is compared against its sum of
-    # |terms|, computed here independently of crossframe.run.
+    # |terms|, computed here independently of crossframe.runner.
     opts = dict(height=3, width=4, channels=4, units=1, bias=True)
     case = prepare("flatten_dense", dtype="float32", seed=2188, batch_size=2, options=opts)
     results = run_all(case)

@@ -29,7 +29,7 @@ from crossframe.gradcheck import numerical_gradients
 from crossframe.layers import all_layers
 from crossframe.mapping import Chain, Identity
 from crossframe.result import compare, failures
-from crossframe.run import check, prepare, run, with_mapping
+from crossframe.runner import check, prepare, run, with_mapping
 from crossframe.scratch.model import ProtocolError
 from crossframe.sequential import Sequential, parse_layers
 from crossframe.spec import all_specs, get

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import pytest
 
-from crossframe.run import prepare, run
+from crossframe.runner import prepare, run
 from crossframe.spec import PAIRS, all_specs
 from crossframe.testing import assert_results_match
 from crossframe.tolerances import DTYPES

@@ -25,8 +25,8 @@ from crossframe.gradcheck import numerical_gradients
 from crossframe.layers import recurrent as declared
 from crossframe.mapping import BlockReorder, Chain, Entry, Identity
 from crossframe.models import recurrent as family
-from crossframe.run import prepare, run
-from crossframe.run import with_mapping as run_with_mapping
+from crossframe.runner import prepare, run
+from crossframe.runner import with_mapping as run_with_mapping
 from crossframe.scratch import recurrent as textbook
 from crossframe.spec import FRAMEWORKS, PAIRS, get
 from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with

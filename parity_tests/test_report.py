@@ -139,12 +139,14 @@ def test_training_curves_for_every_model_not_for_lone_layers(out, report):
     assert "training_mlp" in {i.name for i in report.images()}
 
 
-def test_training_section_is_one_sentence_without_the_training_package(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "crossframe.training", None)
-    report = build_report(tmp_path / "r", models=["relu"], bench=False, train=True, differ=False)
+def test_training_is_never_dropped_silently(tmp_path):
+    # the training section always trains what ships with a data set and names the rest
+    report = build_report(tmp_path / "r", models=["linear", "sequential"], bench=False,
+                          train=True, differ=False, epochs=1)
     (training,) = [s for s in report.sections if s.id == "training"]
-    assert len(training.blocks) == 1
-    assert "not in this tree" in training.blocks[0].text
+    texts = [b.text for b in training.blocks if hasattr(b, "text")]
+    assert any("Not trained (no data set ships with them): sequential" in t for t in texts)
+    assert any(getattr(b, "path", "").endswith("training_linear.png") for b in training.blocks)
 
 
 def keras_gradient_off_by_one_percent(run_all, param):
@@ -247,9 +249,28 @@ def test_unknown_model_is_an_input_error(tmp_path):
 
 def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
-    with pytest.raises(InputError, match="does not hold a crossframe report"):
+    (tmp_path / "index.html").write_text("my page")
+    (tmp_path / "report.md").write_text("my notes")
+    with pytest.raises(InputError, match="holds files crossframe did not write"):
         build_report(tmp_path, models=["relu"], bench=False, train=False, differ=False)
     assert (tmp_path / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "keep.txt", "report.md"]
+
+
+def test_a_users_file_in_a_report_folder_survives_the_next_report(tmp_path):
+    out = tmp_path / "site"
+    build_report(out, models=["relu"], bench=False, train=False, differ=False)
+    (out / "notes.txt").write_text("mine")
+    build_report(out, models=["tanh"], bench=False, train=False, differ=False)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not (out / "tensors_relu.csv").exists() and (out / "tensors_tanh.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_force_writes_into_a_users_folder_and_removes_nothing(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    build_report(tmp_path, models=["relu"], bench=False, train=False, differ=False, force=True)
+    assert (tmp_path / "keep.txt").read_text() == "mine" and (tmp_path / "index.html").exists()
 
 
 def test_a_failed_write_leaves_the_previous_report_untouched(tmp_path, monkeypatch):

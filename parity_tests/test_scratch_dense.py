@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from crossframe.gradcheck import numerical_gradients
-from crossframe.run import prepare
+from crossframe.runner import prepare
 from crossframe.scratch.activations import ReLU, Sigmoid, Tanh
 from crossframe.scratch.losses import SoftmaxCrossEntropy
 from crossframe.tolerances import FINITE_DIFFERENCE, rel_error, tolerance

@@ -24,7 +24,7 @@ from crossframe.gradcheck import central_difference, numerical_gradients
 from crossframe.layers import dense as dense_declarations
 from crossframe.mapping import Identity
 from crossframe.result import Result, compare, compare_arrays
-from crossframe.run import check, prepare
+from crossframe.runner import check, prepare
 from crossframe.testing import scratch_model_with
 from crossframe.tolerances import FINITE_DIFFERENCE, TRAJECTORY, errors
 from crossframe.training.trajectory import _compare

@@ -26,7 +26,7 @@ from crossframe.keras_impl.backend import keras, tf
 from crossframe.keras_impl.losses import compute as keras_loss
 from crossframe.mapping import (BlockReorder, Chain, Entry, Identity, Mapping, Row, Scale,
                                 Transform, Transpose)
-from crossframe.run import prepare
+from crossframe.runner import prepare
 from crossframe.losses import REDUCTIONS, Loss
 from crossframe.scratch.losses import LOSSES
 from crossframe.scratch.losses import make as scratch_loss

@@ -42,7 +42,7 @@ def main(args, extra) -> int:
 
     if extra:
         raise InputError(f"unknown argument(s): {' '.join(extra)}", "see `crossframe report -h`")
-    from crossframe.run import check_dtype
+    from crossframe.runner import check_dtype
     from crossframe.tolerances import DTYPES
 
     from .build import build_report

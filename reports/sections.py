@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from crossframe.result import Result
-from crossframe.run import prepare, run_all
-from crossframe.run import check as check_case
+from crossframe.runner import prepare, run_all
+from crossframe.runner import check as check_case
 from crossframe.spec import FRAMEWORKS, PAIRS, Spec
 from crossframe.tolerances import TINY, TOLERANCES, tolerance
 
@@ -75,7 +75,7 @@ class Checked:
 
     spec: Spec
     opts: dict
-    tables: dict[str, pd.DataFrame]  # dtype -> crossframe.run.check table
+    tables: dict[str, pd.DataFrame]  # dtype -> crossframe.runner.check table
     results: dict[str, dict[str, Result]]  # dtype -> framework -> Result
 
     @property
@@ -99,7 +99,7 @@ def run_checks(specs: list[Spec], dtypes, seed: int, tick: Ticker = _no_tick) ->
 
 
 def all_checks(checked: list[Checked]) -> pd.DataFrame:
-    """Every row of every comparison, long format (model, dtype + crossframe.run.check columns)."""
+    """Every row of every comparison, long format: model, dtype + crossframe.runner.check's."""
     return pd.concat([t.assign(model=c.spec.name, dtype=d)[["model", "dtype", *t.columns]]
                       for c in checked for d, t in c.tables.items()], ignore_index=True)
 

@@ -55,9 +55,15 @@ def __getattr__(name: str):
     """``crossframe.layers.Dense`` and friends: the declarations under their Keras names."""
     _load()
     for decl in _BY_NAME.values():
-        if decl.title == name or type(decl).__name__ == name:
+        if name in (decl.title, type(decl).__name__, *decl.aliases) and name[:1].isupper():
             return decl
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    _load()
+    return sorted(set(globals()) | {d.title for d in _BY_NAME.values()}
+                  | {a for d in _BY_NAME.values() for a in d.aliases if a[:1].isupper()})
 
 
 __all__ = ["Flow", "Layer", "LayerConfig", "LayerDecl", "Option", "ParamSpec", "all_layers",

@@ -305,8 +305,17 @@ class LayerDecl:
     def __repr__(self) -> str:
         return f"<layer {self.name}: {self.source}>"
 
-    def __call__(self, name: str | None = None, **options) -> Layer:
-        """``Dense(units=10)`` -> a Layer for a Sequential (options checked when it is built)."""
+    def __call__(self, *values, name: str | None = None, **options) -> Layer:
+        """``Dense(10)`` or ``Dense(units=10)`` -> a Layer for a Sequential: positional values
+        fill the options in their declared order, as in Keras (checked when it is built)."""
+        if len(values) > len(self.options):
+            raise InputError(f"{self.title} takes at most {len(self.options)} positional "
+                             f"value(s), got {len(values)}",
+                             ", ".join(o.name for o in self.options) or "it takes no options")
+        for option, value in zip(self.options, values):
+            if option.name in options:
+                raise InputError(f"{self.title}: {option.name} given twice", "give it once")
+            options[option.name] = value
         return Layer(self, options, name)
 
     # -- options -----------------------------------------------------------------------------

@@ -316,7 +316,7 @@ def _symmetric_padding_port() -> float:
     import torch
     import torch.nn.functional as F
 
-    from ..run import prepare, run
+    from ..runner import prepare, run
     from ..tolerances import rel_error
 
     case = prepare("conv2d", options={"height": 8, "width": 8, "kernel_size": 3, "strides": 2,
@@ -332,7 +332,7 @@ def _symmetric_padding_port() -> float:
 def _flatten_without_permutation() -> float:
     """flatten_dense in torch with the Dense weight only transposed (rows not permuted) vs
     Keras, on the same canonical weights and input."""
-    from ..run import prepare, run, with_mapping
+    from ..runner import prepare, run, with_mapping
     from ..tolerances import rel_error
 
     case = prepare("flatten_dense")

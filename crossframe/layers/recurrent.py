@@ -331,7 +331,7 @@ def _with_torch_mapping(case, entries_of):
     """The case with torch's mapping rows rewritten by ``entries_of(entries) -> entries``."""
     import dataclasses
 
-    from ..run import with_mapping
+    from ..runner import with_mapping
 
     return with_mapping(case, "torch", lambda m: dataclasses.replace(
         m, params=tuple(entries_of(m.params))))
@@ -340,7 +340,7 @@ def _with_torch_mapping(case, entries_of):
 def _measure_reset_gate() -> float:
     """torch.nn.GRU (reset after) vs Keras GRU(reset_after=False) on the same weights (the
     reset-before bias = the sum of the two rows): relative difference of h_seq."""
-    from ..run import prepare, run
+    from ..runner import prepare, run
     from ..tolerances import rel_error
 
     after = prepare("gru_layer", "float64")
@@ -351,7 +351,7 @@ def _measure_reset_gate() -> float:
 
 def _measure_bias_twice() -> float:
     """LSTM: Keras' bias copied into both torch biases (counted twice) vs Keras."""
-    from ..run import prepare, run
+    from ..runner import prepare, run
     from ..tolerances import rel_error
 
     case = prepare("lstm_layer", "float64")
@@ -363,7 +363,7 @@ def _measure_bias_twice() -> float:
 
 def _measure_gate_order() -> float:
     """GRU: Keras' kernels loaded into torch.nn.GRU with a transpose only (z read as r)."""
-    from ..run import prepare, run
+    from ..runner import prepare, run
     from ..tolerances import rel_error
 
     def unordered(t: Transform) -> Transform:

@@ -64,12 +64,18 @@ def _mlp_batch(o, model, dtype, seed, batch_size):
 
 
 def _mlp_infer(shapes):
-    """The hidden units from dense1.W, dense2.W, ... (2-D, consecutive), all but the last."""
-    units, i = [], 1
-    while len(shapes.get(f"dense{i}.W", ())) == 2:
-        units.append(shapes[f"dense{i}.W"][1])
-        i += 1
-    return {"units": ",".join(map(str, units[:-1]))} if len(units) > 1 else {}
+    """The hidden units from dense1.W, dense2.W, ... (2-D, consecutive). A layer's units are
+    its kernel's columns while that kernel follows on from the one before; where it does not
+    (one kernel transposed or mis-sized), the next kernel's rows say them, so the error then
+    names the kernel that is wrong rather than every one after it."""
+    kernels = []
+    while len(shapes.get(f"dense{len(kernels) + 1}.W", ())) == 2:
+        kernels.append(shapes[f"dense{len(kernels) + 1}.W"])
+    units, previous = [], 64
+    for W, following in zip(kernels[:-1], kernels[1:]):
+        units.append(W[1] if W[0] == previous else following[0])
+        previous = units[-1]
+    return {"units": ",".join(map(str, units))} if units else {}
 
 
 register(Spec(

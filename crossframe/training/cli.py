@@ -71,7 +71,7 @@ def main(args, extra) -> int:
     if args.out is not None and args.check:
         raise InputError("--out is for --epochs runs", "drop --out, or use --epochs")
     from ..cliargs import model_options
-    from ..run import check_dtype
+    from ..runner import check_dtype
     from ..spec import get
     from .config import make_config
 
@@ -93,7 +93,7 @@ def main(args, extra) -> int:
 
 def check(args, spec, options, config, steps: int) -> int:
     from ..cliargs import table_records
-    from ..run import prepare
+    from ..runner import prepare
     from ..spec import PAIRS
     from ..tolerances import TRAJECTORY
     from .trajectory import compare_traces, growth, run_sides, sides_needed

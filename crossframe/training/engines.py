@@ -90,7 +90,7 @@ class Parameterization:
         return self.to_framework({k: g / self.diag[k] for k, g in grads.items()})
 
     def grads_to_canonical(self, grads: dict) -> dict:
-        """dL/dc = T^T dL/df (the adjoint, as in ``crossframe.run``)."""
+        """dL/dc = T^T dL/df (the adjoint, as in ``crossframe.runner``)."""
         return self._adjoint(grads)
 
 
@@ -137,6 +137,8 @@ class Side:
 
     def step(self, inputs: dict, target) -> np.ndarray:
         """One optimizer step on a canonical batch; the loss before the update."""
+        target = self.io.target_to_framework(target, target is not None and
+                                             target.dtype.kind in "iu")
         return np.asarray(self.trainer.step(self.io.inputs_to_framework(inputs), target))
 
     def weights(self) -> dict:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import data
 from ..errors import InputError
-from ..run import Case, prepare
+from ..runner import Case, prepare
 from ..spec import FRAMEWORKS, Batch, get
 from .config import OptimizerConfig, make_config
 from ..writing import write_all_atomic

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..run import Case, prepare
+from ..runner import Case, prepare
 from ..spec import PAIRS, Batch
 from ..tolerances import TINY, TRAJECTORY, errors
 from .config import OptimizerConfig, make_config

@@ -141,6 +141,9 @@ def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None 
         w = data.init_weights(model.params(), seed, dtype)
     if inputs is not None:
         batch = _own_batch(model, inputs, target, upstream, dtype, seed)
+    elif target is not None or upstream is not None:
+        raise InputError("a target or an upstream gradient was given without inputs",
+                         "give inputs= (the batch they belong to) as well")
     else:
         batch = spec.make_batch(opts, dtype, seed, _batch_size(spec, batch_size, None))
     return Case(spec, opts, dtype, seed, w, batch, model, mode)
@@ -148,6 +151,9 @@ def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None 
 
 def _batch_size(spec: Spec, batch_size: int | None, inputs: dict | None) -> int:
     """The rows of the batch, checked: at least 1, at most the data set's rows."""
+    if inputs is not None and batch_size is not None:
+        raise InputError("--batch-size was given with your own inputs",
+                         "drop --batch-size: the batch is your inputs' rows")
     if inputs is not None and "x" in inputs:
         return len(inputs["x"])
     size = spec.default_batch_size if batch_size is None else batch_size
@@ -183,10 +189,21 @@ def _fit_weights(spec: Spec, options: dict | None, weights: dict | None, dtype: 
         return opts, model, None
     try:
         return opts, model, weights_io.validate(weights, model.params(), dtype, spec.name, source)
-    except InputError:
+    except InputError as read_off:
+        # the sizes read off the weights did not fit them all. The message against those sizes
+        # names the tensor that is wrong; against the sizes the user asked for (or the
+        # defaults) it can say "looks transposed" of a default-sized file. Say the one that
+        # names the mistake.
         plain = _options(spec, options, None)
         if plain == opts:
             raise
+        try:
+            weights_io.validate(weights, spec.sequential(plain).params(), dtype, spec.name,
+                                source)
+        except InputError as asked:
+            if "looks transposed" in str(asked) and "looks transposed" not in str(read_off):
+                raise asked from None
+            raise read_off from None
         model = spec.sequential(plain)
         return plain, model, weights_io.validate(weights, model.params(), dtype, spec.name,
                                                  source)
@@ -204,13 +221,14 @@ def _options(spec: Spec, options: dict | None, weights: dict | None) -> dict:
             if key in known and key not in named:
                 given[key] = value
     if spec.name == "sequential" and weights is not None:
-        opts = spec.resolve(given)
-        return {**opts, "_shapes": weights_io.shapes(weights)}
+        return spec.resolve(given, shapes=weights_io.shapes(weights))
     return spec.resolve(given)
 
 
 def _own_batch(model: Sequential, inputs: dict, target, upstream, dtype: str, seed: int) -> Batch:
-    """The user's inputs, checked against the model; target / upstream drawn where missing."""
+    """The user's inputs, checked against the model; target / upstream drawn where missing.
+    Nothing given is ever dropped: a target for a model without a loss, an upstream gradient
+    for one with a loss, or an output name the model does not have is an InputError."""
     from .spec import random_target
 
     missing = [k for k in model.inputs if k not in inputs]
@@ -220,7 +238,9 @@ def _own_batch(model: Sequential, inputs: dict, target, upstream, dtype: str, se
                ("; " if missing and extra else "") + \
                (f"unexpected {', '.join(extra)}" if extra else "")
         takes = ", ".join(f"{k} (N, {_t(s)})" for k, s in model.inputs.items())
-        raise InputError(f"inputs: {what}", f"the model takes {takes}")
+        states = " (or start from zeros: --initial-state false)" \
+            if any(k != "x" for k in missing) else ""
+        raise InputError(f"inputs: {what}", f"the model takes {takes}{states}")
     out, N = {}, None
     for name, shape in model.inputs.items():
         a = np.asarray(inputs[name])
@@ -230,8 +250,19 @@ def _own_batch(model: Sequential, inputs: dict, target, upstream, dtype: str, se
         elif a.shape[0] != N:
             raise InputError(f"inputs: {name} has {a.shape[0]} rows, x has {N}",
                              "give every input the same batch size")
+    if N == 0:
+        raise InputError("inputs: x has 0 rows", "give at least one sample")
     if model.loss.upstream:
-        given = upstream or {}
+        if target is not None:
+            raise InputError("a target was given, but the model has no loss (a lone-layer "
+                             "check: L = sum(G * y))", "give --loss, or an upstream gradient "
+                             "instead of the target")
+        given = dict(upstream or {})
+        unknown = [k for k in given if k not in model.outputs]
+        if unknown:
+            outs = ", ".join(f"{k} (N, {_t(s)})" for k, s in model.outputs.items())
+            raise InputError(f"upstream: the model has no output {', '.join(unknown)}",
+                             f"its outputs are {outs}")
         ups = {}
         for k, shape in model.outputs.items():
             if k in given:
@@ -240,16 +271,39 @@ def _own_batch(model: Sequential, inputs: dict, target, upstream, dtype: str, se
             else:
                 ups[k] = data.upstream((N, *shape), seed, k, dtype)
         return Batch(out, None, ups)
+    if upstream:
+        raise InputError(f"an upstream gradient was given, but the model has the loss "
+                         f"{model.loss.text()}, which makes its own", "give the target instead")
     if target is None:
-        target = random_target(model, dtype, seed, N)
-    else:
-        target = np.asarray(target)
-        (shape,) = model.outputs.values()
-        want = (N, *shape[:-1]) if model.loss.decl.target == "labels" else (N, *shape)
-        if target.shape != want:
-            raise InputError(f"target: shape {target.shape}, expected {want}",
-                             "labels (N,) for softmax_ce, else the output's shape")
-    return Batch(out, target, {})
+        return Batch(out, random_target(model, dtype, seed, N), {})
+    return Batch(out, check_target(model, np.asarray(target), N, dtype), {})
+
+
+def check_target(model: Sequential, target: np.ndarray, N: int, dtype: str) -> np.ndarray:
+    """A user's target against the model's output and loss: integer labels in [0, K) for
+    softmax_ce, values in [0, 1] for binary_ce, finite values otherwise."""
+    (shape,) = model.outputs.values()
+    kind = model.loss.decl.target
+    want = (N, *shape[:-1]) if kind == "labels" else (N, *shape)
+    if target.shape != want:
+        raise InputError(f"target: shape {target.shape}, expected {want}",
+                         "integer labels (N,) for softmax_ce, else the output's shape")
+    if kind == "labels":
+        K = shape[-1]
+        if target.dtype.kind not in "iu":
+            raise InputError(f"target: labels of dtype {target.dtype}",
+                             "softmax_ce takes integer class labels: save them with .astype(int)")
+        if target.size and (target.min() < 0 or target.max() >= K):
+            raise InputError(f"target: labels from {target.min()} to {target.max()}, the model "
+                             f"has {K} classes", f"give labels in 0..{K - 1}")
+        return target.astype(np.int64)
+    if target.dtype.kind not in "iuf" or not np.all(np.isfinite(target)):
+        raise InputError(f"target: {target.dtype} values, or NaN/Inf",
+                         "give finite numbers")
+    if kind == "binary" and (target.min() < 0 or target.max() > 1):
+        raise InputError(f"target: values from {target.min():g} to {target.max():g}",
+                         "binary_ce takes targets in [0, 1]")
+    return np.ascontiguousarray(target.astype(dtype))
 
 
 def _t(shape) -> str:
@@ -267,10 +321,11 @@ def run(case: Case, framework: str, model=None, backward: bool = True, **engine_
     if model is None:
         model = frameworks.build(framework, case.model, case.dtype)
     b = case.batch
+    labels = case.model.loss.decl.target == "labels"
     outputs, loss, grads, input_grads, state = engine.run_step(
         model, mapping.params_to_framework(case.weights), mapping.inputs_to_framework(b.inputs),
-        b.target, mapping.upstream_to_framework(b.upstream), case.model.loss, case.dtype,
-        case.mode, backward=backward, **engine_kw)
+        mapping.target_to_framework(b.target, labels), mapping.upstream_to_framework(b.upstream),
+        case.model.loss, case.dtype, case.mode, backward=backward, **engine_kw)
     shapes = case.shapes
     outputs = mapping.outputs_to_canonical(outputs)
     terms = dict(case.sum_of_terms) if case.model.bilinear and backward else {}

@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# one worker per core (pytest-xdist): the suite is independent test by test
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 report: $(STAMP)
 	$(BIN)/crossframe report --out reports/out

@@ -26,6 +26,12 @@ def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "tr
     model.training = mode == "train"
 
     def step():
+        # an overflow (weights of 1e38 in float32) comes out as inf and is reported by the
+        # comparison ("non-finite values"), as torch's and Keras' are, not as a warning
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _step()
+
+    def _step():
         outputs = model.forward(**inputs)
         if loss_op is None:
             # L = sum_k <G_k, y_k>: a dot product each, with no temporary of the outputs' size

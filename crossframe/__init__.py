@@ -31,6 +31,7 @@ _LAZY = {
     "Result": "crossframe.result",
     "list_specs": "crossframe.spec", "get": "crossframe.spec",
     "tolerance": "crossframe.tolerances",
+    "verify": "crossframe.verification",
 }
 
 __all__ = ["__version__", "layers", *_LAZY]

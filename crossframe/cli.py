@@ -6,6 +6,7 @@
     crossframe check MODEL              run all three, compare every tensor (exit 0 / 1)
     crossframe check sequential --layers "dense(units=32); tanh; dense(units=1)" --input 13
                                         your own model (--loss, --reduction: see describe)
+    crossframe verify my_lstm.py --layer lstm    your own layer, and which mistake it made
     crossframe weights MODEL --out F    write the canonical weights as .npz (a template)
     crossframe train --table            optimizer hyper-parameter translation torch <-> Keras
     crossframe train MODEL --check      optimizer trajectory parity, step by step
@@ -38,6 +39,7 @@ from .errors import InputError
 
 # Verbs living in their own modules: each has HELP, configure(parser) and main(args) -> int.
 VERB_MODULES = {
+    "verify": "crossframe.verification.cli",
     "train": "crossframe.training.cli",
     "bench": "crossframe.bench",
     "report": "crossframe.reports.cli",

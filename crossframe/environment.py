@@ -30,6 +30,9 @@ def _writable(folder: str) -> bool:
 
 def prepare() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # before anything imports TensorFlow (a learner's file may): oneDNN's float32 Conv2D was
+    # wrong for one stride pattern here (crossframe/keras_impl/backend.py)
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     home = os.path.expanduser("~")
     caches = {"MPLCONFIGDIR": os.path.join(home, ".config", "matplotlib"),
               "KERAS_HOME": os.path.join(home, ".keras")}

@@ -33,6 +33,8 @@ class ProtocolError(AssertionError):
 def source_of(obj) -> str:
     """``crossframe/scratch/dense.py::Dense`` for a layer instance (or the file a learner wrote)."""
     cls = obj if inspect.isclass(obj) else type(obj)
+    if isinstance(getattr(cls, "source", None), str):      # a learner's layer: their file
+        return f"{cls.source}::{cls.__name__}"
     try:
         path = inspect.getsourcefile(cls) or "?"
     except TypeError:
@@ -47,11 +49,13 @@ def _short(path: str) -> str:
     return path[path.index(marker):] if marker in path else path
 
 
-def _check(what: str, got, want_shape, want_dtype, where: str) -> None:
+def _check(what: str, got, want_shape, want_dtype, where: str, batch: int | None = None) -> None:
     if not isinstance(got, np.ndarray):
         raise ProtocolError(f"{where}: {what} is {type(got).__name__}, not a NumPy array")
     if got.shape != tuple(want_shape):
         hint = " -- looks transposed" if got.shape == tuple(want_shape)[::-1] else ""
+        if batch is not None and got.shape == (batch, *want_shape):
+            hint = " -- looks like one gradient per sample: sum them over the batch"
         raise ProtocolError(f"{where}: {what} has shape {got.shape}, expected "
                             f"{tuple(want_shape)}{hint}")
     if got.dtype != want_dtype:
@@ -159,7 +163,7 @@ class Model:
                 if g is None:
                     g = grad_outputs[self.sequential.output_name]
                 grads, g = layer.backward(params, cache, g)
-            self._check_grads(cfg, grads, params, where)
+            self._check_grads(cfg, grads, params, where, len(grad_outputs_first(grad_outputs)))
             self.grads.update({f"{cfg.name}.{k}": v for k, v in grads.items()})
             want = self._input_shape(cfg)
             _check("input gradient dx", g, want, self.dtype, where)
@@ -179,10 +183,14 @@ class Model:
         return tuple(np.zeros(s, dtype=self.dtype) for s in shapes)
 
     @staticmethod
-    def _check_grads(cfg, grads, params, where):
+    def _check_grads(cfg, grads, params, where, batch):
         if not isinstance(grads, dict) or set(grads) != set(params):
             got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
             raise ProtocolError(f"{where}: backward returned gradients for {got}, the "
                                 f"parameters are {sorted(params)}")
         for key, p in params.items():
-            _check(f"gradient of {key}", grads[key], p.shape, p.dtype, where)
+            _check(f"gradient of {key}", grads[key], p.shape, p.dtype, where, batch)
+
+
+def grad_outputs_first(grad_outputs: dict):
+    return next(iter(grad_outputs.values()))

@@ -62,6 +62,8 @@ class Conv2D(LayerDecl, Window):
     keras, torch = "keras.layers.Conv2D", "torch.nn.Conv2d"
     aliases = ("Conv2D", "conv")
     layouts = ("image",)
+    example = ((6, 5, 2), {"filters": 3, "kernel_size": (3, 2), "strides": (2, 1),
+                           "padding": "same"})
     bilinear = True
     options = (
         Option("filters", None, "output channels C_out (inferred from the kernel)", integer(1)),
@@ -213,6 +215,7 @@ class MaxPool2D(Pool2D):
     name, title, stem = "maxpool2d", "MaxPool2D", "pool"
     keras, torch = "keras.layers.MaxPooling2D", "torch.nn.MaxPool2d"
     aliases = ("MaxPooling2D", "max_pooling2d", "maxpooling2d", "MaxPool2D", "maxpool")
+    example = ((5, 7, 2), {"pool_size": (2, 2)})
     equations = (
         "y[n,i,j,c] = max over the window of x[n, i*sh+di, j*sw+dj, c]\n"
         "dL/dx: the whole G[n,i,j,c] goes to the window's FIRST maximum in row-major window "
@@ -256,6 +259,7 @@ class AveragePooling2D(Pool2D):
 class Flatten(LayerDecl):
     name, title, family, stem = "flatten", "Flatten", "conv", "flatten"
     keras, torch = "keras.layers.Flatten", "torch.nn.Flatten"
+    example = ((3, 2, 4), {})
     aliases = ("Flatten",)
     equations = ("y = x.reshape(N, -1)     dL/dx = G.reshape(x.shape)\n"
                  "Keras flattens NHWC: feature (h*W + w)*C + c; torch flattens NCHW: feature "

@@ -21,6 +21,7 @@ class Dense(LayerDecl):
     name, title, family, stem = "dense", "Dense", "dense", "dense"
     keras, torch = "keras.layers.Dense", "torch.nn.Linear"
     aliases = ("linear", "fully_connected")
+    example = ((5,), {"units": 4})
     bilinear = True
     options = (
         Option("units", None, "output units U (inferred from the kernel when weights are given)",
@@ -116,6 +117,7 @@ class Activation(LayerDecl):
 class ReLU(Activation):
     name, title, stem, function = "relu", "ReLU", "relu", "relu"
     keras, torch = "keras.layers.ReLU", "torch.nn.ReLU"
+    example = ((6,), {})
     aliases = ("ReLU",)
     equations = ("y = max(x, 0)        dL/dx = G [x > 0]\n"
                  "At exactly x = 0 the derivative is taken as 0 (the strict inequality), in "
@@ -128,6 +130,7 @@ class ReLU(Activation):
 class Sigmoid(Activation):
     name, title, stem, function = "sigmoid", "Sigmoid", "sigmoid", "sigmoid"
     keras, torch = "keras.layers.Activation('sigmoid')", "torch.nn.Sigmoid"
+    example = ((6,), {})
     equations = ("y = 1 / (1 + exp(-x))     dL/dx = G y (1 - y)\n"
                  "Evaluated through exp(-|x|) <= 1, so x = +-300 neither overflows nor loses "
                  "the tiny tail.")
@@ -136,6 +139,7 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     name, title, stem, function = "tanh", "Tanh", "tanh", "tanh"
     keras, torch = "keras.layers.Activation('tanh')", "torch.nn.Tanh"
+    example = ((6,), {})
     equations = "y = tanh(x)     dL/dx = G (1 - y^2)"
 
 

@@ -36,6 +36,9 @@ class Recurrent(LayerDecl):
     family = "recurrent"
     layouts = ("sequence",)
     recurrent = True
+    # every output and both states in the check: h_seq, h_last (c_last), dh0 (dc0)
+    example = ((4, 3), {"units": 5, "return_sequences": True, "return_state": True,
+                        "initial_state": True})
     gates: tuple[str, ...] = ()         # canonical (Keras) gate blocks, in order
     torch_gates: tuple[str, ...] = ()   # the same blocks in torch's row order
     keras_cell = ""                     # the middle of Keras' variable paths

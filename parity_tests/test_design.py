@@ -354,7 +354,8 @@ def test_torch_impl_does_not_import_scratch(path):
     assert not {m for m in _imports(path) if m.startswith("crossframe.scratch")}
 
 
-CLI_MODULES = {"crossframe/cli.py"}
+# The command line itself and `python -m crossframe`, its one other entry point.
+CLI_MODULES = {"crossframe/cli.py", "crossframe/__main__.py"}
 
 
 @pytest.mark.parametrize("path", _files("crossframe", "scratch", "torch_impl", "keras_impl",

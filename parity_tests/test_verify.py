@@ -47,6 +47,12 @@ MISTAKES = {
     "lstm_gate_order_ifog": ("lstm", ["i, f, o, g"]),
     "lstm_hard_sigmoid": ("lstm", ["hard_sigmoid"]),
     "lstm_no_carry_c": ("lstm", ["dc is not carried"]),
+    "lstm_no_carry_c_at_all": ("lstm", ["dc is not carried"]),      # dc_last dropped too
+    "lstm_no_carry_c_zeroed": ("lstm", ["dc is not carried"]),      # dc0 returned as zero
+    "lstm_no_dh_seq": ("lstm", ["output sequence is not added"]),
+    "lstm_sigmoid_1_minus_s": ("lstm", ["1 - s instead of s (1 - s)"]),
+    "lstm_tanh_c_only": ("lstm", ["tanh(c) is taken as 1 - tanh(c)"]),
+    "lstm_tanh_g_only": ("lstm", ["candidate g = tanh(a_g) is taken as 1 - g"]),
     "maxpool2d_ties_last": ("maxpool2d", ["LAST maximum"]),
     "relu_zero": ("relu", ["x = 0"]),
     "sigmoid_of_input": ("sigmoid", ["from the input x"]),
@@ -295,3 +301,73 @@ def test_the_readme_worked_example_says_what_the_readme_shows(tmp_path):
     fixed = tmp_path / "my_dense_fixed.py"
     fixed.write_text(code.replace("dy.mean(axis=0)", "dy.sum(axis=0)"))
     assert _cli(str(fixed), "--layer", "dense").returncode == 0
+
+
+# --- what a new user met ---------------------------------------------------------------------
+def test_an_option_given_as_text_is_parsed_as_the_cli_gives_it():
+    table = cf.verify(str(LEARNERS / "lstm_ok.py"), layer="lstm", units="7")
+    assert table.attrs["ok"], table.attrs["summary"]
+    assert "3x4x7" in set(table["shape"])                      # N 3, T 4, H 7
+
+
+def test_the_recurrent_protocol_options_are_refused_not_ignored():
+    with pytest.raises(InputError, match="--return-state does not apply to verify"):
+        cf.verify(str(LEARNERS / "lstm_ok.py"), layer="lstm", return_state="false")
+
+
+def test_an_endless_loop_ends_at_the_time_limit_as_the_learners_error():
+    def forward(params, x):
+        while True:
+            pass
+
+    def backward(params, cache, dy):
+        raise AssertionError("never reached")
+
+    table = cf.verify((forward, backward), layer="dense", timeout=0.5)
+    assert not table.attrs["ok"]
+    assert "ran for more than 0.5 s" in table.attrs["error"]
+    assert "--timeout" in table.attrs["error"]
+
+
+def test_nan_in_the_learners_output_is_named_as_nan():
+    def forward(params, x):
+        y = x @ params["W"] + params["b"]
+        y[0, 0] = np.nan
+        return y, x
+
+    def backward(params, cache, dy):
+        return {"W": cache.T @ dy, "b": dy.sum(0)}, dy @ params["W"].T
+
+    table = cf.verify((forward, backward), layer="dense")
+    row = table[(table["case"] == 1) & (table["tensor"] == "out:output")].iloc[0]
+    assert row["diagnosis"].startswith("your out:output holds 1 NaN of ")
+    assert "no known mistake" not in row["diagnosis"]
+
+
+def test_a_file_for_another_layer_is_told_to_check_the_layer():
+    table = cf.verify(str(LEARNERS / "lstm_ok.py"), layer="gru")
+    assert "forward(params, x, h0)" in table.attrs["error"]
+    assert "is --layer gru the layer your file implements?" in table.attrs["error"]
+
+
+def test_a_file_with_one_of_the_two_functions_names_the_missing_one(tmp_path):
+    only = tmp_path / "only_forward.py"
+    only.write_text("def forward(params, x):\n    return x, x\n")
+    with pytest.raises(InputError, match="defines forward but no backward"):
+        cf.verify(str(only), layer="dense")
+
+
+def test_a_protocol_error_speaks_of_the_learners_array_and_the_template():
+    table = cf.verify(str(LEARNERS / "dense_grad_transposed.py"), layer="dense")
+    message = table[table["case"] == 1]["diagnosis"].iloc[0]
+    assert message.startswith("gradient of W has shape (4, 5), expected (5, 4)")
+    assert "`crossframe verify --template dense`" in message
+    assert "layer 1" not in message
+
+
+def test_one_diagnosis_is_printed_once_for_all_the_tensors_it_explains():
+    r = _cli(str(LEARNERS / "lstm_no_carry_c.py"), "--layer", "lstm")
+    assert r.returncode == 1
+    mismatches = [line for line in r.stdout.splitlines() if line.startswith("MISMATCH")]
+    assert len(mismatches) == 1 and "dc is not carried" in mismatches[0]
+    assert r.stdout.splitlines()[0].count("dc is not carried") == 1

@@ -31,6 +31,7 @@ mismatch or an error in the learner's code, 2 bad usage or a file that cannot be
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,13 +40,14 @@ import pandas as pd
 from .. import frameworks
 from ..errors import InputError
 from ..layers import get as get_layer
+from ..layers.base import resolve_options
 from ..result import Result, compare
 from ..runner import prepare, run
 from ..scratch.model import ProtocolError
 from ..sequential import Sequential
 from ..tolerances import rel_error, tolerance
 from .faults import GradientFault, faulty, gradient_faults, has_faulty, layer_faults
-from .learner import LearnerError, adapter, from_object, load_file
+from .learner import LearnerError, adapter, from_object, load_file, time_limit
 from .native import kind_of
 from .native import runner as native_runner
 
@@ -74,12 +76,24 @@ def _square(decl, shape, opts) -> tuple[tuple, dict]:
     return shape, opts
 
 
+# what verify always checks of a recurrent layer: the whole protocol, states in and out
+RECURRENT_PROTOCOL = ("return_sequences", "return_state", "initial_state")
+
+
 def build_cases(decl, options: dict, dtype: str, seed: int = 1):
     """Two Cases of ``decl`` alone: its example (with the user's options) and a second one."""
     if decl.example is None:
         raise InputError(f"{decl.name} has no example to verify on", "see `crossframe list`")
     shape, example = decl.example
-    opts = {**example, **options}
+    parsed = resolve_options(decl.options, options, decl.name)
+    given = {o.name for o in decl.options for k in options
+             if k.replace("-", "_") in (o.name, *o.aliases)}
+    if decl.recurrent and given & set(RECURRENT_PROTOCOL):
+        flag = sorted(given & set(RECURRENT_PROTOCOL))[0].replace("_", "-")
+        raise InputError(f"--{flag} does not apply to verify: it checks the whole recurrent "
+                         "protocol, every step's output, the last state(s) and their gradients",
+                         f"leave --{flag} out")
+    opts = {**example, **{k: parsed[k] for k in given}}
     if decl.recurrent:
         opts.update(return_sequences=True, return_state=True, initial_state=True)
     cases = []
@@ -223,7 +237,8 @@ def diagnose(decl, cases, learners, refs, dtype) -> list[Finding]:
     whole = [label for label, (_, _, ex) in singles.items()
              if all(set(n) <= e for n, e in zip(names, ex))]
     if whole:
-        return [Finding(set().union(*wrong), " or ".join(singles[w][0] for w in whole[:2]),
+        return [Finding(set().union(*wrong),
+                        " or ".join(list(dict.fromkeys(singles[w][0] for w in whole))[:2]),
                         singles[whole[0]][1])]
     # 2. two mistakes at once
     useful = [label for label, (_, _, ex) in singles.items()
@@ -251,9 +266,10 @@ def diagnose(decl, cases, learners, refs, dtype) -> list[Finding]:
     return findings
 
 
-def self_consistency(case, cls, learner: Result) -> dict[str, float]:
+def self_consistency(case, cls, learner: Result, timeout: float | None = None
+                     ) -> dict[str, float]:
     """{tensor: relative error} of the learner's backward against central differences of the
-    learner's own forward (float64 cases only)."""
+    learner's own forward (float64 cases only; {} when it runs past ``timeout`` seconds)."""
     if case.dtype != "float64":
         return {}
     from ..gradcheck import numerical_gradients
@@ -263,7 +279,8 @@ def self_consistency(case, cls, learner: Result) -> dict[str, float]:
     fw.build = lambda framework, model, dtype: frameworks.engine("scratch").build(
         model, dtype, {model.layers[0].decl.name: cls})
     try:
-        estimates = numerical_gradients(case, coords_per_tensor=12)
+        with time_limit(timeout):
+            estimates = numerical_gradients(case, coords_per_tensor=12)
     except (LearnerError, ProtocolError):
         return {}
     finally:
@@ -325,9 +342,10 @@ def _differs(case, weights, learner_run, reference) -> set[str] | None:
 
 # --- the whole verification --------------------------------------------------------------------
 def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | None = None,
-           references=REFERENCES, **options) -> pd.DataFrame:
+           references=REFERENCES, timeout: float | None = 60.0, **options) -> pd.DataFrame:
     """A learner's layer (a file path, module, class, instance or (forward, backward) pair)
     against the references; one row per case and tensor (see the module docstring).
+    ``timeout``: seconds one run of the learner's layer may take (None: no limit).
     ``attrs["ok"]``: every tensor matches; ``attrs["summary"]``: one line; ``attrs["error"]``:
     an error in the learner's code, with their file and line."""
     from ..runner import check_dtype
@@ -339,16 +357,21 @@ def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | N
     native = kind_of(target.cls or target.instance) if target.functions is None else None
     if native:
         cls = None
-        learner_run = native_runner(target.cls or target.instance, native, target.source)
+        unlimited = native_runner(target.cls or target.instance, native, target.source)
     else:
         cls = adapter(target, decl)
-        learner_run = lambda case: run_with(case, cls)  # noqa: E731
+        unlimited = lambda case: run_with(case, cls)  # noqa: E731
+
+    def learner_run(case):
+        with time_limit(timeout):
+            return unlimited(case)
+
     ran, errors = [], {}
     for i, case in enumerate(cases):
         try:
             ran.append((i, case, learner_run(case)))
         except (LearnerError, ProtocolError) as err:
-            errors[i] = str(err)
+            errors[i] = _message(err, decl.name)
     if not ran:
         return _failed(decl, target, errors, dtype)
     cases = [c for _, c, _ in ran]
@@ -367,13 +390,18 @@ def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | N
     rows = []
     findings = diagnose(decl, cases, learners, refs, dtype)
     consistency = {} if all(t["ok"].all() for t in tables) or cls is None else \
-        self_consistency(cases[0], cls, learners[0])
+        self_consistency(cases[0], cls, learners[0], timeout)
     unexplained_probe = None
+    ran_index = {i: k for k, (i, _, _) in enumerate(ran)}
     for (i, _, _), case, table in zip(ran, cases, tables):
         layer_name = case.model.layers[0].name
         for r in table.itertuples():
             diagnosis, fix = "", ""
-            if not r.ok:
+            bad = _not_finite(learners[ran_index[i]], r.tensor)
+            if bad:
+                diagnosis = f"your {_local(r.tensor, layer_name)} holds {bad}"
+                fix = "find the first step that makes it (np.seterr(all='raise') stops there)"
+            elif not r.ok:
                 hits = [f for f in findings if r.tensor in f.tensors]
                 if hits:
                     diagnosis = "; ".join(dict.fromkeys(f.says for f in hits))
@@ -411,6 +439,26 @@ def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | N
     return frame
 
 
+def _message(err: Exception, layer: str) -> str:
+    """A learner's error in their terms: the runner's 'layer 1 'lstm' (lstm) in f.py::f.py: '
+    prefix dropped (there is one layer, and it is theirs), the fix added."""
+    text = str(err)
+    if isinstance(err, ProtocolError):
+        text = re.sub(r"^layer \d+ '[^']*' \([^)]*\) in \S+: ", "", text)
+        text += f" — fix: return what `crossframe verify --template {layer}` describes"
+    return text
+
+
+def _not_finite(result: Result, tensor: str) -> str:
+    """'3 NaN and 1 Inf of 60 values' when ``tensor`` of ``result`` is not all finite, else ''."""
+    a = result.tensors().get(tensor, (None, None))[1]
+    if a is None or np.all(np.isfinite(a)):
+        return ""
+    nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+    parts = [f"{nan} NaN" if nan else "", f"{inf} Inf" if inf else ""]
+    return f"{' and '.join(p for p in parts if p)} of {a.size} values"
+
+
 def _failed(decl, target, errors: dict[int, str], dtype: str) -> pd.DataFrame:
     """The table of a learner whose code raised in every case: one (error) row per case."""
     message = next(iter(errors.values()))
@@ -428,9 +476,16 @@ def _summary(decl, target, frame, ok) -> str:
                 f"Keras and crossframe's scratch in {frame['case'].nunique()} cases "
                 f"(worst {frame['max_rel'].max():.1e})")
     bad = frame[~frame["ok"]]
-    return (f"{target.name} as {decl.title}: {len(bad)} tensor(s) differ: "
-            + "; ".join(dict.fromkeys(f"{r.tensor}: {r.diagnosis}" for r in bad.itertuples()
-                                      if r.case == bad["case"].min())))
+    tensors = bad["tensor"].nunique()
+    cases = bad["case"].nunique()
+    first = bad[bad["case"] == bad["case"].min()]
+    by_diagnosis: dict[str, list[str]] = {}
+    for r in first.itertuples():
+        by_diagnosis.setdefault(r.diagnosis, []).append(r.tensor)
+    differ = "1 tensor differs" if tensors == 1 else f"{tensors} tensors differ"
+    return (f"{target.name} as {decl.title}: {differ}"
+            + (" (in both cases)" if cases > 1 else "") + ": "
+            + "; ".join(f"{', '.join(names)}: {d}" for d, names in by_diagnosis.items()))
 
 
 __all__ = ["verify", "build_cases", "diagnose"]

@@ -7,8 +7,9 @@
 The file defines ``forward(params, x) -> (y, cache)`` and ``backward(params, cache, dy) ->
 (grads, dx)``, or a class with those two methods (``--name`` picks one of several); layer
 options (Keras' names, ``crossframe describe --layer NAME`` lists them) follow as flags.
-Exit 0: every tensor matches; 1: a mismatch, or your code raised (its file and line shown);
-2: bad usage, or a file that cannot be loaded.
+Exit 0: every tensor matches; 1: your layer is not right yet (a tensor differs, or your code
+raised, returned a wrong shape, dtype or kind, or ran past --timeout: its file and line shown);
+2: bad usage, or a file that cannot be loaded (a syntax error, no forward/backward).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def configure(p) -> None:
     p.add_argument("--name", default=None, help="the class, where the file has several")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
     p.add_argument("--seed", type=int, default=1, help="seed of weights and batches")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="the longest one run of your layer may take (default 60)")
     p.add_argument("--json", action="store_true", help="print JSON rows")
     add_max_memory(p)
 
@@ -50,12 +53,15 @@ def main(args, extra) -> int:
                          "e.g. `crossframe verify my_lstm.py --layer lstm`; "
                          "`crossframe verify --template lstm` writes a skeleton")
     check_seed(args.seed)
+    if not (args.timeout > 0 and args.timeout < 1e6):
+        raise InputError(f"--timeout {args.timeout:g} must be a positive number of seconds",
+                         "pass e.g. --timeout 120")
     decl = get(args.layer)
     options = model_options(types.SimpleNamespace(name=decl.name, options=decl.options), extra)
     from . import verify
 
     table = verify(args.file, decl.name, dtype=args.dtype, seed=args.seed, name=args.name,
-                   **options)
+                   timeout=args.timeout, **options)
     if args.json:
         emit(json.dumps({"ok": table.attrs["ok"], "summary": table.attrs["summary"],
                          "error": table.attrs["error"], "rows": table_records(table)},
@@ -68,6 +74,8 @@ def main(args, extra) -> int:
     show["max_rel"] = show["max_rel"].map(lambda v: f"{v:.2e}")
     show["ok"] = show["ok"].map({True: "ok", False: "FAIL"})
     emit(show.to_string(index=False))
-    for r in table[~table["ok"]].drop_duplicates("tensor").itertuples():
-        emit(f"MISMATCH {r.tensor}: {r.diagnosis}" + (f" — fix: {r.fix}" if r.fix else ""))
+    bad = table[~table["ok"]].drop_duplicates("tensor")
+    for (diagnosis, fix), group in bad.groupby(["diagnosis", "fix"], sort=False):
+        emit(f"MISMATCH {', '.join(group['tensor'])}: {diagnosis}"
+             + (f" — fix: {fix}" if fix else ""))
     return 0 if table.attrs["ok"] else 1

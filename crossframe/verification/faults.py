@@ -102,11 +102,19 @@ def _recurrent_faults(decl, opts, square: bool):
                  "starts at T-2)", "for t in reversed(range(T))"),
            Fault("bptt-drop-first", "backprop through time stops before the first step",
                  "for t in reversed(range(T)), down to t = 0"),
-           Fault("no-carry-h", "dh is not carried from step t+1 to step t: only the output's "
-                 "own gradient reaches each step", "dh = dh_seq[:, t] + dh_next")]
+           Fault("no-dh-seq", "the gradient of the output sequence is not added at each "
+                 "step: only dh_last (through the carry) reaches the steps",
+                 "dh = dh_seq[:, t] + dh_next")]
+    # a carry can be dropped in several places that give different numbers: between steps
+    # only; also the incoming dh_last / dc_last; also the returned dh0 / dc0 (left at zero)
+    carries = [("h", "dh is not carried from step t+1 to step t: only the output's own "
+                "gradient reaches each step", "dh = dh_seq[:, t] + dh_next")]
     if decl.name == "lstm":
-        out.append(Fault("no-carry-c", "dc is not carried from step t+1 to step t",
-                         "dc = dc_next + dh * o * (1 - tanh(c)**2)"))
+        carries.append(("c", "dc is not carried from step t+1 to step t",
+                        "dc = dc_next + dh * o * (1 - tanh(c)**2)"))
+    for state, says, fix in carries:
+        for where in ("", ":last", ":zero0", ":last,zero0"):
+            out.append(Fault(f"no-carry-{state}{where}", says, fix))
     if decl.name in ("lstm", "gru"):
         out += [Fault("sigmoid-grad-s", "the gates' sigmoid derivative is taken as s instead "
                       "of s (1 - s)", "da = d * s * (1 - s)"),
@@ -118,6 +126,14 @@ def _recurrent_faults(decl, opts, square: bool):
                       "layer uses the logistic sigmoid", "recurrent_activation = sigmoid")]
     out.append(Fault("tanh-grad-1-y", "the tanh derivative is taken as 1 - y instead of 1 - y^2",
                      "d = d * (1 - y**2)"))
+    if decl.name == "lstm":           # one of the two tanh sites alone
+        out += [Fault("tanh-grad-1-y:g", "the derivative of the candidate g = tanh(a_g) is "
+                      "taken as 1 - g instead of 1 - g^2", "da_g = dg * (1 - g**2)"),
+                Fault("tanh-grad-1-y:c", "the derivative of tanh(c) is taken as 1 - tanh(c) "
+                      "instead of 1 - tanh(c)^2", "dc = dc_next + dh * o * (1 - tanh(c)**2)")]
+    if decl.name in ("lstm", "gru"):
+        out.append(Fault("sigmoid-grad-1-s", "the gates' sigmoid derivative is taken as 1 - s "
+                         "instead of s (1 - s)", "da = d * s * (1 - s)"))
     if decl.name == "lstm":
         canonical = ("i", "f", "g", "o")
         for perm in itertools.permutations(canonical):
@@ -319,6 +335,8 @@ def _gate(kind: str):
                 lambda s, a: ((a > -2.5) & (a < 2.5)) * 0.2)
     if kind == "sigmoid-grad-s":
         return sigmoid, lambda s, a: s
+    if kind == "sigmoid-grad-1-s":
+        return sigmoid, lambda s, a: 1 - s
     return sigmoid, lambda s, a: s * (1 - s)
 
 
@@ -329,9 +347,15 @@ class FaultyRecurrent(Layer):
     def __init__(self, kind: str, faults=frozenset(), reset_after: bool = True, **options):
         self.kind, self.faults, self.reset_after = kind, faults, reset_after
         gate = next((f for f in faults if f in ("hard-sigmoid", "hard-sigmoid-keras2",
-                                                "sigmoid-grad-s")), "")
+                                                "sigmoid-grad-s", "sigmoid-grad-1-s")), "")
         self.act, self.dact = _gate(gate)
-        self.dtanh = (lambda y: 1 - y) if "tanh-grad-1-y" in faults else (lambda y: 1 - y * y)
+        right, wrong = (lambda y: 1 - y * y), (lambda y: 1 - y)
+        self.dtanh = wrong if "tanh-grad-1-y" in faults else right
+        self.dtanh_g = wrong if "tanh-grad-1-y:g" in faults else self.dtanh   # LSTM's g
+        self.dtanh_c = wrong if "tanh-grad-1-y:c" in faults else self.dtanh   # LSTM's tanh(c)
+        self.no_carry = {state: set(f.split(":")[1].split(",")) if ":" in f else set()
+                         for state in "hc" for f in faults if f.split(":")[0] ==
+                         f"no-carry-{state}"}
         perm = next((f.split(":")[1].split(",") for f in faults if f.startswith("gates:")), None)
         names = {"lstm": ["i", "f", "g", "o"], "gru": ["z", "r", "h"]}.get(kind, ["h"])
         self.perm = None if perm is None else [names.index(g) for g in perm]
@@ -412,16 +436,21 @@ class FaultyRecurrent(Layer):
             steps = steps[1:]
         if "bptt-drop-first" in self.faults:
             steps = steps[:-1]
+        carry_h, carry_c = self.no_carry.get("h"), self.no_carry.get("c")
         for t in steps:
-            dh = dh_seq[:, t] + dh_next
-            if "no-carry-h" in self.faults and t != T - 1:
+            dh = (0 if "no-dh-seq" in self.faults else dh_seq[:, t]) + dh_next
+            if carry_h is not None and (t != T - 1 or "last" in carry_h):
                 dh = dh_seq[:, t].copy()
-            if "no-carry-c" in self.faults and t != T - 1:
+            if carry_c is not None and (t != T - 1 or "last" in carry_c):
                 dc_next = np.zeros_like(dc_next)
             dx[:, t], dh_next, dc_next, step = self._step_back(p, caches[t], dh, dc_next)
             for k, g in step.items():
                 grads[k] += g
         grads = {k: self._cols(v, W_h.shape[0], inverse=True) for k, v in grads.items()}
+        if carry_h is not None and "zero0" in carry_h:
+            dh_next = np.zeros_like(dh_next)
+        if carry_c is not None and "zero0" in carry_c:
+            dc_next = np.zeros_like(dc_next)
         dstates = (dh_next,) + ((dc_next,) if self.kind == "lstm" else ())
         return grads, (dx, *dstates)
 
@@ -435,9 +464,9 @@ class FaultyRecurrent(Layer):
         if self.kind == "lstm":
             x_t, h_prev, c_prev, (a_i, a_f, a_g, a_o), (i, f, g, o), tc = cache
             do = dh * tc
-            dc = dc + dh * o * self.dtanh(tc)
+            dc = dc + dh * o * self.dtanh_c(tc)
             da = np.concatenate([dc * g * self.dact(i, a_i), dc * c_prev * self.dact(f, a_f),
-                                 dc * i * self.dtanh(g), do * self.dact(o, a_o)], axis=1)
+                                 dc * i * self.dtanh_g(g), do * self.dact(o, a_o)], axis=1)
             return (da @ W_x.T, da @ W_h.T, dc * f,
                     {"W_x": x_t.T @ da, "W_h": h_prev.T @ da, "b": da.sum(axis=0)})
         x_t, h_prev, (a_z, a_r), (z, r), hh, reset = cache

@@ -20,7 +20,10 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import signal
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import InputError
@@ -29,6 +32,32 @@ from ..scratch.base import Layer
 
 class LearnerError(Exception):
     """The learner's code raised: the message names their file, line and the error."""
+
+
+class LearnerTimeout(LearnerError):
+    """The learner's code ran past the time limit (an endless loop, most often)."""
+
+
+@contextmanager
+def time_limit(seconds: float | None, what: str = "your layer"):
+    """Raise LearnerTimeout inside the code running when ``seconds`` have passed (SIGALRM; no
+    limit where there is no such signal or off the main thread)."""
+    if not seconds or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise LearnerTimeout(f"{what} ran for more than {seconds:g} s (an endless loop?); check "
+                             "that every loop ends, or allow longer with --timeout SECONDS")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -90,9 +119,14 @@ def find(module, path: str, name: str | None = None) -> Target:
     if len(classes) == 1:
         return Target(f"class {classes[0].__name__}", path, cls=classes[0])
     if not classes:
-        raise InputError(f"{path} defines neither forward(params, x) and backward(params, "
-                         "cache, dy) nor a class with them",
-                         "start from `crossframe verify --template LAYER`")
+        missing = [f for f in ("forward", "backward") if not callable(own.get(f))]
+        if len(missing) == 1:
+            raise InputError(f"{path} defines {'backward' if missing == ['forward'] else 'forward'}"
+                             f" but no {missing[0]} function (nor a class with both)",
+                             f"add {missing[0]}; `crossframe verify --template LAYER` shows its "
+                             "signature")
+        raise InputError(f"{path} defines no forward and backward functions, nor a class with "
+                         "them", "start from `crossframe verify --template LAYER`")
     raise InputError(f"{path} defines {len(classes)} layer classes "
                      f"({', '.join(c.__name__ for c in classes)})",
                      "say which with --name CLASS")
@@ -130,16 +164,26 @@ def _file_of(obj) -> str:
         return "<python>"
 
 
+def _frames(err: BaseException, path: str) -> list:
+    return [f for f in traceback.extract_tb(err.__traceback__)
+            if os.path.abspath(f.filename) == os.path.abspath(path)]
+
+
 def where(err: BaseException, path: str) -> str:
     """'my_layer.py:12 in backward: ValueError: ...': the learner's last frame of ``err``."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if os.path.abspath(f.filename) == os.path.abspath(path)]
+    frames = _frames(err, path)
     head = f"{type(err).__name__}: {err}".splitlines()[0]
     if not frames:
         return head
     f = frames[-1]
     code = f" `{f.line.strip()}`" if f.line else ""
     return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}:{code} {head}"
+
+
+def signature(decl) -> str:
+    """How verify calls a ``decl`` layer: 'forward(params, x, h0, c0)'."""
+    states = {"lstm": ", h0, c0"}.get(decl.name, ", h0" if decl.recurrent else "")
+    return f"forward(params, x{states})"
 
 
 def _call(fn, args, options: dict):
@@ -178,7 +222,15 @@ def adapter(target: Target, decl):
                 target.functions[0 if which == "forward" else 1]
             try:
                 return _call(fn, args, self.options if target.functions else {})
+            except LearnerError:
+                raise
             except Exception as err:  # noqa: BLE001 - the learner's code raised
+                if isinstance(err, TypeError) and not _frames(err, target.source):
+                    # the call itself failed: the file is another layer, or another protocol
+                    raise LearnerError(
+                        f"your {which} cannot be called as verify calls a {decl.title} "
+                        f"layer, {signature(decl)} and backward(params, cache, dy) ({err}); "
+                        f"is --layer {decl.name} the layer your file implements?") from err
                 raise LearnerError(f"your {which} raised {where(err, target.source)}") from err
 
         def forward(self, params, x, *states, **kw):
@@ -191,4 +243,5 @@ def adapter(target: Target, decl):
     return LearnerLayer
 
 
-__all__ = ["LearnerError", "Target", "adapter", "from_object", "load_file"]
+__all__ = ["LearnerError", "LearnerTimeout", "Target", "adapter", "from_object", "load_file",
+           "time_limit"]

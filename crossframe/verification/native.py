@@ -82,6 +82,8 @@ def _torch_class(user, cfg, source):
         state = None if h0 is None else ((h0[None], c0[None]) if lstm else h0[None])
         try:
             out, final = user.forward(self, x, state)
+        except LearnerError:
+            raise
         except Exception as err:  # noqa: BLE001
             raise LearnerError(f"your forward raised {where(err, source)}") from err
         if lstm:
@@ -140,6 +142,8 @@ def runner(user, kind: str, source: str):
                                lambda m: dataclasses.replace(m, params=tuple(entries)))
         try:
             return run(renamed, "keras", model=model)
+        except LearnerError:
+            raise
         except Exception as err:  # noqa: BLE001
             raise LearnerError(f"running your Keras layer raised {where(err, source)}") \
                 from err

@@ -31,7 +31,9 @@ def template(decl) -> str:
 
 
 def backward(params, cache, douts):
-    """douts = {douts} -> (grads, {dins}); grads has the keys of params."""
+    """douts = {douts} -> (grads, {dins}); grads has the keys of params.
+    dh_last is the gradient of h_last, the same array as h_seq[:, -1]: add it to dh_seq[:, -1]
+    (as the first dh_next)."""
     # TODO: backprop through time, adding the gradients of every step
     raise NotImplementedError'''
     else:

@@ -114,17 +114,21 @@ def cmd_check(args, extra) -> int:
     options = model_options(spec, extra)
     check_seed(args.seed)
     fws = framework_list(args.frameworks, FRAMEWORKS)
-    if args.dump:
+    if args.dump is not None:
         from .writing import check_writable
 
         check_writable(args.dump, args.force, ".npz")
+        for flag, given in (("--weights", args.weights), ("--inputs", args.inputs)):
+            if given and os.path.abspath(given) == os.path.abspath(args.dump):
+                raise InputError(f"--dump {args.dump} is the {flag} file",
+                                 "dump to another file: the input is never overwritten")
     case = prepare(args.model, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
                    weights_path=args.weights, options=options, mode=args.mode,
                    **_own_data(args.inputs))
     results = run_all(case, fws, backward=not args.forward_only)
     table = check(case, _pairs(fws), results=results)
     ok = bool(table["ok"].all())
-    if args.dump:
+    if args.dump is not None:
         _dump(args.dump, case, results)
     if args.json:
         emit(json.dumps(table_records(table), indent=1))
@@ -132,7 +136,7 @@ def cmd_check(args, extra) -> int:
         _print_table(case, table)
         for line in failures(table, case.model):
             emit(f"MISMATCH {line}")
-        if args.dump:
+        if args.dump is not None:
             emit(f"wrote every tensor to {args.dump}")
     return 0 if ok else 1
 
@@ -289,6 +293,15 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
+def _quiet_at_exit() -> None:
+    """After an interrupt the one line is the last word: TensorFlow's shutdown warnings
+    (a function traced but not finished) are not shown."""
+    import logging
+
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     previous = signal.getsignal(signal.SIGTERM)
@@ -317,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         silence_stdout()
         return 0
     except KeyboardInterrupt:
+        _quiet_at_exit()
         print("crossframe: interrupted; nothing was written", file=sys.stderr)
         return 130
     except Terminated:
+        _quiet_at_exit()
         print("crossframe: terminated; nothing was written", file=sys.stderr)
         return 143
     finally:

@@ -35,6 +35,17 @@ def model_options(spec, extra: list[str]) -> dict:
                               for n in (s.replace("_", "-"), s))
         p.add_argument(*flags, dest=o.name, default=None, help=o.help)
     ns, rest = p.parse_known_args(extra)
+    seen: dict[str, str] = {}
+    for token in extra:                    # argparse keeps the last of a repeated flag: refuse
+        flag = token.split("=", 1)[0]
+        if flag.startswith("--"):
+            name = flag[2:].replace("-", "_")
+            option = next((o.name for o in spec.options if name in (o.name, *o.aliases)), None)
+            if option is not None and option in seen:
+                raise InputError(f"--{option.replace('_', '-')} is given twice ({seen[option]}, "
+                                 f"{flag})", "give it once")
+            if option is not None:
+                seen[option] = flag
     if rest:
         names = ", ".join(o.flag for o in spec.options) or "none"
         raise InputError(f"unknown option(s) for {spec.name}: {' '.join(rest)}",
@@ -81,6 +92,12 @@ def emit(text: str = "") -> None:
         print(text, flush=True)
     except BrokenPipeError:
         silence_stdout()
+    except OSError as err:        # a full disk, a device that refuses writes: said, not lost
+        silence_stdout()
+        from .errors import InputError
+
+        raise InputError(f"the output cannot be written ({err.strerror or err})",
+                         "free some space, or send the output elsewhere") from None
 
 
 def silence_stdout() -> None:

@@ -12,7 +12,9 @@
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 from .errors import InputError
@@ -40,7 +42,9 @@ def prepare() -> None:
     for variable, default in caches.items():
         if variable in os.environ or _writable(default):
             continue
-        private = private or tempfile.mkdtemp(prefix="crossframe-cache-")
+        if private is None:
+            private = tempfile.mkdtemp(prefix="crossframe-cache-")
+            atexit.register(shutil.rmtree, private, ignore_errors=True)
         os.environ[variable] = os.path.join(private, variable.lower())
 
 

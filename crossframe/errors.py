@@ -11,6 +11,7 @@ class InputError(Exception):
     """Bad input from the user: the CLI prints ``str(err)`` on one line and exits 2."""
 
     def __init__(self, problem: str, fix: str | None = None) -> None:
+        self.problem, self.fix = problem, fix
         message = problem if not fix else f"{problem} — {fix}"
         super().__init__(" ".join(message.split()))  # always one line
 

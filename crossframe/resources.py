@@ -52,7 +52,12 @@ def budget() -> int:
         return _budget
     env = os.environ.get("CROSSFRAME_MAX_MEMORY")
     if env:
-        return parse_size(env)
+        try:
+            return parse_size(env)
+        except InputError as err:
+            raise InputError(f"CROSSFRAME_MAX_MEMORY={env!r}: "
+                             f"{err.problem.replace(f'--max-memory {env!r} ', '')}",
+                             "set it to e.g. 16G, or unset it") from None
     return min(DEFAULT_CAP, total_memory() // 2)
 
 
@@ -100,6 +105,9 @@ def guard(need: int, what: str, fix: str = "") -> None:
     """Refuse (an InputError, nothing allocated yet) when ``need`` bytes exceed the budget."""
     limit = budget()
     if need > limit:
+        source = " (CROSSFRAME_MAX_MEMORY)" if _budget is None and \
+            os.environ.get("CROSSFRAME_MAX_MEMORY") else ""
         raise InputError(f"{what} needs about {text(need)}, above the memory budget of "
-                         f"{text(limit)}",
-                         (fix + ", or " if fix else "") + "raise it with --max-memory")
+                         f"{text(limit)}{source}",
+                         (fix + ", or " if fix else "") + "raise it with --max-memory"
+                         + (" or CROSSFRAME_MAX_MEMORY" if source else ""))

@@ -172,7 +172,7 @@ def _guard(spec: Spec, model: Sequential, dtype: str, size: int) -> None:
     from . import resources
 
     resources.guard(resources.estimate(model, size, dtype),
-                    f"{spec.name} with batch {size} ({dtype}, three frameworks)",
+                    f"{spec.name} with batch {size} ({dtype}, forward and backward)",
                     "use a smaller --batch-size or smaller sizes")
 
 

@@ -55,7 +55,9 @@ class NpzArrays(Mapping):
                         header = _read_header(fp, path, member)
                     self._headers[member[:-4]] = header
                     self._members[member[:-4]] = member
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+        except InputError:
+            raise
+        except Exception as err:  # noqa: BLE001 - zipfile and numpy raise many kinds on bad bytes
             raise InputError(f"'{path}' is not a readable .npz file ({type(err).__name__}: "
                              f"truncated or corrupt)", "save arrays with np.savez") from None
         for name, h in self._headers.items():
@@ -73,7 +75,7 @@ class NpzArrays(Mapping):
         try:
             with zipfile.ZipFile(self.path) as archive, archive.open(self._members[name]) as fp:
                 return np.lib.format.read_array(fp, allow_pickle=False)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+        except Exception as err:  # noqa: BLE001 - zlib.error, RuntimeError, ... on bad bytes
             raise InputError(f"'{self.path}' member {name} cannot be read ({type(err).__name__}:"
                              " truncated or corrupt)", "save arrays with np.savez") from None
 
@@ -109,6 +111,9 @@ def read(path: str, what: str = "weights") -> NpzArrays:
         raise InputError(f"{what} file '{path}' does not exist", f"check the path, or {hint}")
     if os.path.isdir(path):
         raise InputError(f"{what} path '{path}' is a directory", "pass a .npz file")
+    if not os.path.isfile(path):
+        raise InputError(f"{what} path '{path}' is not a regular file (a pipe or a device)",
+                         "save the arrays to a .npz file and pass that")
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -180,6 +185,7 @@ def validate(weights: dict[str, np.ndarray], params: list[ParamSpec], dtype: str
             bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
             raise InputError(f"{source}: {name} holds {bad} NaN/Inf value(s)",
                              "parity needs finite weights; re-export them")
+        check_magnitude(a, dtype, f"{source}: {name}")
         out[name] = np.ascontiguousarray(a.astype(dtype))
     return out
 
@@ -200,7 +206,21 @@ def check_array(a: np.ndarray, shape: tuple, dtype: str, label: str) -> np.ndarr
                          "`crossframe describe MODEL` prints the input shapes")
     if not np.all(np.isfinite(a)):
         raise InputError(f"{label} holds NaN/Inf values", "give finite numbers")
+    check_magnitude(a, dtype, label)
     return np.ascontiguousarray(a.astype(dtype))
+
+
+def check_magnitude(a: np.ndarray, dtype: str, label: str) -> None:
+    """Refuse values whose square overflows ``dtype`` (|v| > sqrt(max), 1.3e154 in float64,
+    1.8e19 in float32): every product of two of them, and the loss, would be inf, and a
+    comparison of infs proves nothing."""
+    limit = float(np.sqrt(np.finfo(dtype).max))
+    # a value that fits float64 but not float32 becomes inf in a float32 run: refused too
+    biggest = float(np.max(np.abs(a), initial=0.0))
+    if biggest > limit:
+        raise InputError(f"{label} holds values up to {biggest:.3g}; in {dtype} products of "
+                         f"values above {limit:.3g} overflow to inf",
+                         "scale the values down (parity is about formulas, not overflow)")
 
 
 def load(path: str, params: list[ParamSpec], dtype: str, model: str) -> dict[str, np.ndarray]:

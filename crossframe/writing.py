@@ -53,7 +53,10 @@ def check_writable(path: str, force: bool = False, suffix: str | None = None) ->
         raise InputError(f"'{path}' is a folder", "give a file name")
     if suffix and not path.endswith(suffix):
         raise InputError(f"'{path}' should end in {suffix}", f"name it e.g. out{suffix}")
-    if os.path.exists(path) and not force:
+    if os.path.islink(path) and not os.path.exists(path):
+        raise InputError(f"'{path}' is a symbolic link to nothing", "remove it, or give "
+                         "another path")
+    if os.path.lexists(path) and not force:
         raise InputError(f"'{path}' exists", "pass --force to overwrite it, or another path")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):

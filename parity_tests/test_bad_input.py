@@ -39,7 +39,7 @@ def crossframe(*args, cwd, env=None, preexec=_capped, timeout=300):
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns)
             for p in folder.rglob("*")}
 
 
@@ -179,7 +179,8 @@ def matrix(tmp: Path) -> dict[str, tuple[list, str]]:
         "train/empty-item": (["train", "mlp", "--check", "--units", "8,,8"], "empty item"),
         # bench
         "bench/unknown-workload": (["bench", "lstmm"], "unknown benchmark 'lstmm'"),
-        "bench/zero-repeats": (["bench", "mlp", "--repeats", "0"], "must be at least 1"),
+        "bench/zero-repeats": (["bench", "mlp", "--repeats", "0"], "must be from 1 to"),
+        "bench/huge-repeats": (["bench", "mlp", "--repeats", "100000000"], "must be from 1 to"),
         "bench/bad-dtype": (["bench", "mlp", "--dtype", "half"], "unknown dtype"),
         # report
         "report/unknown-model": (["report", "--out", tmp / "r", "--models", "nope"],
@@ -196,7 +197,39 @@ def matrix(tmp: Path) -> dict[str, tuple[list, str]]:
         "report/unwritable": (["report", "--out", ro / "r", "--models", "dense"],
                               "not writable"),
         "report/out-is-a-file": (["report", "--out", tmp / "taken.npz"], "is a file"),
+        "report/out-is-a-link": (["report", "--out", tmp / "link", "--models", "dense"],
+                                 "is a symbolic link"),
+        "report/force-over-their-index": (["report", "--out", tmp / "site", "--force",
+                                           "--models", "dense"], "holds index.html"),
+        "report/empty-model-item": (["report", "--out", tmp / "r", "--models", "mlp,"],
+                                    "empty item"),
+        "report/huge-repeats": (["report", "--out", tmp / "r", "--repeats", "100000000"],
+                                "must be from 1 to"),
+        # what a breaker found after the first round
+        "check/huge-weight-values": (["check", "dense", "--weights", tmp / "big.npz"],
+                                     "overflow to inf"),
+        "check/inputs-a-fifo": (["check", "dense", "--inputs", tmp / "fifo"],
+                                "not a regular file"),
+        "check/dump-is-the-weights": (["check", "dense", "--weights", tmp / "taken.npz",
+                                       "--dump", tmp / "taken.npz", "--force"],
+                                      "is the --weights file"),
+        "check/dump-empty": (["check", "dense", "--dump", ""], "the output path is empty"),
+        "check/dump-dangling-link": (["check", "dense", "--dump", tmp / "dangling.npz"],
+                                     "symbolic link to nothing"),
+        "check/option-twice": (["check", "dense", "--units", "3", "--units", "4"],
+                               "is given twice"),
+        "train/out-empty": (["train", "linear", "--epochs", "1", "--out", ""], "--out is empty"),
+        "train/batch-above-train-rows": (["train", "linear", "--epochs", "1", "--batch-size",
+                                          "100000"], "larger than the"),
+        "train/huge-steps": (["train", "mlp", "--check", "--steps", "100000000"],
+                             "above the memory budget"),
     }
+    np.savez(tmp / "big.npz", **{"dense1.W": np.full((12, 7), 1e200),
+                                 "dense1.b": np.ones(7)})
+    os.mkfifo(tmp / "fifo")
+    (tmp / "r2").mkdir()
+    (tmp / "link").symlink_to(tmp / "r2")
+    (tmp / "dangling.npz").symlink_to(tmp / "nowhere.npz")
     for kind, path in files.items():
         cases[f"check/weights-{kind}"] = (["check", "mlp", "--weights", path], FILE_EXPECT[kind])
         cases[f"check/inputs-{kind}"] = (["check", "mlp", "--inputs", path], FILE_EXPECT[kind])
@@ -279,12 +312,10 @@ def _piped(*args, cwd):
 
 
 def test_a_closed_pipe_never_turns_a_mismatch_into_zero(tmp_path):
-    # float32 weights of 1e38: the outputs overflow to inf in all three, which is reported as a
-    # mismatch ("non-finite values"), exit 1, however the output is consumed
-    w = {"dense1.W": np.full((12, 7), 1e38, np.float32), "dense1.b": np.ones(7, np.float32)}
-    np.savez(tmp_path / "big.npz", **w)
-    args = ["check", "dense", "--dtype", "float32", "--weights", tmp_path / "big.npz",
-            "--frameworks", "scratch,torch"]
+    # a learner's dense layer whose bias gradient averages: a real mismatch, exit 1, however
+    # the output is consumed
+    learner = Path(__file__).parent / "learners" / "dense_mean.py"
+    args = ["verify", learner, "--layer", "dense"]
     assert crossframe(*args, cwd=tmp_path).returncode == 1
     piped = _piped(*args, cwd=tmp_path)
     assert piped.returncode == 1 and "Traceback" not in piped.stderr
@@ -364,3 +395,38 @@ def test_the_report_progress_bar_knows_its_total_from_the_start(tmp_path):
     totals = {int(t) for t in __import__("re").findall(r"\| *\d+/(\d+) \[", out.stderr)}
     assert len(totals) == 1, totals
     assert json.loads((tmp_path / "r" / ".crossframe-report").read_text())["files"]
+
+
+def test_a_budget_from_the_environment_is_named_as_such(tmp_path):
+    out = crossframe("check", "dense", "--batch-size", "100000", cwd=tmp_path,
+                     env={"CROSSFRAME_MAX_MEMORY": "1M"})
+    assert out.returncode == 2
+    assert "1.0 MiB (CROSSFRAME_MAX_MEMORY)" in out.stderr, out.stderr
+    bad = crossframe("check", "dense", cwd=tmp_path, env={"CROSSFRAME_MAX_MEMORY": "lots"})
+    assert bad.returncode == 2 and "CROSSFRAME_MAX_MEMORY='lots'" in bad.stderr, bad.stderr
+
+
+def test_output_to_a_full_device_is_said_not_lost(tmp_path):
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(CLI + ["list"], stdout=full, stderr=subprocess.PIPE, text=True,
+                             cwd=tmp_path, preexec_fn=_capped, timeout=300)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "crossframe: error: the output cannot be written (No space left on device) — free "
+        "some space, or send the output elsewhere"], out.stderr
+
+
+def test_report_force_never_overwrites_a_file_of_the_users(tmp_path):
+    from reports.build import _merge
+
+    out, new = tmp_path / "site", tmp_path / "new"
+    out.mkdir()
+    new.mkdir()
+    (out / "mlp.csv").write_text("mine")
+    (new / "mlp.csv").write_text("report")
+    (new / ".crossframe-report").write_text("{}")
+    from crossframe.errors import InputError
+
+    with pytest.raises(InputError, match="holds mlp.csv"):
+        _merge(new, out, ["mlp.csv"], earlier=[])
+    assert (out / "mlp.csv").read_text() == "mine" and (new / "mlp.csv").exists()

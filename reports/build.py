@@ -32,6 +32,7 @@ from . import html, markdown, sections
 from .document import Report
 
 TITLE = "crossframe — NumPy from scratch vs PyTorch vs Keras: the comparison report"
+ALWAYS_WRITTEN = ("index.html", "report.md")   # in every report, whatever the models
 MARKER = ".crossframe-report"   # written by crossframe into every report folder: its files
 FREE_SPACE = 64 * 1024 ** 2      # what a report needs on disk, with room (it is ~5-15 MB)
 
@@ -149,6 +150,9 @@ def _user_files(out: Path, ours: list[str]) -> list[str]:
 
 def check_out(out: Path, force: bool = False) -> None:
     """Everything about the output folder that can be checked before any computing."""
+    if out.is_symlink():
+        raise InputError(f"--out {out} is a symbolic link", "give the folder it points to, or "
+                         "a new folder")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file", "give a folder for the report")
     if out.is_dir() and any(out.iterdir()) and _manifest(out) is None and not force:
@@ -157,6 +161,13 @@ def check_out(out: Path, force: bool = False) -> None:
                          f"({', '.join(mine)}{', ...' if len(list(out.iterdir())) > 3 else ''})",
                          "give a new or empty folder, or pass --force to write the report into "
                          "it (nothing of yours is removed)")
+    if out.is_dir():
+        earlier = _manifest(out) or []
+        taken = [n for n in ALWAYS_WRITTEN if (out / n).exists() and n not in earlier]
+        if taken:
+            raise InputError(f"--out {out} holds {', '.join(taken)} that crossframe did not "
+                             "write and a report would replace", "move them, or give another "
+                             "folder (--force never overwrites a file of yours)")
     from crossframe.writing import check_folder
 
     check_folder(str(out), "--out")
@@ -204,7 +215,13 @@ def replace_atomically(out: Path, fill, force: bool = False) -> None:
 
 
 def _merge(tmp: Path, out: Path, names: list[str], earlier: list[str]) -> None:
-    """Move the new files in one by one; remove only files an earlier report wrote."""
+    """Move the new files in one by one; remove only files an earlier report wrote. A file of
+    the user's under one of the new names: refused before anything is moved."""
+    theirs = [n for n in names if (out / n).exists() and n not in earlier]
+    if theirs:
+        raise InputError(f"--out {out} holds {', '.join(theirs[:3])} that crossframe did not "
+                         "write and the report would replace; nothing was changed",
+                         "move them, or give another folder")
     for name in names:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -233,8 +250,10 @@ def build_report(out, models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 
     out = Path(out)
     if seed < 0:
         raise InputError(f"--seed {seed} must be >= 0", "pass e.g. --seed 0")
-    if repeats < 1:
-        raise InputError(f"--repeats {repeats} must be at least 1", "pass e.g. 5")
+    from crossframe.bench import MAX_REPEATS
+
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise InputError(f"--repeats {repeats} must be from 1 to {MAX_REPEATS}", "pass e.g. 5")
     if epochs < 1:
         raise InputError(f"--epochs {epochs} must be at least 1", "pass e.g. 3")
     if train:

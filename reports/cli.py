@@ -4,11 +4,16 @@ Imports nothing heavy: numpy, pandas, torch and TensorFlow are loaded only when 
 """
 from __future__ import annotations
 
+from crossframe.errors import InputError
+
 HELP = "write the comparison report (index.html, report.md, CSV, plots) into a folder"
 
 
 def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise InputError(f"--models {text!r} has an empty item", "e.g. --models mlp,lstm")
+    return names
 
 
 def configure(p) -> None:
@@ -17,7 +22,8 @@ def configure(p) -> None:
                         "write must be new or empty, unless --force")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder crossframe did not write (nothing of "
-                        "yours is removed)")
+                        "yours is removed or overwritten: a file of yours under a name the "
+                        "report uses is refused)")
     p.add_argument("--models", default=None,
                    help="comma-separated names from `crossframe list` (default: all)")
     p.add_argument("--dtype", action="append", default=None,

@@ -77,6 +77,10 @@ def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
     n = len(DATASETS[spec.dataset]()[0])
     case = prepare(model, dtype=dtype, seed=seed, batch_size=n, options=options)
     train_rows, test_rows = data.train_test_split(n, seed)
+    if batch_size is not None and batch_size > len(train_rows):
+        raise InputError(f"--batch-size {batch_size} is larger than the {len(train_rows)} "
+                         f"training examples of {spec.dataset}",
+                         f"pass at most --batch-size {len(train_rows)}")
     return Plan(case, config, epochs, batch_size or spec.default_batch_size, train_rows,
                 test_rows)
 
@@ -196,6 +200,8 @@ def check_out(out: str, force: bool = False) -> str:
     InputError); the folder itself is created only when the files are written."""
     from ..writing import check_folder, check_writable
 
+    if not out:
+        raise InputError("--out is empty", "give a folder, e.g. --out runs/mlp")
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out} is a file", "give a folder (it is created if missing)")
     check_folder(out, "--out")
@@ -240,6 +246,6 @@ def train(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
     train with a progress bar, write CSV and PNG atomically (an earlier run's files are
     replaced only with ``force``). Returns (curves, plan, {"csv", "png": path})."""
     p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options)
-    folder = check_out(out or os.path.join("runs", model), force)
+    folder = check_out(os.path.join("runs", model) if out is None else out, force)
     df = run_plan(p, progress=progress)
     return df, p, save(df, p, folder)

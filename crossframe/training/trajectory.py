@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..runner import Case, prepare
-from ..spec import PAIRS, Batch
+from ..spec import PAIRS
 from ..tolerances import TINY, TRAJECTORY, errors
 from .config import OptimizerConfig, make_config
 from .engines import library_side, scratch_side
@@ -52,12 +52,13 @@ class Trace:
         return {"loss": self.losses[k], **self.weights[k]}
 
 
-def step_batches(case: Case, steps: int) -> list[Batch]:
+def step_batches(case: Case, steps: int):
     """Step k takes the spec's canonical batch for seed ``case.seed + k`` (k = 0 is
-    ``case.batch``): a fresh, seeded draw of the data set every step, the same in all three."""
-    size = case.batch.size
-    return [case.batch] + [case.spec.make_batch(case.opts, case.dtype, case.seed + k, size)
-                           for k in range(1, steps)]
+    ``case.batch``): a fresh, seeded draw of the data set every step, the same in all three.
+    A generator: one batch in memory at a time, drawn again (identically) for every side."""
+    yield case.batch
+    for k in range(1, steps):
+        yield case.spec.make_batch(case.opts, case.dtype, case.seed + k, case.batch.size)
 
 
 def sides_needed(pairs, explain: bool) -> list[str]:
@@ -74,8 +75,15 @@ def sides_needed(pairs, explain: bool) -> list[str]:
 
 
 def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[str, Trace]:
-    """Train every side ``steps`` steps on the same batches; record losses and weights."""
-    batches = step_batches(case, steps)
+    """Train every side ``steps`` steps on the same batches; record losses and weights (the
+    weights after every step are kept: their size is checked against the memory budget first,
+    crossframe.resources)."""
+    from .. import resources
+
+    per_step = sum(np.asarray(w).nbytes for w in case.weights.values())
+    resources.guard(per_step * steps * len(labels),
+                    f"the weights of {steps} steps on {len(labels)} sides",
+                    "pass fewer --steps")
     traces = {}
     for label in labels:
         if label.startswith("scratch["):
@@ -84,7 +92,7 @@ def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[s
         else:
             side = library_side(label, case.model, case.dtype, case.weights, config)
         trace = traces[label] = Trace()
-        for batch in batches:
+        for batch in step_batches(case, steps):
             trace.losses.append(side.step(batch.inputs, batch.target))
             trace.weights.append(side.weights())
     return traces

@@ -290,7 +290,7 @@ def test_a_failed_write_leaves_the_previous_report_untouched(tmp_path, monkeypat
 
 @pytest.mark.parametrize("args, message", [
     (["--models", "nope"], "unknown model or layer 'nope'"),
-    (["--repeats", "0"], "--repeats 0 must be at least 1"),
+    (["--repeats", "0"], "--repeats 0 must be from 1 to 10000"),
     (["--dtype", "float16"], "unknown dtype 'float16'"),
     (["--models", "relu", "--surprise"], "unknown argument"),
 ])

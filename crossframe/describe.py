@@ -7,7 +7,7 @@ so ``describe mlp --units 100000000`` prints shapes instantly.
 """
 from __future__ import annotations
 
-from .frameworks import FOLDERS, FRAMEWORKS
+from .frameworks import FOLDERS, FRAMEWORKS, PACKAGES
 from .spec import Spec
 
 
@@ -18,22 +18,32 @@ def _rows(entries, shapes):
              "transform": e.transform.describe(), "reason": e.reason} for e in entries]
 
 
+def _declaring_file(framework: str, decl) -> str | None:
+    """The module of ``framework``'s package whose class says ``declaration = L.<Title>``,
+    found by reading the sources (nothing imported: no torch, no TensorFlow)."""
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.find_spec(PACKAGES[framework])
+    if spec is None or spec.origin is None:
+        return None
+    folder = pathlib.Path(spec.origin).parent
+    mark = f"declaration = L.{decl.title}\n"
+    for path in sorted(folder.glob("*.py")):
+        if mark in path.read_text(encoding="utf-8"):
+            return f"{FOLDERS[framework]}{path.name}::{type(decl).__name__}"
+    return None
+
+
 def implementation_path(framework: str, decl) -> str:
-    """Where ``decl`` is implemented in ``framework``, found without importing torch or
-    TensorFlow: ``torch_impl/recurrent.py::LSTM`` (by the family file's convention)."""
-    return f"{FOLDERS[framework]}{decl.family}.py::{type(decl).__name__}"
+    """Where ``decl`` is implemented in ``framework``: ``torch_impl/recurrent.py::LSTM``
+    (the family file where nothing declares it yet: where to add it)."""
+    return _declaring_file(framework, decl) or \
+        f"{FOLDERS[framework]}{decl.family}.py::{type(decl).__name__}"
 
 
 def fast_path(decl) -> str | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec(f"crossframe.scratch.fast.{decl.family}")
-    if spec is None or spec.origin is None:
-        return None
-    with open(spec.origin, encoding="utf-8") as f:
-        source = f.read()
-    return f"scratch/fast/{decl.family}.py::{type(decl).__name__}" \
-        if f"declaration = L.{decl.title}" in source else None
+    return _declaring_file("scratch-fast", decl)
 
 
 def describe(spec: Spec, opts: dict, batch_size: int | None = None) -> dict:

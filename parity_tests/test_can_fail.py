@@ -62,3 +62,24 @@ def test_weights_really_reach_the_frameworks():
     b = dataclasses.replace(a, weights=prepare("mlp", dtype="float64", seed=1).weights)
     ya, yb = (run(c, "keras").outputs["logits"] for c in (a, b))
     assert not np.allclose(ya, yb)
+
+
+def test_layernorm_with_the_other_librarys_epsilon_is_caught():
+    keras_default = prepare("layernorm", dtype="float64")              # epsilon 1e-3
+    torch_default = prepare("layernorm", dtype="float64", options={"epsilon": 1e-5})
+    assert keras_default.weights.keys() == torch_default.weights.keys()
+    for name in keras_default.weights:
+        np.testing.assert_array_equal(keras_default.weights[name], torch_default.weights[name])
+    bad = run(torch_default, "torch")
+    assert_results_differ(run(keras_default, "keras"), bad, "float64", "out:output")
+    assert_results_differ(run(keras_default, "scratch"), bad, "float64", "grad:x")
+
+
+def test_layernorm_gamma_and_beta_loaded_into_each_other_are_caught():
+    case = prepare("layernorm", dtype="float64", options={"input": "6"})
+    good = case.mapping("torch")
+    swap = {"layernorm.weight": "layernorm.bias", "layernorm.bias": "layernorm.weight"}
+    wrong = Mapping("torch", tuple(dataclasses.replace(e, framework=swap[e.framework])
+                                   for e in good.params))
+    bad = run(_with_mapping(case, "torch", wrong), "torch")
+    assert_results_differ(run(case, "keras"), bad, "float64", "out:output")

@@ -8,7 +8,8 @@ permutes the rows (torch sees the features in (c, h, w) order).
 from __future__ import annotations
 
 from ..mapping import Chain, Entry, Identity, Permute, Transpose
-from .base import Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, integer
+from ..difference import Difference
+from .base import Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, integer, number
 
 TORCH_W_WHY = "nn.Linear stores weight (out, in) and computes x @ weight.T"
 TORCH_FLAT_WHY = ("nn.Linear stores weight (out, in), and the Flatten before it ordered its "
@@ -163,5 +164,92 @@ class Softmax(Activation):
         return "layers.Softmax()"
 
 
+# --- normalization over the last axis --------------------------------------------------------
+KERAS_EPSILON, TORCH_EPSILON = 1e-3, 1e-5       # the two libraries' defaults
+
+
+class LayerNormalization(LayerDecl):
+    """Ba, Kiros & Hinton, "Layer Normalization" (2016), over the last axis only (Keras'
+    default axis=-1; torch's ``nn.LayerNorm(normalized_shape=F)``)."""
+
+    name, title, family, stem = "layernorm", "LayerNormalization", "dense", "layernorm"
+    keras, torch = "keras.layers.LayerNormalization", "torch.nn.LayerNorm"
+    aliases = ("layer_norm", "LayerNorm")
+    example = ((4, 3, 5), {})     # an image: torch normalizes dim=-1 of NCHW unless moved
+    options = (
+        Option("epsilon", KERAS_EPSILON, "added to the variance (Keras' default 1e-3; torch's "
+               "nn.LayerNorm defaults to eps=1e-5)", number(0.0, open_min=True), aliases=("eps",)),
+    )
+    equations = (
+        "mu = mean_f x[..., f]     var = mean_f (x - mu)^2      (biased: divided by F)\n"
+        "xhat = (x - mu) / sqrt(var + epsilon)      y = gamma * xhat + beta\n"
+        "dL/dgamma = sum over rows of G * xhat     dL/dbeta = sum over rows of G\n"
+        "dxhat = G * gamma\n"
+        "dL/dx = (dxhat - mean_f dxhat - xhat * mean_f(dxhat * xhat)) / sqrt(var + epsilon)")
+    notes = (
+        "Keras' epsilon defaults to 1e-3, torch's eps to 1e-5: a port that keeps each "
+        "library's default computes a different layer (see the declared difference).",
+        "Both use the biased variance (divided by F), as the paper does.",
+        "torch's nn.LayerNorm normalizes the trailing dimension(s): on an NCHW image that is W, "
+        "not the channels; the channels are moved last and back (as for Dense).",
+    )
+
+    def output(self, opts, flow):
+        return flow
+
+    def params(self, opts, flow):
+        F = flow.features
+        return [ParamSpec("gamma", (F,), "weight", 1, "scale (F,)"),
+                ParamSpec("beta", (F,), "bias", doc="offset (F,)")]
+
+    def torch_params(self, cfg):
+        return [Entry(cfg.p("gamma"), f"{cfg.name}.weight", Identity(), SAME_LAYOUT),
+                Entry(cfg.p("beta"), f"{cfg.name}.bias", Identity(), SAME_LAYOUT)]
+
+    def keras_params(self, cfg):
+        return [Entry(cfg.p("gamma"), f"{cfg.name}/gamma", Identity(), SAME_LAYOUT),
+                Entry(cfg.p("beta"), f"{cfg.name}/beta", Identity(), SAME_LAYOUT)]
+
+    def torch_code(self, cfg):
+        return f"nn.LayerNorm({cfg.flow_in.features}, eps={cfg.opts['epsilon']:g})"
+
+    def torch_forward(self, cfg):
+        if cfg.flow_in.layout == "image":
+            return [f"x = self.{cfg.name}(x.movedim(1, -1)).movedim(-1, 1)  # on the channels"]
+        return [f"x = self.{cfg.name}(x)"]
+
+    def keras_code(self, cfg):
+        return f"layers.LayerNormalization(epsilon={cfg.opts['epsilon']:g})"
+
+    def formula(self, cfg, framework):
+        return {"scratch": "y = gamma * (x - mu) / sqrt(var + epsilon) + beta",
+                "torch": "y = weight * (x - mean) / sqrt(var + eps) + bias",
+                "keras": "y = gamma * (x - mean) * rsqrt(variance + epsilon) + beta"}[framework]
+
+
+def _epsilon_defaults() -> float:
+    """LayerNormalization with each library's default epsilon (torch 1e-5, Keras 1e-3), same
+    weights and batch: relative difference of the outputs."""
+    from ..runner import prepare, run
+    from ..tolerances import rel_error
+
+    keras = prepare("layernorm", options={"epsilon": KERAS_EPSILON})
+    torch = prepare("layernorm", options={"epsilon": TORCH_EPSILON})
+    return rel_error(run(torch, "torch").outputs["output"], run(keras, "keras").outputs["output"])
+
+
+DIFFERENCES = (
+    Difference(
+        "LayerNormalization epsilon default",
+        torch="nn.LayerNorm(F) uses eps=1e-5",
+        keras="layers.LayerNormalization() uses epsilon=1e-3",
+        agree_when="the port states it: nn.LayerNorm(F, eps=1e-3), or "
+                   "LayerNormalization(epsilon=1e-5)",
+        measure=_epsilon_defaults,
+    ),
+)
+
+
 # one object per kind of layer (what implementations name and users call: Dense(units=10))
 Dense, ReLU, Sigmoid, Tanh, Softmax = Dense(), ReLU(), Sigmoid(), Tanh(), Softmax()
+LayerNormalization = LayerNormalization()

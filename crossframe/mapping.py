@@ -215,6 +215,9 @@ class Mapping:
     inputs: tuple[Entry, ...] = ()
     outputs: tuple[Entry, ...] = ()
     formula: str = ""
+    # how non-trainable state (running statistics) is read back after a pass: canonical <-
+    # framework tensor (usually the entry that loaded it; see LayerDecl.torch_states)
+    states: tuple[Entry, ...] = ()
 
     def __post_init__(self):
         for e in self.outputs:
@@ -250,6 +253,12 @@ class Mapping:
         """Framework outputs -> canonical layout. Output transforms are permutations, whose
         adjoint is their inverse and needs no canonical shape."""
         return _adjoint(self.outputs, fw, {e.canonical: None for e in self.outputs})
+
+    def state_to_canonical(self, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict:
+        """Framework state after a pass -> canonical names and layout; a framework tensor no
+        entry names (torch's num_batches_tracked) is left out."""
+        return {e.canonical: e.transform.adjoint(fw[e.framework], tuple(shapes[e.canonical]))
+                for e in self.states if e.framework in fw}
 
     def framework_shapes(self, canonical_shapes: dict[str, tuple]) -> dict[str, tuple]:
         return {e.framework: e.transform.shape(canonical_shapes[e.canonical]) for e in self.params}

@@ -338,7 +338,7 @@ def run(case: Case, framework: str, model=None, backward: bool = True, **engine_
         loss=np.asarray(loss),
         grads=mapping.param_grads_to_canonical(grads, shapes),
         input_grads=mapping.input_grads_to_canonical(input_grads, shapes),
-        state={},
+        state=mapping.state_to_canonical(state, shapes),
         terms=terms,
     )
 

@@ -309,17 +309,20 @@ class Sequential:
         """This model's canonical <-> ``framework`` mapping, from the declarations."""
         if framework == "scratch":
             params = [Entry(p.name, p.name, Identity(), SCRATCH_WHY) for p in self.params()]
+            states = [e for e in params if e.canonical in {p.name for p in self.params("state")}]
         elif framework == "torch":
             params = [e for cfg in self.layers for e in cfg.decl.torch_params(cfg)]
+            states = [e for cfg in self.layers for e in cfg.decl.torch_states(cfg)]
         elif framework == "keras":
             params = [e for cfg in self.layers for e in cfg.decl.keras_params(cfg)]
+            states = [e for cfg in self.layers for e in cfg.decl.keras_states(cfg)]
         else:
             raise ValueError(f"unknown framework {framework!r}")
         formula = "; ".join(
             (f"{cfg.name}: " if len(self.layers) > 1 else "") + text
             for cfg in self.layers if (text := cfg.decl.formula(cfg, framework)))
         return Mapping(framework, tuple(params), tuple(self._input_entries(framework)),
-                       tuple(self._output_entries(framework)), formula)
+                       tuple(self._output_entries(framework)), formula, tuple(states))
 
     def _input_entries(self, fw: str) -> list[Entry]:
         layout = flow_for(self.input_shape).layout

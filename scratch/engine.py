@@ -54,4 +54,5 @@ def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: s
     model.load(weights)
     outputs, value, input_grads = make_step(model, inputs, target, upstream, loss, dtype, mode,
                                             backward)()
-    return outputs, value, dict(model.grads) if backward else {}, input_grads or {}, {}
+    return (outputs, value, dict(model.grads) if backward else {}, input_grads or {},
+            dict(model.state))

@@ -77,6 +77,8 @@ class Model:
         self.params = {p.name: np.zeros(p.shape, dtype=self.dtype) for p in sequential.params()}
         self.grads: dict[str, np.ndarray] = {}
         self.training = True
+        # non-trainable state after the last forward pass (running statistics), canonical
+        self.state: dict[str, np.ndarray] = {}
 
     def where(self, cfg, layer) -> str:
         return f"{cfg.where()} in {source_of(layer)}"
@@ -88,14 +90,16 @@ class Model:
             assert value.shape == self.params[name].shape, f"{name}: {value.shape}"
             self.params[name] = value
 
-    def _local(self, cfg) -> dict[str, np.ndarray]:
-        return {p.name[len(cfg.name) + 1:]: self.params[p.name] for p in cfg.params}
+    def _local(self, cfg, role: str | None = None) -> dict[str, np.ndarray]:
+        return {p.name[len(cfg.name) + 1:]: self.params[p.name] for p in cfg.params
+                if role is None or p.role == role}
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
         h = inputs["x"]
         N = h.shape[0]
         self._caches, self._given = [], [k for k in inputs if k != "x"]
+        self.state = {p.name: self.params[p.name] for p in self.sequential.params("state")}
         outputs = {}
         for cfg, layer in self.layers:
             where = self.where(cfg, layer)
@@ -114,6 +118,12 @@ class Model:
                 x_dtype = h.dtype
                 h, cache = layer.forward(self._local(cfg), h, **kwargs)
                 _check("forward output", h, (N, *cfg.flow_out.shape), x_dtype, where)
+                if any(p.role == "state" for p in cfg.params):   # running statistics
+                    new = layer.updated_state(self._local(cfg), cache, **kwargs)
+                    for key, value in new.items():
+                        _check(f"state {key}", value, self.params[f"{cfg.name}.{key}"].shape,
+                               x_dtype, where)
+                        self.state[f"{cfg.name}.{key}"] = value
             self._caches.append((cfg, layer, cache, h))
         return outputs or {self.sequential.output_name: h}
 
@@ -135,7 +145,7 @@ class Model:
         self.grads, input_grads = {}, {}
         for cfg, layer, cache, out in reversed(self._caches):
             where = self.where(cfg, layer)
-            params = self._local(cfg)
+            params = self._local(cfg, "trainable")
             if cfg.decl.recurrent:
                 outs = layer_outputs = self._recurrent_outs(cfg, cache, out)
                 douts = [np.zeros_like(o) for o in layer_outputs]

@@ -52,3 +52,67 @@ class LayerNormalization(Layer):
         dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
                         - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
         return grads, dx
+
+
+class BatchNormalization(Layer):
+    """Training (batch statistics): mu = mean over rows, var = mean over rows (x - mu)^2,
+    xhat = (x - mu) / sqrt(var + epsilon), y = gamma * xhat + beta; the running statistics
+    move towards mu and var. Inference: xhat from moving_mean and moving_variance; no update.
+
+    Shapes: rows are every axis but the last (M = N, or N*H*W on an NHWC image, N*T on a
+    sequence); x (N, ..., C); gamma, beta, moving_mean, moving_variance (C,).
+
+    Backward, with G = dL/dy and dxhat = G * gamma:
+        dL/dgamma = sum over rows of G * xhat      dL/dbeta = sum over rows of G      (C,)
+        training:  dL/dx = (dxhat - mean_rows dxhat - xhat * mean_rows(dxhat * xhat))
+                           / sqrt(var + epsilon)       (mu and var depend on every row)
+        inference: dL/dx = dxhat / sqrt(moving_variance + epsilon)     (constants)
+    Ioffe & Szegedy (2015), Algorithm 1 and its backward in section 3."""
+
+    declaration = L.BatchNormalization
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **options):
+        self.momentum, self.epsilon = momentum, epsilon
+
+    def forward(self, params, x, training=True):
+        C = x.shape[-1]
+        rows = x.reshape(-1, C)
+        if training:
+            mu = rows.mean(axis=0)
+            var = ((rows - mu) ** 2).mean(axis=0)             # biased: divided by M
+        else:
+            mu, var = params["moving_mean"], params["moving_variance"]
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        xhat = (x - mu) * inv_std
+        y = xhat
+        if "gamma" in params:
+            y = params["gamma"] * xhat + params["beta"]
+        return y, (xhat, inv_std, mu, var, rows.shape[0], training)
+
+    def updated_state(self, params, cache, training=True, unbiased_variance=False):
+        """The running statistics after this pass: Keras' rule (the biased batch variance);
+        ``unbiased_variance`` gives torch's (var * M / (M - 1))."""
+        _, _, mu, var, M, _ = cache
+        if not training:
+            return {"moving_mean": params["moving_mean"],
+                    "moving_variance": params["moving_variance"]}
+        if unbiased_variance:
+            var = var * M / (M - 1)
+        m = self.momentum
+        return {"moving_mean": m * params["moving_mean"] + (1 - m) * mu,
+                "moving_variance": m * params["moving_variance"] + (1 - m) * var}
+
+    def backward(self, params, cache, G):
+        xhat, inv_std, _, _, _, training = cache
+        C = xhat.shape[-1]
+        grads = {}
+        dxhat = G
+        if "gamma" in params:
+            grads = {"gamma": (G * xhat).reshape(-1, C).sum(axis=0),
+                     "beta": G.reshape(-1, C).sum(axis=0)}
+            dxhat = G * params["gamma"]
+        if not training:
+            return grads, dxhat * inv_std
+        d2, x2 = dxhat.reshape(-1, C), xhat.reshape(-1, C)
+        dx = inv_std * (d2 - d2.mean(axis=0) - x2 * (d2 * x2).mean(axis=0))
+        return grads, dx.reshape(xhat.shape)

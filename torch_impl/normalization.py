@@ -8,7 +8,9 @@ are Keras' ``gamma`` and ``beta`` unchanged; eps is given explicitly, since torc
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from crossframe import layers as L
 
@@ -24,3 +26,50 @@ class LayerNormalization(nn.LayerNorm):
         if self.image:
             return super().forward(x.movedim(1, -1)).movedim(-1, 1)
         return super().forward(x)
+
+
+class BatchNormalization(_BatchNorm):
+    """torch's batch norm (the class behind nn.BatchNorm1d and nn.BatchNorm2d: F.batch_norm
+    over dim 1) on (N, C), (N, C, H, W) and, a sequence transposed in and out, (N, C, T); eps
+    and momentum = 1 - Keras' momentum given explicitly.
+
+    Its running_var moves with the unbiased batch variance (times M/(M-1), M rows per
+    channel); Keras' with the biased one. ``running_var_biased``, a buffer beside it, is the
+    same step in Keras' convention, recovered as running_var - momentum * var / (M - 1) with the
+    biased batch variance of this input: the relation the mapping reads back through (the
+    declared difference; parity_tests/test_normalization.py also checks torch's own running_var
+    against the unbiased rule). num_batches_tracked is kept out of the state dict: with a
+    momentum given, torch never reads it."""
+
+    declaration = L.BatchNormalization
+
+    def __init__(self, cfg):
+        super().__init__(cfg.flow_in.features, eps=cfg.opts["epsilon"],
+                         momentum=1 - cfg.opts["momentum"], affine=cfg.opts["scale"])
+        self._buffers.pop("num_batches_tracked")
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("running_var_biased", self.running_var.clone(), persistent=False)
+        self.sequence = cfg.flow_in.layout == "sequence"
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        # nn.Module's own loading: _NormBase's would add num_batches_tracked to a state dict
+        # without version metadata, a key this layer does not keep
+        nn.Module._load_from_state_dict(self, *args, **kwargs)
+
+    def _check_input_dim(self, x):
+        if x.dim() not in (2, 3, 4):
+            raise ValueError(f"expected a 2-, 3- or 4-D input, got {x.dim()}-D")
+
+    def forward(self, x):
+        if self.sequence:
+            x = x.transpose(1, 2)
+        if self.training:
+            dims = [0] + list(range(2, x.dim()))
+            var = x.detach().var(dim=dims, unbiased=False)
+            M = x.numel() // x.shape[1]
+        y = super().forward(x)
+        with torch.no_grad():
+            self.running_var_biased = self.running_var - self.momentum * var / (M - 1) \
+                if self.training else self.running_var.clone()
+        return y.transpose(1, 2) if self.sequence else y

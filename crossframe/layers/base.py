@@ -358,6 +358,16 @@ class LayerDecl:
         return []
 
     # -- the equivalent code (describe) ------------------------------------------------------
+    def torch_states(self, cfg: LayerConfig) -> list[Entry]:
+        """How the state (role "state") is read back from torch after a pass: by default
+        through the entries that load it."""
+        states = {p.name for p in cfg.params if p.role == "state"}
+        return [e for e in self.torch_params(cfg) if e.canonical in states]
+
+    def keras_states(self, cfg: LayerConfig) -> list[Entry]:
+        states = {p.name for p in cfg.params if p.role == "state"}
+        return [e for e in self.keras_params(cfg) if e.canonical in states]
+
     def torch_code(self, cfg: LayerConfig) -> str:
         return f"{self.torch}()"
 

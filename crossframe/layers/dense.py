@@ -227,6 +227,143 @@ class LayerNormalization(LayerDecl):
                 "keras": "y = gamma * (x - mean) * rsqrt(variance + epsilon) + beta"}[framework]
 
 
+class BatchNormalization(LayerDecl):
+    """Ioffe & Szegedy, "Batch Normalization" (2015), Algorithm 1, over the last axis (the
+    features, or the channels of NHWC), as keras/src/layers/normalization/batch_normalization.py
+    and torch.nn.BatchNorm1d / BatchNorm2d compute it, in training and in inference."""
+
+    name, title, family, stem = "batchnorm", "BatchNormalization", "dense", "batchnorm"
+    keras, torch = "keras.layers.BatchNormalization", "torch.nn.BatchNorm1d / BatchNorm2d"
+    aliases = ("batch_norm", "BatchNorm", "BatchNorm1d", "BatchNorm2d")
+    example = ((4, 3, 5), {})     # an image: statistics per channel over N, H and W
+    mode_dependent = True
+    options = (
+        Option("momentum", 0.99, "Keras' momentum: moving = momentum * moving + (1 - momentum) "
+               "* batch; torch's momentum is 1 minus this (0.1 there = 0.9 here)",
+               number(0.0, 1.0)),
+        Option("epsilon", KERAS_EPSILON, "added to the variance (Keras' default 1e-3; torch's "
+               "nn.BatchNorm defaults to eps=1e-5)", number(0.0, open_min=True), aliases=("eps",)),
+        Option("center", True, "learn an offset beta (C,)", boolean),
+        Option("scale", True, "learn a scale gamma (C,)", boolean),
+    )
+    equations = (
+        "training: mu = mean over rows of x    var = mean over rows (x - mu)^2   (rows: every "
+        "axis but the last)\n"
+        "xhat = (x - mu) / sqrt(var + epsilon)      y = gamma * xhat + beta\n"
+        "moving_mean = momentum * moving_mean + (1 - momentum) * mu\n"
+        "moving_variance = momentum * moving_variance + (1 - momentum) * var   (Keras: biased; "
+        "torch: var * M/(M-1))\n"
+        "dL/dx = (dxhat - mean_rows dxhat - xhat * mean_rows(dxhat * xhat)) / sqrt(var + "
+        "epsilon),  dxhat = G * gamma\n"
+        "inference: xhat = (x - moving_mean) / sqrt(moving_variance + epsilon), no update, "
+        "dL/dx = G * gamma / sqrt(moving_variance + epsilon)\n"
+        "dL/dgamma = sum over rows of G * xhat     dL/dbeta = sum over rows of G")
+    notes = (
+        "torch's momentum is the weight of the NEW batch (default 0.1); Keras' is the weight of "
+        "the OLD moving value (default 0.99): torch momentum m = Keras 1 - m.",
+        "Default epsilon: Keras 1e-3, torch 1e-5.",
+        "Parameter order and names: Keras gamma, beta, moving_mean, moving_variance; torch "
+        "weight, bias, running_mean, running_var (+ num_batches_tracked, unused when momentum is "
+        "set).",
+        "The moving variance is updated with the biased batch variance in Keras and the "
+        "unbiased one (times M/(M-1), M = rows per channel) in torch: after a training step "
+        "they differ by (1 - momentum) * var / (M - 1) (a declared difference); the forward "
+        "pass normalizes with the biased variance in both. crossframe reads torch's value back "
+        "in Keras' convention by that relation.",
+        "torch's nn.BatchNorm has one switch, affine, for both gamma and beta: center and scale "
+        "must be equal there.",
+    )
+
+    def validate(self, opts, flow, where):
+        super().validate(opts, flow, where)
+        if opts["center"] != opts["scale"]:
+            from ..errors import InputError
+            raise InputError(f"{where}: center={opts['center']} with scale={opts['scale']} has "
+                             "no torch layer (nn.BatchNorm's affine switches both)",
+                             "give center and scale the same value")
+
+    def output(self, opts, flow):
+        return flow
+
+    def params(self, opts, flow):
+        C = flow.features
+        out = []
+        if opts["scale"]:
+            out.append(ParamSpec("gamma", (C,), "weight", 1, "scale (C,)"))
+        if opts["center"]:
+            out.append(ParamSpec("beta", (C,), "bias", doc="offset (C,)"))
+        out += [ParamSpec("moving_mean", (C,), "bias", doc="running mean (C,)", role="state"),
+                ParamSpec("moving_variance", (C,), "positive", doc="running variance (C,)",
+                          role="state")]
+        return out
+
+    def torch_params(self, cfg):
+        names = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
+                 "moving_variance": "running_var"}
+        return [Entry(p.name, f"{cfg.name}.{names[p.name.split('.', 1)[1]]}", Identity(),
+                      SAME_LAYOUT) for p in cfg.params]
+
+    def torch_states(self, cfg):
+        return [Entry(cfg.p("moving_mean"), f"{cfg.name}.running_mean", Identity(),
+                      SAME_LAYOUT),
+                Entry(cfg.p("moving_variance"), f"{cfg.name}.running_var_biased", Identity(),
+                      "running_var updated with the unbiased variance, read back in Keras' "
+                      "convention: running_var - (1 - momentum) * var / (M - 1)")]
+
+    def keras_params(self, cfg):
+        return [Entry(p.name, f"{cfg.name}/{p.name.split('.', 1)[1]}", Identity(), SAME_LAYOUT)
+                for p in cfg.params]
+
+    def torch_code(self, cfg):
+        kind = "BatchNorm2d" if cfg.flow_in.layout == "image" else "BatchNorm1d"
+        affine = "" if cfg.opts["scale"] else ", affine=False"
+        return (f"nn.{kind}({cfg.flow_in.features}, eps={cfg.opts['epsilon']:g}, "
+                f"momentum={1 - cfg.opts['momentum']:g}{affine})")
+
+    def torch_forward(self, cfg):
+        if cfg.flow_in.layout == "sequence":     # BatchNorm1d takes (N, C, L)
+            return [f"x = self.{cfg.name}(x.transpose(1, 2)).transpose(1, 2)"]
+        return [f"x = self.{cfg.name}(x)"]
+
+    def keras_code(self, cfg):
+        o = cfg.opts
+        extra = "" if o["scale"] else ", center=False, scale=False"
+        return (f"layers.BatchNormalization(momentum={o['momentum']:g}, "
+                f"epsilon={o['epsilon']:g}{extra})")
+
+    def formula(self, cfg, framework):
+        return {"scratch": "y = gamma * (x - mu) / sqrt(var + epsilon) + beta",
+                "torch": "y = weight * (x - mean) / sqrt(var + eps) + bias; running_var with "
+                         "the unbiased var",
+                "keras": "y = gamma * (x - mean) * rsqrt(variance + epsilon) + beta"}[framework]
+
+
+def _torch_running_var() -> float:
+    """BatchNormalization after one training step: torch's running_var (the unbiased batch
+    variance) against Keras' moving_variance (the biased one), same weights and batch."""
+    from .. import frameworks
+    from ..runner import prepare, run
+    from ..tolerances import rel_error
+
+    case = prepare("batchnorm")
+    torch_model = frameworks.build("torch", case.model, case.dtype)
+    run(case, "torch", model=torch_model)
+    raw = torch_model.batchnorm.running_var.detach().numpy()
+    return rel_error(raw, run(case, "keras").state["batchnorm.moving_variance"])
+
+
+def _momentum_copied() -> float:
+    """BatchNormalization's momentum copied by its number, Keras' 0.99 given to torch (which
+    then keeps 1% of the old running mean): moving_mean after one training step, relative."""
+    from ..runner import prepare, run
+    from ..tolerances import rel_error
+
+    keras = prepare("batchnorm")
+    torch = prepare("batchnorm", options={"momentum": 1 - 0.99})   # torch momentum = 0.99
+    return rel_error(run(torch, "torch").state["batchnorm.moving_mean"],
+                     run(keras, "keras").state["batchnorm.moving_mean"])
+
+
 def _epsilon_defaults() -> float:
     """LayerNormalization with each library's default epsilon (torch 1e-5, Keras 1e-3), same
     weights and batch: relative difference of the outputs."""
@@ -240,6 +377,27 @@ def _epsilon_defaults() -> float:
 
 DIFFERENCES = (
     Difference(
+        "BatchNormalization momentum convention",
+        torch="nn.BatchNorm momentum=0.1: running = (1 - 0.1) * running + 0.1 * batch (the "
+              "weight of the new batch)",
+        keras="BatchNormalization momentum=0.99: moving = 0.99 * moving + 0.01 * batch (the "
+              "weight of the old value)",
+        agree_when="torch momentum = 1 - Keras momentum (Keras 0.99 is torch 0.01; torch's "
+                   "default 0.1 is Keras 0.9)",
+        measure=_momentum_copied,
+    ),
+    Difference(
+        "BatchNormalization moving variance update",
+        torch="running_var moves with the unbiased batch variance, var * M / (M - 1) (M rows "
+              "per channel); the output is normalized with the biased one",
+        keras="moving_variance moves with the biased batch variance, the one it normalizes with",
+        agree_when="never exactly after a training step: they differ by (1 - Keras momentum) * "
+                   "var / (M - 1); equal in inference, and in the outputs and gradients of a "
+                   "training step. A port moving statistics between them converts with that "
+                   "relation (crossframe's torch side reads running_var back through it)",
+        measure=_torch_running_var,
+    ),
+    Difference(
         "LayerNormalization epsilon default",
         torch="nn.LayerNorm(F) uses eps=1e-5",
         keras="layers.LayerNormalization() uses epsilon=1e-3",
@@ -252,4 +410,4 @@ DIFFERENCES = (
 
 # one object per kind of layer (what implementations name and users call: Dense(units=10))
 Dense, ReLU, Sigmoid, Tanh, Softmax = Dense(), ReLU(), Sigmoid(), Tanh(), Softmax()
-LayerNormalization = LayerNormalization()
+LayerNormalization, BatchNormalization = LayerNormalization(), BatchNormalization()

@@ -22,6 +22,7 @@ import pytest
 import crossframe as cf
 from crossframe.errors import InputError
 from crossframe.layers import all_layers
+from crossframe.layers import get as get_layer
 from crossframe.verification import build_cases
 from crossframe.verification.faults import has_faulty, layer_faults
 
@@ -31,6 +32,11 @@ LAYER_OF_PREFIX = {"simple": "simple_rnn", "torch": "lstm", "keras": "dense"}
 # file -> (layer, phrases every mismatching tensor's diagnosis must contain)
 MISTAKES = {
     "averagepool2d_not_divided": ("averagepool2d", ["area times"]),
+    "batchnorm_batch_stats_in_inference": ("batchnorm", ["batch's statistics"]),
+    "batchnorm_momentum_backwards": ("batchnorm", ["torch's momentum convention"]),
+    "batchnorm_no_stat_grad": ("batchnorm", ["does not flow through the batch mean"]),
+    "batchnorm_no_update": ("batchnorm", ["not updated in training"]),
+    "batchnorm_unbiased_update": ("batchnorm", ["unbiased batch variance"]),
     "conv2d_flipped": ("conv2d", ["flipped"]),
     "conv2d_padding_crop": ("conv2d", ["padded gradient"]),
     "conv2d_stride_ignored": ("conv2d", ["ignores the stride"]),
@@ -371,3 +377,19 @@ def test_one_diagnosis_is_printed_once_for_all_the_tensors_it_explains():
     mismatches = [line for line in r.stdout.splitlines() if line.startswith("MISMATCH")]
     assert len(mismatches) == 1 and "dc is not carried" in mismatches[0]
     assert r.stdout.splitlines()[0].count("dc is not carried") == 1
+
+
+def test_a_layer_with_running_statistics_needs_updated_state(tmp_path):
+    source = (LEARNERS / "batchnorm_ok.py").read_text()
+    without = tmp_path / "bn_without_update.py"
+    without.write_text(source.replace("def updated_state(", "def _not_named_so("))
+    table = cf.verify(str(without), layer="batchnorm")
+    assert "has no updated_state(params, cache, training)" in table.attrs["error"]
+
+
+def test_batchnorm_is_verified_in_training_and_in_inference():
+    table = cf.verify(str(LEARNERS / "batchnorm_ok.py"), layer="batchnorm")
+    assert table.attrs["ok"], table.attrs["summary"]
+    assert {"state:moving_mean", "state:moving_variance"} <= set(table["tensor"])
+    cases = build_cases(get_layer("batchnorm"), {}, "float64")
+    assert [c.mode for c in cases] == ["train", "eval"]

@@ -99,7 +99,9 @@ def build_cases(decl, options: dict, dtype: str, seed: int = 1):
     cases = []
     for i, (s, o, n) in enumerate([(shape, opts, 3), (*_square(decl, shape, opts), 2)]):
         model = Sequential([decl(**o)], s)
-        case = prepare(model, dtype=dtype, seed=seed + i, batch_size=n)
+        # a layer that computes differently in inference is checked in both modes
+        mode = "eval" if decl.mode_dependent and i == 1 else "train"
+        case = prepare(model, dtype=dtype, seed=seed + i, batch_size=n, mode=mode)
         if decl.name in TIES:
             case = _with_ties(case)
         cases.append(case)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scratch import activations, conv, dense
+from ..scratch import activations, conv, dense, normalization
 from ..scratch.activations import sigmoid
 from ..scratch.base import Layer
 
@@ -95,6 +95,29 @@ POOL_FAULTS = {
 FLATTEN_FAULTS = [Fault("flatten-channels-first", "Flatten orders the features (c, h, w), "
                         "torch's NCHW order, where the canonical (Keras) order is (h, w, c)",
                         "x.reshape(N, -1) on the NHWC array")]
+
+
+BATCHNORM_FAULTS = [
+    Fault("bn-momentum-backwards", "the running statistics keep (1 - momentum) of the old value "
+          "and take momentum of the batch: torch's momentum convention with Keras' number",
+          "moving = momentum * moving + (1 - momentum) * batch (Keras' momentum 0.99 is "
+          "torch's 0.01)"),
+    Fault("bn-unbiased-update", "the moving variance moves with the unbiased batch variance "
+          "(torch's running_var rule), where Keras' moves with the biased one it normalizes "
+          "with", "update with the biased variance, mean over rows of (x - mu)^2"),
+    Fault("bn-no-update", "the running statistics are not updated in training",
+          "moving = momentum * moving + (1 - momentum) * batch"),
+    Fault("bn-batch-stats-in-inference", "inference normalizes with the batch's statistics "
+          "instead of the running ones", "training=False: use moving_mean and moving_variance"),
+    Fault("bn-always-training", "the layer always runs as in training (batch statistics, and "
+          "their gradient), inference included", "training=False: use moving_mean and "
+          "moving_variance, and dx = dxhat / sqrt(moving_variance + eps)"),
+    Fault("bn-unbiased-normalize", "the batch is normalized with the unbiased variance (divided "
+          "by M - 1); both libraries divide by M", "var = mean over rows of (x - mu)^2"),
+    Fault("bn-no-stat-grad", "the gradient does not flow through the batch mean and variance "
+          "(dx = dxhat / sqrt(var + eps), as in inference)",
+          "dx = (dxhat - mean dxhat - xhat * mean(dxhat * xhat)) / sqrt(var + eps)"),
+]
 
 
 def _recurrent_faults(decl, opts, square: bool):
@@ -175,6 +198,8 @@ def layer_faults(decl, opts: dict, params: dict) -> list[Fault]:
         return list(POOL_FAULTS[name])
     if name == "flatten":
         return list(FLATTEN_FAULTS)
+    if name == "batchnorm":
+        return list(BATCHNORM_FAULTS)
     if decl.recurrent:
         return _recurrent_faults(decl, opts, False)
     return []
@@ -499,6 +524,40 @@ class FaultyRecurrent(Layer):
         return da @ W_x.T, dh_prev, None, {"W_x": x_t.T @ da, "W_h": dW_h, "b": db}
 
 
+class FaultyBatchNormalization(normalization.BatchNormalization):
+    """BatchNormalization with the classic port and hand-written mistakes switchable."""
+
+    def __init__(self, faults=frozenset(), **options):
+        super().__init__(**options)
+        self.faults = faults
+
+    def forward(self, params, x, training=True):
+        always = "bn-always-training" in self.faults
+        stats = training or always or "bn-batch-stats-in-inference" in self.faults
+        y, cache = super().forward(params, x, training=stats)
+        if stats and "bn-unbiased-normalize" in self.faults:
+            xhat, _, mu, var, M, _ = cache
+            var = var * M / (M - 1)
+            inv_std = 1.0 / np.sqrt(var + self.epsilon)
+            xhat = (x - mu) * inv_std
+            y = params["gamma"] * xhat + params["beta"] if "gamma" in params else xhat
+            cache = (xhat, inv_std, mu, var * (M - 1) / M, M, True)
+        xhat, inv_std, mu, var, M, _ = cache
+        through_stats = (training or always) and "bn-no-stat-grad" not in self.faults
+        return y, (xhat, inv_std, mu, var, M, through_stats)
+
+    def updated_state(self, params, cache, training=True, unbiased_variance=False):
+        if not training or "bn-no-update" in self.faults:
+            return {"moving_mean": params["moving_mean"],
+                    "moving_variance": params["moving_variance"]}
+        _, _, mu, var, M, _ = cache
+        if "bn-unbiased-update" in self.faults:
+            var = var * M / (M - 1)
+        m = 1 - self.momentum if "bn-momentum-backwards" in self.faults else self.momentum
+        return {"moving_mean": m * params["moving_mean"] + (1 - m) * mu,
+                "moving_variance": m * params["moving_variance"] + (1 - m) * var}
+
+
 def faulty(decl, faults: frozenset):
     """A scratch layer class (built with the layer's options) computing ``decl`` with the
     layer faults in ``faults`` switched on."""
@@ -515,6 +574,8 @@ def faulty(decl, faults: frozenset):
             return FaultyMaxPool2D(faults, **options)
         if name == "flatten":
             return FaultyFlatten(faults)
+        if name == "batchnorm":
+            return FaultyBatchNormalization(faults, **options)
         if decl.recurrent:
             return FaultyRecurrent(name, faults, **{k: v for k, v in options.items()
                                                     if k == "reset_after"})
@@ -523,8 +584,8 @@ def faulty(decl, faults: frozenset):
 
 
 def has_faulty(decl) -> bool:
-    return decl.name in ("dense", "conv2d", "maxpool2d", "flatten", *ACTIVATION_FAULTS) or \
-        decl.recurrent
+    return decl.name in ("dense", "conv2d", "maxpool2d", "flatten", "batchnorm",
+                         *ACTIVATION_FAULTS) or decl.recurrent
 
 
 # --- gradient faults: on what backward returns, any layer --------------------------------------

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..scratch.base import Layer
+from ..scratch.model import ProtocolError
 
 
 class LearnerError(Exception):
@@ -69,6 +70,7 @@ class Target:
     functions: tuple | None = None
     cls: type | None = None
     instance: object = None
+    updated_state: object = None   # module-level updated_state (a layer with running stats)
 
 
 def load_file(path: str, name: str | None = None) -> Target:
@@ -110,7 +112,8 @@ def find(module, path: str, name: str | None = None) -> Target:
         return Target(f"class {name}", path, cls=obj)
     if callable(own.get("forward")) and callable(own.get("backward")):
         return Target(f"forward/backward in {os.path.basename(path)}", path,
-                      functions=(own["forward"], own["backward"]))
+                      functions=(own["forward"], own["backward"]),
+                      updated_state=own.get("updated_state"))
     classes = [v for v in own.values() if inspect.isclass(v) and _has_protocol(v)]
     if not classes:             # a layer written in torch or Keras (crossframe.verification.native)
         from .native import kind_of
@@ -217,11 +220,19 @@ def adapter(target: Target, decl):
             else:
                 self.obj = target.instance
 
-        def _run(self, which: str, *args):
-            fn = getattr(self.obj, which) if target.functions is None else \
-                target.functions[0 if which == "forward" else 1]
+        def _run(self, which: str, *args, **mode):
+            if which == "updated_state":
+                fn = target.updated_state if target.functions else \
+                    getattr(self.obj, "updated_state", None)
+                if not callable(fn):
+                    raise ProtocolError(f"{decl.title} keeps running statistics: your file "
+                                        "has no updated_state(params, cache, training) "
+                                        "returning them after the pass")
+            else:
+                fn = getattr(self.obj, which) if target.functions is None else \
+                    target.functions[0 if which == "forward" else 1]
             try:
-                return _call(fn, args, self.options if target.functions else {})
+                return _call(fn, args, {**(self.options if target.functions else {}), **mode})
             except LearnerError:
                 raise
             except Exception as err:  # noqa: BLE001 - the learner's code raised
@@ -233,8 +244,11 @@ def adapter(target: Target, decl):
                         f"is --layer {decl.name} the layer your file implements?") from err
                 raise LearnerError(f"your {which} raised {where(err, target.source)}") from err
 
-        def forward(self, params, x, *states, **kw):
-            return self._run("forward", params, x, *states)
+        def forward(self, params, x, *states, **mode):
+            return self._run("forward", params, x, *states, **mode)
+
+        def updated_state(self, params, cache, **mode):
+            return self._run("updated_state", params, cache, **mode)
 
         def backward(self, params, cache, dy):
             return self._run("backward", params, cache, dy)

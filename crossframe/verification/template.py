@@ -36,6 +36,29 @@ def backward(params, cache, douts):
     (as the first dh_next)."""
     # TODO: backprop through time, adding the gradients of every step
     raise NotImplementedError'''
+    elif any(p.role == "state" for p in cfg.params):
+        signature = "forward(params, x, training)"
+        y = f"(N, {', '.join(map(str, cfg.flow_out.shape))})"
+        state = ", ".join(p.name.split(".", 1)[1] for p in cfg.params if p.role == "state")
+        body = f'''def forward(params, x, training=True):
+    """x {x} -> (y {y}, cache). training: the batch's statistics; else the running ones
+    (params holds them too)."""
+    # TODO: compute y, keep in the cache what backward and updated_state need
+    raise NotImplementedError
+
+
+def updated_state(params, cache, training=True):
+    """-> {{{state}}} after this pass: moved towards the batch's statistics in training,
+    unchanged in inference."""
+    # TODO
+    raise NotImplementedError
+
+
+def backward(params, cache, dy):
+    """dy {y} (= dL/dy) -> (grads, dx); grads has the trainable keys of params (not the
+    running statistics), dx the shape of x."""
+    # TODO: every gradient from the cache, without recomputing forward
+    raise NotImplementedError'''
     else:
         signature = "forward(params, x)"
         y = f"(N, {', '.join(map(str, cfg.flow_out.shape))})"

@@ -26,6 +26,16 @@ def rng_for(seed: int, *names: str) -> np.random.Generator:
     return np.random.default_rng([int(seed)] + [zlib.crc32(n.encode()) for n in names])
 
 
+def dropout_mask(seed: int, shape: tuple[int, ...], rate: float, dtype: str) -> np.ndarray:
+    """The keep-mask a Dropout layer applies in training, canonical layout (N, ..., F): 1 where
+    a uniform draw is >= ``rate`` (kept, probability 1 - rate), else 0. Drawn from the layer's
+    ``seed`` and the shape only, so scratch, torch and Keras apply the same array (their own
+    RNGs never agree); the real nn.Dropout and keras.layers.Dropout are checked statistically
+    instead (parity_tests/test_dropout.py)."""
+    u = rng_for(seed, "dropout", "x".join(map(str, shape))).random(tuple(shape))
+    return (u >= rate).astype(dtype)
+
+
 def init_param(p: ParamSpec, seed: int, dtype: str) -> np.ndarray:
     rng = rng_for(seed, "param", p.name)
     if p.init == "ones":

@@ -338,6 +338,57 @@ class BatchNormalization(LayerDecl):
                 "keras": "y = gamma * (x - mean) * rsqrt(variance + epsilon) + beta"}[framework]
 
 
+def _rate(value) -> float:
+    out = number(0.0, 1.0)(value)
+    if out >= 1.0:
+        raise ValueError("1 drops everything: the rate must be below 1")
+    return out
+
+
+_rate.__name__ = "a number from 0 up to (not including) 1"
+
+
+class Dropout(LayerDecl):
+    """Srivastava et al., "Dropout" (JMLR 2014), in its inverted form (the scaling at training
+    time), as torch.nn.Dropout and keras.layers.Dropout compute it."""
+
+    name, title, family, stem = "dropout", "Dropout", "dense", "dropout"
+    keras, torch = "keras.layers.Dropout", "torch.nn.Dropout"
+    example = ((4, 3, 5), {"rate": 0.4})
+    mode_dependent = True
+    options = (
+        Option("rate", 0.5, "probability of DROPPING a value, in both libraries (torch calls it "
+               "p)", _rate, aliases=("p",)),
+        Option("seed", 0, "seed of the shared mask (crossframe.data.dropout_mask)", integer(0)),
+    )
+    equations = (
+        "training:  y = x * mask / (1 - rate)      mask[...] = 1 with probability 1 - rate\n"
+        "           dL/dx = G * mask / (1 - rate)\n"
+        "inference: y = x, dL/dx = G   (no mask, no scaling)\n"
+        "the mask all three share: crossframe.data.dropout_mask(seed, x.shape, rate, dtype)")
+    notes = (
+        "rate (Keras) and p (torch) are both the probability of dropping; the kept values are "
+        "scaled by 1/(1 - rate) in training (inverted dropout), nothing happens in inference.",
+        "For parity all three apply one mask drawn from the seed in the canonical layout (each "
+        "library's own RNG draws a different one): crossframe's torch and Keras Dropout are "
+        "x * mask / (1 - rate) with that mask, in the library's ops. The real nn.Dropout and "
+        "keras.layers.Dropout are tested statistically: the drop fraction, the scaling, "
+        "identity in inference (parity_tests/test_dropout.py).",
+    )
+
+    def output(self, opts, flow):
+        return flow
+
+    def torch_code(self, cfg):
+        return f"nn.Dropout(p={cfg.opts['rate']:g})"
+
+    def keras_code(self, cfg):
+        return f"layers.Dropout({cfg.opts['rate']:g})"
+
+    def formula(self, cfg, framework):
+        return "y = x * mask / (1 - rate) in training; y = x in inference"
+
+
 def _torch_running_var() -> float:
     """BatchNormalization after one training step: torch's running_var (the unbiased batch
     variance) against Keras' moving_variance (the biased one), same weights and batch."""
@@ -411,3 +462,4 @@ DIFFERENCES = (
 # one object per kind of layer (what implementations name and users call: Dense(units=10))
 Dense, ReLU, Sigmoid, Tanh, Softmax = Dense(), ReLU(), Sigmoid(), Tanh(), Softmax()
 LayerNormalization, BatchNormalization = LayerNormalization(), BatchNormalization()
+Dropout = Dropout()

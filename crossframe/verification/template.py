@@ -60,9 +60,10 @@ def backward(params, cache, dy):
     # TODO: every gradient from the cache, without recomputing forward
     raise NotImplementedError'''
     else:
-        signature = "forward(params, x)"
+        mode = ", training=True" if decl.mode_dependent else ""
+        signature = f"forward(params, x{mode})"
         y = f"(N, {', '.join(map(str, cfg.flow_out.shape))})"
-        body = f'''def forward(params, x):
+        body = f'''def forward(params, x{mode}):
     """x {x} -> (y {y}, cache)."""
     # TODO: compute y, keep in the cache what backward needs
     raise NotImplementedError

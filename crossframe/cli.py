@@ -134,6 +134,9 @@ def cmd_check(args, extra) -> int:
         emit(json.dumps(table_records(table), indent=1))
     else:
         _print_table(case, table)
+        if case.model.ids is not None and not args.forward_only:
+            emit("no grad:x: x holds integer ids (an Embedding's input), which have no gradient "
+                 "in any library")
         for line in failures(table, case.model):
             emit(f"MISMATCH {line}")
         if args.dump is not None:

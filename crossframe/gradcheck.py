@@ -58,7 +58,8 @@ def numerical_gradients(case: Case, coords_per_tensor: int = 24, h: float = 1e-6
     analytic = {**grads, **input_grads}
     out = {}
     trainable = {p.name for p in case.model.params("trainable")}
-    for group in ({k: v for k, v in weights.items() if k in trainable}, inputs):
+    floats = {k: v for k, v in inputs.items() if v.dtype.kind == "f"}   # not integer ids
+    for group in ({k: v for k, v in weights.items() if k in trainable}, floats):
         for name, arr in group.items():
             flat = arr.reshape(-1)
             rng = rng_for(case.seed, "fd", name)

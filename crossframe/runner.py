@@ -244,7 +244,10 @@ def _own_batch(model: Sequential, inputs: dict, target, upstream, dtype: str, se
     out, N = {}, None
     for name, shape in model.inputs.items():
         a = np.asarray(inputs[name])
-        out[name] = weights_io.check_array(a, (None, *shape), dtype, f"inputs: {name}")
+        if name == "x" and model.ids is not None:
+            out[name] = weights_io.check_ids(a, (None, *shape), model.ids, "inputs: x")
+        else:
+            out[name] = weights_io.check_array(a, (None, *shape), dtype, f"inputs: {name}")
         if N is None:
             N = a.shape[0]
         elif a.shape[0] != N:

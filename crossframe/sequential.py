@@ -181,6 +181,16 @@ class Sequential:
                                                   for cfg in self.layers for s in cfg.state_inputs}}
         self.outputs = self._outputs()
         self._check_loss()
+        for cfg in self.layers[1:]:
+            if cfg.decl.takes_ids:
+                raise InputError(f"{cfg.where()} takes integer ids, so it must be the first "
+                                 "layer", "put it first")
+
+    @property
+    def ids(self) -> int | None:
+        """The vocabulary size V when x holds integer ids in [0, V) (an Embedding first)."""
+        first = self.layers[0]
+        return first.opts["input_dim"] if first.decl.takes_ids else None
 
     @classmethod
     def parse(cls, layers: str, input_shape, loss="upstream", **kw) -> "Sequential":

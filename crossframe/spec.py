@@ -52,6 +52,9 @@ def random_batch(model, dtype: str, seed: int, batch_size: int) -> Batch:
 
     N = batch_size
     inputs = {"x": data.random_input((N, *model.input_shape), seed, "x", dtype)}
+    if model.ids is not None:           # ids in [0, V): with N*T draws, rows repeat
+        inputs["x"] = data.rng_for(seed, "input", "x").integers(
+            0, model.ids, size=(N, *model.input_shape)).astype(np.int64)
     for name, shape in model.inputs.items():
         if name != "x":
             inputs[name] = data.random_input((N, *shape), seed, name, dtype) * np.asarray(

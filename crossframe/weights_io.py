@@ -210,6 +210,21 @@ def check_array(a: np.ndarray, shape: tuple, dtype: str, label: str) -> np.ndarr
     return np.ascontiguousarray(a.astype(dtype))
 
 
+def check_ids(a: np.ndarray, shape: tuple, vocabulary: int, label: str) -> np.ndarray:
+    """Integer ids (an Embedding's input) against ``shape`` and [0, vocabulary); int64."""
+    if a.dtype.kind not in "iu":
+        raise InputError(f"{label} has dtype {a.dtype}, expected integer ids",
+                         "save them with .astype(np.int64)")
+    if a.ndim != len(shape) or any(w is not None and g != w for g, w in zip(a.shape, shape)):
+        want = "(" + ", ".join("N" if w is None else str(w) for w in shape) + ")"
+        raise InputError(f"{label}: expected shape {want}, got {tuple(a.shape)}",
+                         "`crossframe describe MODEL` prints the input shapes")
+    if a.size and (a.min() < 0 or a.max() >= vocabulary):
+        raise InputError(f"{label}: ids from {a.min()} to {a.max()}, outside [0, {vocabulary})",
+                         f"ids index the table's {vocabulary} rows; raise input_dim or fix the ids")
+    return np.ascontiguousarray(a.astype(np.int64))
+
+
 def check_magnitude(a: np.ndarray, dtype: str, label: str) -> None:
     """Refuse values whose square overflows ``dtype`` (|v| > sqrt(max), 1.3e154 in float64,
     1.8e19 in float32): every product of two of them, and the loss, would be inf, and a

@@ -43,16 +43,25 @@ def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "tr
     training = mode == "train"
 
     def step():
+        floats = [t for t in t_in.values() if t.dtype.is_floating]   # ids have no gradient
         with tf.GradientTape() as tape:
-            tape.watch(list(t_in.values()))
+            tape.watch(floats)
             outputs = model(t_in, training=training)
             value = compute(loss, outputs, t_target, t_up, dtype)
         if not backward:
             return outputs, value, [], []
-        grads = tape.gradient(value, params + list(t_in.values()))
+        grads = tape.gradient(value, params + floats)
         return outputs, value, grads[: len(params)], grads[len(params):]
 
     return tf.function(step) if compiled else step
+
+
+def dense(g) -> np.ndarray:
+    """A gradient as one array: an embedding table's arrives as tf.IndexedSlices (the rows hit,
+    with repeats), which convert_to_tensor sums into the (V, E) table."""
+    if isinstance(g, tf.IndexedSlices):
+        g = tf.convert_to_tensor(g)
+    return np.asarray(g)
 
 
 def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: str = "train",
@@ -64,5 +73,6 @@ def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: s
     state = {p: v.numpy() for p, v in variables(model).items()
              if p not in trainable(model)}
     return ({k: np.asarray(v) for k, v in outputs.items()}, np.asarray(value),
-            {n: np.asarray(g) for n, g in zip(trainable(model), grads)},
-            {k: np.asarray(g) for k, g in zip(inputs, input_grads)}, state)
+            {n: dense(g) for n, g in zip(trainable(model), grads)},
+            {k: np.asarray(g) for k, g in zip([k for k, v in inputs.items()
+                                                 if v.dtype.kind == "f"], input_grads)}, state)

@@ -10,7 +10,8 @@ from .backend import keras
 
 
 def build(sequential, dtype: str, classes: dict):
-    x = keras.Input(shape=sequential.input_shape, dtype=dtype, name="x")
+    x = keras.Input(shape=sequential.input_shape, name="x",
+                    dtype="int64" if sequential.ids is not None else dtype)
     inputs = {"x": x}
     for name, shape in sequential.inputs.items():
         if name != "x":

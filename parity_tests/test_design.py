@@ -94,6 +94,8 @@ def untied(case):
     from crossframe.spec import Batch
 
     b = case.batch
+    if b.inputs["x"].dtype.kind != "f":          # integer ids (an Embedding): nothing to untie
+        return case
     x = b.inputs["x"] + 0.01 * rng_for(case.seed, "untie").standard_normal(b.inputs["x"].shape)
     return dataclasses.replace(case, batch=Batch({**b.inputs, "x": x}, b.target, b.upstream))
 

@@ -38,6 +38,7 @@ MISTAKES = {
     "batchnorm_no_update": ("batchnorm", ["not updated in training"]),
     "batchnorm_unbiased_update": ("batchnorm", ["unbiased batch variance"]),
     "conv2d_flipped": ("conv2d", ["flipped"]),
+    "embedding_repeats_overwrite": ("embedding", ["keeps one occurrence"]),
     "conv2d_padding_crop": ("conv2d", ["padded gradient"]),
     "conv2d_stride_ignored": ("conv2d", ["ignores the stride"]),
     "dense_bias_first_sample": ("dense", ["first sample only"]),

@@ -115,7 +115,7 @@ class Model:
                     named = dict(zip(("h_seq", "h_last", "c_last"), outs))
                     outputs = {n: named[n] for n in cfg.decl.outputs(cfg.opts)}
             else:
-                x_dtype = h.dtype
+                x_dtype = self.dtype          # (an Embedding's x holds integer ids)
                 h, cache = layer.forward(self._local(cfg), h, **kwargs)
                 _check("forward output", h, (N, *cfg.flow_out.shape), x_dtype, where)
                 if any(p.role == "state" for p in cfg.params):   # running statistics
@@ -175,6 +175,11 @@ class Model:
                 grads, g = layer.backward(params, cache, g)
             self._check_grads(cfg, grads, params, where, len(grad_outputs_first(grad_outputs)))
             self.grads.update({f"{cfg.name}.{k}": v for k, v in grads.items()})
+            if cfg.decl.takes_ids:          # integer ids: nothing to differentiate
+                if g is not None:
+                    raise ProtocolError(f"{where}: backward should return dx = None for "
+                                        "integer ids")
+                return input_grads
             want = self._input_shape(cfg)
             _check("input gradient dx", g, want, self.dtype, where)
         input_grads["x"] = g

@@ -37,7 +37,9 @@ def make_step(module, inputs, target, upstream, loss, dtype: str, mode: str = "t
     """A closure running one forward (+ backward) pass on fixed data (weights already loaded).
 
     Returns (outputs, loss, input tensors); parameter grads are left in ``p.grad``."""
-    t_in = {k: to_tensor(v, requires_grad=backward, device=device) for k, v in inputs.items()}
+    # integer ids (an Embedding's x) have no gradient
+    t_in = {k: to_tensor(v, requires_grad=backward and v.dtype.kind == "f", device=device)
+            for k, v in inputs.items()}
     t_target = None if target is None else to_tensor(target, device=device)
     t_up = {k: to_tensor(v, device=device) for k, v in upstream.items()}
     module.train(mode == "train")
@@ -65,6 +67,7 @@ def run_step(module, weights, inputs, target, upstream, loss, dtype: str, mode: 
                                      device, backward)()
     numpy = lambda t: t.detach().cpu().numpy()  # noqa: E731
     grads = {n: numpy(p.grad) for n, p in module.named_parameters()} if backward else {}
-    input_grads = {k: numpy(v.grad) for k, v in t_in.items()} if backward else {}
+    input_grads = {k: numpy(v.grad) for k, v in t_in.items() if v.requires_grad} \
+        if backward else {}
     state = {n: numpy(b) for n, b in module.named_buffers()}
     return ({k: numpy(v) for k, v in outputs.items()}, numpy(value), grads, input_grads, state)

@@ -290,6 +290,7 @@ class LayerDecl:
     layouts: tuple[str, ...] = LAYOUTS   # the input layouts it accepts
     recurrent: bool = False              # takes states, returns (h_seq, h_last[, c_last])
     mode_dependent: bool = False         # computes differently in training and inference
+    takes_ids: bool = False              # its input is integer ids (Embedding): no gradient
     bilinear: bool = False               # every gradient a sum of products (tolerances.py)
     # (input shape, options) of a lone check when no preset covers it (crossframe.spec)
     example: tuple[tuple[int, ...], dict] | None = None

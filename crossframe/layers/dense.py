@@ -389,6 +389,105 @@ class Dropout(LayerDecl):
         return "y = x * mask / (1 - rate) in training; y = x in inference"
 
 
+class Embedding(LayerDecl):
+    """A table lookup: integer ids -> rows of a (V, E) table (keras.layers.Embedding,
+    torch.nn.Embedding)."""
+
+    name, title, family, stem = "embedding", "Embedding", "dense", "embedding"
+    keras, torch = "keras.layers.Embedding", "torch.nn.Embedding"
+    example = ((6,), {"input_dim": 5, "output_dim": 3})   # 4 x 6 ids from 5: rows repeat
+    takes_ids = True
+    options = (
+        Option("input_dim", None, "V, the vocabulary size: ids are in [0, V) (inferred from the "
+               "table)", integer(1), aliases=("num_embeddings",)),
+        Option("output_dim", None, "E, the vector size (inferred from the table)", integer(1),
+               aliases=("embedding_dim",)),
+    )
+    equations = (
+        "y[n, t] = embeddings[x[n, t]]        x (N, T) integer ids in [0, V), y (N, T, E)\n"
+        "dL/dembeddings[v] = sum of G[n, t] over every (n, t) with x[n, t] = v   (a row hit "
+        "several times adds up; a row never hit gets 0)\n"
+        "no dL/dx: the ids are integers")
+    notes = (
+        "torch's weight (V, E) is Keras' embeddings (V, E): the same layout, no transpose.",
+        "torch's padding_idx: that row is read like any other but never receives a gradient "
+        "(and nn.Embedding initializes it to zeros). Keras has no such option: a port of a "
+        "padding_idx model keeps that row frozen by hand (a declared difference).",
+        "Keras' mask_zero=True does not touch the table or its gradient: it passes a mask to "
+        "the layers after it (an LSTM then skips the padded steps); torch has no masks, a port "
+        "packs the sequences (pack_padded_sequence) instead.",
+        "An integer input has no gradient: the comparison has no grad:x, in any library.",
+    )
+
+    def validate(self, opts, flow, where):
+        super().validate(opts, flow, where)
+        from ..errors import InputError
+        for key, example in (("input_dim", 1000), ("output_dim", 64)):
+            if opts[key] is None:
+                raise InputError(f"{where}: Embedding needs {key}",
+                                 f"e.g. embedding(input_dim=1000, output_dim=64) ({key}="
+                                 f"{example})")
+        if len(flow.shape) != 1:
+            raise InputError(f"{where}: Embedding takes a sequence of ids (T,), got "
+                             f"{flow.text}", "give --input T, e.g. --input 20")
+
+    def infer(self, shapes, flow):
+        if "embeddings" in shapes and len(shapes["embeddings"]) == 2:
+            return dict(zip(("input_dim", "output_dim"), shapes["embeddings"]))
+        return {}
+
+    def output(self, opts, flow):
+        return Flow((flow.shape[0], opts["output_dim"]), "sequence")
+
+    def params(self, opts, flow):
+        return [ParamSpec("embeddings", (opts["input_dim"], opts["output_dim"]), "weight", 1,
+                          "the table (V, E), one row per id")]
+
+    def torch_params(self, cfg):
+        return [Entry(cfg.p("embeddings"), f"{cfg.name}.weight", Identity(), SAME_LAYOUT)]
+
+    def keras_params(self, cfg):
+        return [Entry(cfg.p("embeddings"), f"{cfg.name}/embeddings", Identity(), SAME_LAYOUT)]
+
+    def torch_code(self, cfg):
+        return f"nn.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']})"
+
+    def keras_code(self, cfg):
+        return f"layers.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']})"
+
+    def formula(self, cfg, framework):
+        return {"scratch": "y = embeddings[x]", "torch": "y = weight[x]",
+                "keras": "y = embeddings[x]"}[framework]
+
+
+def _padding_idx_row() -> float:
+    """nn.Embedding(padding_idx=0) against Keras' Embedding on the same table and ids that hit
+    row 0: the relative difference of the table's gradient (row 0 is 0 in torch only)."""
+    import numpy as np
+    import torch
+
+    from ..keras_impl.backend import keras
+    from ..tolerances import rel_error
+
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((5, 3))
+    ids = np.array([[0, 1, 0, 2], [3, 0, 4, 1]])
+    up = rng.standard_normal((2, 4, 3))
+    t = torch.nn.Embedding(5, 3, padding_idx=0).double()
+    with torch.no_grad():
+        t.weight.copy_(torch.from_numpy(table))
+    (t(torch.from_numpy(ids)) * torch.from_numpy(up)).sum().backward()
+    import tensorflow as tf
+
+    k = keras.layers.Embedding(5, 3, dtype="float64")
+    k.build((None, 4))
+    k.embeddings.assign(table)
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(k(ids) * up)
+    dk = tf.convert_to_tensor(tape.gradient(value, k.embeddings))
+    return rel_error(t.weight.grad.numpy(), dk.numpy())
+
+
 def _torch_running_var() -> float:
     """BatchNormalization after one training step: torch's running_var (the unbiased batch
     variance) against Keras' moving_variance (the biased one), same weights and batch."""
@@ -449,6 +548,16 @@ DIFFERENCES = (
         measure=_torch_running_var,
     ),
     Difference(
+        "Embedding padding_idx",
+        torch="nn.Embedding(padding_idx=p): row p is read like any other, gets no gradient, "
+              "never trains (and starts at zeros)",
+        keras="Embedding has no padding row; mask_zero=True masks id 0 for the later layers "
+              "but row 0 still receives its gradient",
+        agree_when="no padding_idx (crossframe's Embedding), or the row frozen by hand on the "
+                   "Keras side (its gradient zeroed before the update)",
+        measure=_padding_idx_row,
+    ),
+    Difference(
         "LayerNormalization epsilon default",
         torch="nn.LayerNorm(F) uses eps=1e-5",
         keras="layers.LayerNormalization() uses epsilon=1e-3",
@@ -462,4 +571,4 @@ DIFFERENCES = (
 # one object per kind of layer (what implementations name and users call: Dense(units=10))
 Dense, ReLU, Sigmoid, Tanh, Softmax = Dense(), ReLU(), Sigmoid(), Tanh(), Softmax()
 LayerNormalization, BatchNormalization = LayerNormalization(), BatchNormalization()
-Dropout = Dropout()
+Dropout, Embedding = Dropout(), Embedding()

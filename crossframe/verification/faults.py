@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scratch import activations, conv, dense, normalization
+from ..scratch import activations, conv, dense, embedding, normalization
 from ..scratch.activations import sigmoid
 from ..scratch.base import Layer
 
@@ -120,6 +120,13 @@ BATCHNORM_FAULTS = [
 ]
 
 
+EMBEDDING_FAULTS = [
+    Fault("emb-repeats-overwrite", "a row hit by several ids keeps one occurrence's gradient "
+          "(d[x] += G with repeated ids writes each row once)",
+          "np.add.at(d, x, G): every occurrence adds"),
+]
+
+
 def _recurrent_faults(decl, opts, square: bool):
     out = [Fault("bptt-drop-last", "backprop through time skips the last step (the loop "
                  "starts at T-2)", "for t in reversed(range(T))"),
@@ -200,6 +207,8 @@ def layer_faults(decl, opts: dict, params: dict) -> list[Fault]:
         return list(FLATTEN_FAULTS)
     if name == "batchnorm":
         return list(BATCHNORM_FAULTS)
+    if name == "embedding":
+        return list(EMBEDDING_FAULTS)
     if decl.recurrent:
         return _recurrent_faults(decl, opts, False)
     return []
@@ -558,6 +567,18 @@ class FaultyBatchNormalization(normalization.BatchNormalization):
                 "moving_variance": m * params["moving_variance"] + (1 - m) * var}
 
 
+class FaultyEmbedding(embedding.Embedding):
+    def __init__(self, faults=frozenset(), **options):
+        self.faults = faults
+
+    def backward(self, params, x, G):
+        if "emb-repeats-overwrite" not in self.faults:
+            return super().backward(params, x, G)
+        d = np.zeros_like(params["embeddings"])
+        d[x] += G                        # buffered: one write per distinct row
+        return {"embeddings": d}, None
+
+
 def faulty(decl, faults: frozenset):
     """A scratch layer class (built with the layer's options) computing ``decl`` with the
     layer faults in ``faults`` switched on."""
@@ -576,6 +597,8 @@ def faulty(decl, faults: frozenset):
             return FaultyFlatten(faults)
         if name == "batchnorm":
             return FaultyBatchNormalization(faults, **options)
+        if name == "embedding":
+            return FaultyEmbedding(faults)
         if decl.recurrent:
             return FaultyRecurrent(name, faults, **{k: v for k, v in options.items()
                                                     if k == "reset_after"})
@@ -584,7 +607,7 @@ def faulty(decl, faults: frozenset):
 
 
 def has_faulty(decl) -> bool:
-    return decl.name in ("dense", "conv2d", "maxpool2d", "flatten", "batchnorm",
+    return decl.name in ("dense", "conv2d", "maxpool2d", "flatten", "batchnorm", "embedding",
                          *ACTIVATION_FAULTS) or decl.recurrent
 
 

@@ -1,0 +1,32 @@
+"""The embedding table: integer ids -> rows.
+
+Shapes: N batch, T ids per sample, V vocabulary, E vector size. x (N, T) integer ids in
+[0, V), embeddings (V, E), y (N, T, E). Keras' keras.layers.Embedding and torch's
+nn.Embedding hold the same (V, E) table.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from crossframe import layers as L
+
+from .base import Layer
+
+
+class Embedding(Layer):
+    """y[n, t] = embeddings[x[n, t]].
+
+    Backward, with G = dL/dy (N, T, E):
+        dL/dembeddings[v] = sum of G[n, t] over every (n, t) with x[n, t] = v     (V, E)
+    np.add.at adds every occurrence: a plain ``d[x] += G`` would keep only the last one
+    when an id repeats. No dL/dx: the ids are integers (dx is None)."""
+
+    declaration = L.Embedding
+
+    def forward(self, params, x):
+        return params["embeddings"][x], x
+
+    def backward(self, params, x, G):
+        d = np.zeros_like(params["embeddings"])
+        np.add.at(d, x, G)
+        return {"embeddings": d}, None

@@ -95,9 +95,34 @@ def diabetes_target_std() -> float:
     return float(load_diabetes().target.std())
 
 
+TOKENS_VOCABULARY, TOKENS_STEPS, TOKENS_CLASSES, TOKENS_ROWS = 16, 12, 3, 1500
+
+
+@lru_cache(maxsize=None)
+def tokens() -> tuple[np.ndarray, np.ndarray]:
+    """A token data set generated here, the same on every machine (numpy's PCG64 from seed 0,
+    no download): X (1500, 12) ids in [0, 16), y (1500,) in {0, 1, 2}.
+
+    Each sequence is filler ids 4..15 with one to three marker ids (1, 2, 3) at random
+    steps; the label is the LAST marker minus one. A bag of words cannot tell which marker
+    came last: the model must read in order (an Embedding -> LSTM classifier does)."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(4, TOKENS_VOCABULARY, size=(TOKENS_ROWS, TOKENS_STEPS))
+    y = np.empty(TOKENS_ROWS, dtype=np.int64)
+    for i in range(TOKENS_ROWS):
+        k = rng.integers(1, 4)
+        steps = np.sort(rng.choice(TOKENS_STEPS, size=k, replace=False))
+        X[i, steps] = rng.integers(1, 4, size=k)
+        y[i] = X[i, steps[-1]] - 1
+    return X.astype(np.int64), y
+
+
+DATASETS = {"digits": digits, "diabetes": diabetes, "tokens": tokens}
+
+
 def dataset_rows(name: str) -> int:
-    """Rows of a shipped data set ("digits": 1797, "diabetes": 442)."""
-    return len({"digits": digits, "diabetes": diabetes}[name]()[0])
+    """Rows of a data set ("digits": 1797, "diabetes": 442, "tokens": 1500)."""
+    return len(DATASETS[name]()[0])
 
 
 def sample_rows(n_total: int, batch_size: int, seed: int) -> np.ndarray:

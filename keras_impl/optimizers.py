@@ -59,6 +59,11 @@ class Trainer:
     def weights(self) -> dict:
         return {path: v.numpy().copy() for path, v in variables(self.model).items()}
 
+    def state(self) -> dict:
+        """The non-trainable variables (running statistics), by path."""
+        own = trainable(self.model)
+        return {p: v.numpy().copy() for p, v in variables(self.model).items() if p not in own}
+
     def predict(self, inputs: dict) -> dict:
         outputs = self.model({k: tf.constant(v) for k, v in inputs.items()}, training=False)
         return {k: np.asarray(v) for k, v in outputs.items()}

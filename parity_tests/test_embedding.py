@@ -89,3 +89,37 @@ def test_torch_padding_idx_freezes_its_row_where_keras_trains_it():
     np.testing.assert_allclose(dk[0], up[ids == 0].sum(axis=0), rtol=1e-14)  # Keras trains it
     np.testing.assert_allclose(dt[1:], dk[1:], rtol=1e-14)
     np.testing.assert_array_equal(np.asarray(y), table[ids])       # mask_zero: table unchanged
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "adagrad"])
+def test_keras_squares_each_occurrence_of_a_repeated_id(optimizer):
+    """The declared difference, both sides implemented: Keras' optimizer fed tf.IndexedSlices
+    equals scratch's Keras variant squaring each occurrence; fed the dense sum it equals the
+    Keras variant squaring the sum; and the two differ."""
+    import tensorflow as tf
+
+    from crossframe.keras_impl.backend import keras
+    from crossframe.keras_impl.optimizers import build
+    from crossframe.scratch.optimizers import build as scratch_build
+    from crossframe.tolerances import rel_error
+    from crossframe.training.config import make_config
+
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((5, 3))
+    steps = [(rng.integers(0, 5, size=9), rng.standard_normal((9, 3))) for _ in range(4)]
+    config = make_config(optimizer, lr=0.05)
+    results = {}
+    for sparse in (True, False):
+        v = keras.Variable(table.copy(), dtype="float64")
+        opt = build(config, "float64")
+        mine, scratch = {"t": table.copy()}, scratch_build(config, "keras")
+        for ids, values in steps:
+            g = tf.IndexedSlices(tf.constant(values), tf.constant(ids), tf.constant([5, 3]))
+            opt.apply_gradients([(g if sparse else tf.convert_to_tensor(g), v)])
+            dense, squares = np.zeros((5, 3)), np.zeros((5, 3))
+            np.add.at(dense, ids, values)
+            np.add.at(squares, ids, values * values)
+            scratch.step(mine, {"t": dense}, {"t": squares} if sparse else None)
+        assert rel_error(mine["t"], v.numpy()) <= 1e-15, (optimizer, sparse)
+        results[sparse] = v.numpy()
+    assert rel_error(results[True], results[False]) > 1e-3

@@ -29,4 +29,8 @@ class Embedding(Layer):
     def backward(self, params, x, G):
         d = np.zeros_like(params["embeddings"])
         np.add.at(d, x, G)
+        # what Keras' adaptive optimizers square: each occurrence's slice, then the sum
+        # (crossframe/scratch/optimizers.py, Optimizer.square)
+        self.squares = {"embeddings": np.zeros_like(d)}
+        np.add.at(self.squares["embeddings"], x, G * G)
         return {"embeddings": d}, None

@@ -143,6 +143,7 @@ class Model:
     def backward(self, grad_outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = None
         self.grads, input_grads = {}, {}
+        self.squares = {}      # per-occurrence squared slices, where a layer keeps them
         for cfg, layer, cache, out in reversed(self._caches):
             where = self.where(cfg, layer)
             params = self._local(cfg, "trainable")
@@ -175,6 +176,8 @@ class Model:
                 grads, g = layer.backward(params, cache, g)
             self._check_grads(cfg, grads, params, where, len(grad_outputs_first(grad_outputs)))
             self.grads.update({f"{cfg.name}.{k}": v for k, v in grads.items()})
+            self.squares.update({f"{cfg.name}.{k}": v
+                                 for k, v in getattr(layer, "squares", {}).items()})
             if cfg.decl.takes_ids:          # integer ids: nothing to differentiate
                 if g is not None:
                     raise ProtocolError(f"{where}: backward should return dx = None for "

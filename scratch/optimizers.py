@@ -47,11 +47,17 @@ class Optimizer:
     def __init__(self, lr: float) -> None:
         self.lr = float(lr)
         self.t = 0
+        self._squares: dict[str, Array] = {}
         self.state: dict[str, dict[str, Array]] = {}
 
-    def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+    def step(self, params: dict[str, Array], grads: dict[str, Array],
+             squares: dict[str, Array] | None = None) -> None:
+        """One update. ``squares``: for a gradient that is a sum of per-occurrence slices (an
+        Embedding table's: one slice per id in the batch), the sum of the slices' squares —
+        what the Keras variant squares instead of g * g (see ``square``)."""
         assert set(grads) == set(params), (
             f"{type(self).__name__}: gradients for {sorted(grads)}, parameters {sorted(params)}")
+        self._squares = squares or {}
         self.t += 1
         for name, p in params.items():
             g = grads[name]
@@ -59,6 +65,16 @@ class Optimizer:
                 f"{type(self).__name__}: {name} is {p.shape} {p.dtype}, "
                 f"its gradient {g.shape} {g.dtype}")
             self._update(name, p, g)
+
+    def square(self, name: str, g: Array) -> Array:
+        """g * g, as the optimizer's second moment takes it. torch gets an Embedding's gradient
+        dense (the slices of a repeated id already summed): (sum_i g_i)^2. Keras gets it as
+        tf.IndexedSlices, one slice per occurrence, and squares each: sum_i g_i^2 (Keras 3.15
+        adam.py / rmsprop.py / adagrad.py on the TensorFlow backend; measured equal to the
+        last bit in parity_tests/test_embedding.py)."""
+        if getattr(self, "variant", "torch") == "keras" and name in self._squares:
+            return self._squares[name]
+        return g * g
 
     def buffer(self, name: str, key: str, like: Array, initial: float = 0.0) -> Array:
         """The state buffer ``key`` of parameter ``name``, created as ``initial`` on first use."""
@@ -175,7 +191,7 @@ class RMSprop(Optimizer):
         rho, eps = self.rho, self.eps
         v = self.buffer(name, "v", p)
         v *= rho
-        v += (1 - rho) * (g * g)
+        v += (1 - rho) * self.square(name, g)
         if self.centered:
             a = self.buffer(name, "a", p)
             a += (1 - rho) * (g - a)  # torch writes a.lerp_(g, 1 - rho): the same expression
@@ -222,7 +238,7 @@ class Adam(Optimizer):
         v = self.buffer(name, "v", p)
         m += (1 - b1) * (g - m)
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += (1 - b2) * self.square(name, g)
         if self.variant == "torch":
             denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + self.eps
             p -= (self.lr / (1 - b1 ** t)) * (m / denom)
@@ -271,7 +287,7 @@ class Adagrad(Optimizer):
 
     def _update(self, name, p, g):
         s = self.buffer(name, "s", p, self.initial_accumulator)
-        s += g * g
+        s += self.square(name, g)
         if self.variant == "torch":
             p -= self.lr * (g / (np.sqrt(s) + self.eps))
         else:

@@ -34,12 +34,13 @@ class BatchNormalization(_BatchNorm):
     and momentum = 1 - Keras' momentum given explicitly.
 
     Its running_var moves with the unbiased batch variance (times M/(M-1), M rows per
-    channel); Keras' with the biased one. ``running_var_biased``, a buffer beside it, is the
-    same step in Keras' convention, recovered as running_var - momentum * var / (M - 1) with the
-    biased batch variance of this input: the relation the mapping reads back through (the
-    declared difference; parity_tests/test_normalization.py also checks torch's own running_var
-    against the unbiased rule). num_batches_tracked is kept out of the state dict: with a
-    momentum given, torch never reads it."""
+    channel); Keras' with the biased one. ``running_var_biased``, a buffer beside it, follows
+    Keras' rule on the biased batch variance torch normalized with, from the same loaded value:
+    the mapping reads the state back from it (the declared difference;
+    parity_tests/test_normalization.py checks torch's own running_var against the unbiased
+    rule). In inference torch normalizes with its own running_var, as nn.BatchNorm does.
+    num_batches_tracked is kept out of the state dict: with a momentum given, torch never
+    reads it."""
 
     declaration = L.BatchNormalization
 
@@ -56,6 +57,8 @@ class BatchNormalization(_BatchNorm):
         # nn.Module's own loading: _NormBase's would add num_batches_tracked to a state dict
         # without version metadata, a key this layer does not keep
         nn.Module._load_from_state_dict(self, *args, **kwargs)
+        with torch.no_grad():                      # both conventions start from the same value
+            self.running_var_biased = self.running_var.clone()
 
     def _check_input_dim(self, x):
         if x.dim() not in (2, 3, 4):
@@ -66,10 +69,10 @@ class BatchNormalization(_BatchNorm):
             x = x.transpose(1, 2)
         if self.training:
             dims = [0] + list(range(2, x.dim()))
-            var = x.detach().var(dim=dims, unbiased=False)
-            M = x.numel() // x.shape[1]
+            var = x.detach().var(dim=dims, unbiased=False)      # what torch normalizes with
         y = super().forward(x)
-        with torch.no_grad():
-            self.running_var_biased = self.running_var - self.momentum * var / (M - 1) \
-                if self.training else self.running_var.clone()
+        if self.training:
+            with torch.no_grad():     # Keras' rule, on the same batch
+                self.running_var_biased = (1 - self.momentum) * self.running_var_biased + \
+                    self.momentum * var
         return y.transpose(1, 2) if self.sequence else y

@@ -44,7 +44,15 @@ class Trainer:
     def weights(self) -> dict:
         return {k: v.detach().numpy().copy() for k, v in self.module.state_dict().items()}
 
+    def state(self) -> dict:
+        """Every buffer (running statistics), torch names."""
+        return {k: v.detach().numpy().copy() for k, v in self.module.named_buffers()}
+
     def predict(self, inputs: dict) -> dict:
-        with torch.no_grad():
-            outputs = self.module(**{k: to_tensor(v) for k, v in inputs.items()})
+        self.module.eval()                      # inference: running statistics, no dropout
+        try:
+            with torch.no_grad():
+                outputs = self.module(**{k: to_tensor(v) for k, v in inputs.items()})
+        finally:
+            self.module.train()
         return {k: v.numpy() for k, v in outputs.items()}

@@ -268,10 +268,13 @@ class BatchNormalization(LayerDecl):
         "The moving variance is updated with the biased batch variance in Keras and the "
         "unbiased one (times M/(M-1), M = rows per channel) in torch: after a training step "
         "they differ by (1 - momentum) * var / (M - 1) (a declared difference); the forward "
-        "pass normalizes with the biased variance in both. crossframe reads torch's value back "
-        "in Keras' convention by that relation.",
+        "pass normalizes with the biased variance in both. crossframe's torch layer keeps a "
+        "second buffer following Keras' rule, and compares that.",
         "torch's nn.BatchNorm has one switch, affine, for both gamma and beta: center and scale "
         "must be equal there.",
+        "In training, a bias just before it is subtracted again with the batch mean: its "
+        "gradient is exactly 0 in theory and rounding noise in every library (no two agree). "
+        "Give that Dense use_bias=False, as the usual Keras and torch models do.",
     )
 
     def validate(self, opts, flow, where):
@@ -307,8 +310,8 @@ class BatchNormalization(LayerDecl):
         return [Entry(cfg.p("moving_mean"), f"{cfg.name}.running_mean", Identity(),
                       SAME_LAYOUT),
                 Entry(cfg.p("moving_variance"), f"{cfg.name}.running_var_biased", Identity(),
-                      "running_var updated with the unbiased variance, read back in Keras' "
-                      "convention: running_var - (1 - momentum) * var / (M - 1)")]
+                      "running_var moves with the unbiased variance; a buffer beside it follows "
+                      "Keras' rule on the same batches, and is what is compared")]
 
     def keras_params(self, cfg):
         return [Entry(p.name, f"{cfg.name}/{p.name.split('.', 1)[1]}", Identity(), SAME_LAYOUT)
@@ -544,7 +547,8 @@ DIFFERENCES = (
         agree_when="never exactly after a training step: they differ by (1 - Keras momentum) * "
                    "var / (M - 1); equal in inference, and in the outputs and gradients of a "
                    "training step. A port moving statistics between them converts with that "
-                   "relation (crossframe's torch side reads running_var back through it)",
+                   "relation (crossframe's torch layer keeps a Keras-rule buffer beside "
+                   "running_var)",
         measure=_torch_running_var,
     ),
     Difference(

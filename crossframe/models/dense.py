@@ -92,6 +92,40 @@ register(Spec(
 ))
 
 
+# --- MLP with BatchNormalization and Dropout on digits ---------------------------------------
+def _mlp_bn(o):
+    from ..layers import BatchNormalization, Dropout, ReLU
+
+    layers = []
+    for i, units in enumerate(_hidden(o)):
+        # no bias before a BatchNormalization: it subtracts the batch mean, so a bias there is
+        # lost, and its gradient is exactly 0 (rounding noise in any library); beta replaces it
+        layers += [Dense(units=units, use_bias=False),
+                   BatchNormalization(momentum=o["momentum"]), ReLU(),
+                   Dropout(rate=o["rate"], seed=i)]
+    return Sequential(layers + [Dense(units=10)], (64,), "softmax_ce", output="logits")
+
+
+register(Spec(
+    name="mlp_bn", kind="model", family="dense",
+    summary="MLP with BatchNormalization and Dropout: (Dense-BN-ReLU-Dropout) x k, Dense + "
+            "softmax cross-entropy on digits",
+    model=_mlp_bn, batch=_mlp_batch, dataset="digits", default_batch_size=32,
+    options=(Option("units", "64,32", "units of the hidden Dense layers, comma-separated",
+                    text, aliases=("hidden",)),
+             Option("rate", 0.2, "Dropout rate after each hidden layer",
+                    get("dropout").options[0].parse),
+             Option("momentum", 0.9, "BatchNormalization momentum (Keras' convention: torch's "
+                    "0.1)", get("batchnorm").options[0].parse)),
+    notes=("Training mode: batch statistics, running statistics updated (compared as "
+           "state:...moving_mean / moving_variance), the shared Dropout mask; --mode eval: the "
+           "running statistics, no dropout.",
+           "The Dropout mask is drawn from the layer's seed and the batch's shape: the same in "
+           "all three, and the same at every step of a training run (a real Dropout draws "
+           "anew each step)."),
+))
+
+
 # --- lone layers -----------------------------------------------------------------------------
 def _dense(o):
     return Sequential([Dense(units=o["units"], use_bias=o["use_bias"], name="dense1")],

@@ -143,3 +143,32 @@ BENCHMARKS = (
     Benchmark("lstm", "lstm_layer", 32, {"features": 16, "units": 64, "steps": 50},
               "LSTM fwd+bwd N=32 T=50 D=16 H=64", target=1.5),
 )
+
+
+# --- Embedding -> LSTM classifier on the generated token data set -----------------------------
+def _embedding_lstm(o):
+    from ..layers import Embedding
+
+    return Sequential([Embedding(input_dim=data.TOKENS_VOCABULARY, output_dim=o["output_dim"]),
+                       LSTM(units=o["units"]), Dense(units=data.TOKENS_CLASSES)],
+                      (data.TOKENS_STEPS,), "softmax_ce", output="logits")
+
+
+def _tokens_batch(o, model, dtype, seed, batch_size):
+    X, y = data.tokens()
+    rows = data.sample_rows(len(X), batch_size, seed)
+    return Batch({"x": X[rows]}, y[rows])
+
+
+register(Spec(
+    name="embedding_lstm", kind="model", family="recurrent",
+    summary="Embedding(16, E) -> LSTM -> Dense(3) + softmax cross-entropy on generated token "
+            "sequences (which marker came last)",
+    model=_embedding_lstm, batch=_tokens_batch, dataset="tokens", default_batch_size=32,
+    options=(Option("output_dim", 8, "embedding size E", integer(1)),
+             Option("units", 16, "LSTM units H", integer(1))),
+    notes=("x holds integer ids: no grad:x in any library; the table's gradient adds every "
+           "occurrence of an id.",
+           "The data set is generated (crossframe.data.tokens): the label is the last of one "
+           "to three marker ids, so order matters."),
+))

@@ -39,6 +39,31 @@ def keras_float32_settings(dtype: str = "float64") -> float:
     return float(np.max(np.abs(after[0] - after[1]))) / scale
 
 
+def sparse_squares(optimizer: str = "adam", steps: int = 3) -> float:
+    """Keras' ``optimizer`` on a (5, 3) table whose gradients arrive as tf.IndexedSlices with
+    repeated ids (what an Embedding gives it) against the same gradients made dense (what torch
+    gives its optimizer): relative difference of the table after ``steps`` steps."""
+    import numpy as np
+
+    from ..keras_impl.backend import keras, tf
+    from ..keras_impl.optimizers import build
+    from ..tolerances import rel_error
+    from .config import make_config
+
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((5, 3))
+    slices = [(rng.integers(0, 5, size=8), rng.standard_normal((8, 3))) for _ in range(steps)]
+    after = []
+    for dense in (False, True):
+        v = keras.Variable(table.copy(), dtype="float64")
+        opt = build(make_config(optimizer, lr=0.1), "float64")
+        for ids, values in slices:
+            g = tf.IndexedSlices(tf.constant(values), tf.constant(ids), tf.constant([5, 3]))
+            opt.apply_gradients([(tf.convert_to_tensor(g) if dense else g, v)])
+        after.append(v.numpy())
+    return rel_error(after[0], after[1])
+
+
 def _rules(name: str) -> dict:
     d = DECLARATIONS[name]
     return dict(torch=d.torch_rule, keras=d.keras_rule)
@@ -56,6 +81,17 @@ DIFFERENCES = (
     Difference("SGD momentum as a velocity of gradients / of updates (momentum)",
                **_rules("momentum"), agree_when=MOMENTUM_AGREE,
                measure=lambda: raw_difference("momentum")),
+    Difference("adaptive optimizers on an Embedding table (adam, adamw, rmsprop, adagrad)",
+               torch="nn.Embedding's gradient is dense: a row hit by ids g_1..g_k gets "
+                     "g = sum_i g_i, and the second moment takes g^2 = (sum_i g_i)^2",
+               keras="the gradient arrives as tf.IndexedSlices, one slice per occurrence; "
+                     "the optimizer squares each slice: sum_i g_i^2 (the first moment and the "
+                     "update see the sum, as in torch)",
+               agree_when="no id repeated within a batch, or SGD / momentum / Nesterov (no "
+                          "square); else give Keras tf.convert_to_tensor(gradient) before "
+                          "apply_gradients. crossframe's scratch Keras reference squares per "
+                          "occurrence too (scratch/optimizers.py, Optimizer.square)",
+               measure=sparse_squares),
     Difference("optimizer settings in a float64 model",
                torch="every setting a Python float (double), applied in the parameter's dtype",
                keras="learning_rate in a floatx (float32) Variable; tf.cast of Python-float "

@@ -56,6 +56,9 @@ class Parameterization:
 
     def __init__(self, mapping: Mapping, shapes: dict[str, tuple], dtype: str):
         self.mapping, self.shapes = mapping, dict(shapes)
+        # the framework tensors standing for these canonical ones (not the running statistics
+        # a framework's weights also hold: those are state, read back by Side.weights)
+        self.names = {e.framework for e in mapping.params if e.canonical in self.shapes}
         ones = {k: np.ones(s, dtype=dtype) for k, s in self.shapes.items()}
         self.diag = self._adjoint(self._forward(ones))
         probe = {k: np.arange(1.0, 1.0 + np.prod(s, dtype=int)).reshape(s).astype(dtype)
@@ -83,7 +86,8 @@ class Parameterization:
 
     def to_canonical(self, framework: dict) -> dict:
         """c = D^-1 T^T f."""
-        return {k: g / self.diag[k] for k, g in self._adjoint(framework).items()}
+        mine = {k: v for k, v in framework.items() if k in self.names}
+        return {k: g / self.diag[k] for k, g in self._adjoint(mine).items()}
 
     def grads_to_framework(self, grads: dict) -> dict:
         """dL/df = T D^-1 dL/dc."""
@@ -108,32 +112,47 @@ class ScratchTrainer:
                  scratch: Parameterization, params: Parameterization):
         self.model, self.optimizer, self.loss, self.dtype = model, optimizer, loss, dtype
         self.scratch, self.params = scratch, params
-        self.tensors = params.to_framework(canonical)
+        self.tensors = params.to_framework({k: v for k, v in canonical.items()
+                                            if k in params.shapes})
+        # running statistics, canonical: carried from step to step, never optimized
+        self.running = {k: v.copy() for k, v in canonical.items() if k not in params.shapes}
 
     def _load(self) -> None:
-        self.model.load(self.scratch.to_framework(self.params.to_canonical(self.tensors)))
+        self.model.load({**self.scratch.to_framework(self.params.to_canonical(self.tensors)),
+                         **self.running})
 
     def step(self, inputs: dict, target) -> np.ndarray:
         self._load()
         _, value, _ = frameworks.engine("scratch").make_step(self.model, inputs, target, {},
                                                              self.loss, self.dtype)()
         canonical = self.scratch.grads_to_canonical(self.model.grads)
-        self.optimizer.step(self.tensors, self.params.grads_to_framework(canonical))
+        squares = self.params.to_framework(getattr(self.model, "squares", {}))
+        self.optimizer.step(self.tensors, self.params.grads_to_framework(canonical), squares)
+        self.running = {k: v.copy() for k, v in self.model.state.items()}
         return value
 
     def weights(self) -> dict:
         return {k: v.copy() for k, v in self.tensors.items()}
 
+    def state(self) -> dict:
+        return {k: v.copy() for k, v in self.running.items()}
+
     def predict(self, inputs: dict) -> dict:
         self._load()
-        return self.model.forward(**inputs)
+        self.model.training = False
+        try:
+            return self.model.forward(**inputs)
+        finally:
+            self.model.training = True
 
 
 class Side:
     """One framework's run in canonical terms: step on a canonical batch, read weights back."""
 
-    def __init__(self, trainer, io: Mapping, params: Parameterization):
+    def __init__(self, trainer, io: Mapping, params: Parameterization,
+                 shapes: dict[str, tuple] | None = None):
         self.trainer, self.io, self.params = trainer, io, params
+        self.shapes = shapes or params.shapes       # every canonical tensor, state included
 
     def step(self, inputs: dict, target) -> np.ndarray:
         """One optimizer step on a canonical batch; the loss before the update."""
@@ -142,8 +161,11 @@ class Side:
         return np.asarray(self.trainer.step(self.io.inputs_to_framework(inputs), target))
 
     def weights(self) -> dict:
-        """The current weights, read back through the parameterization as canonical."""
-        return self.params.to_canonical(self.trainer.weights())
+        """The current weights, read back through the parameterization as canonical, and the
+        running statistics (state) through the mapping's state entries."""
+        state = self.io.state_to_canonical(self.trainer.state(), self.shapes) \
+            if self.io.states else {}
+        return {**self.params.to_canonical(self.trainer.weights()), **state}
 
     def predict(self, inputs: dict) -> dict:
         """Forward only, canonical inputs -> canonical outputs."""
@@ -162,12 +184,12 @@ def make_side(framework: str, model, dtype: str, weights: dict, config) -> Side:
 
 def library_side(framework: str, model, dtype: str, weights: dict, config) -> Side:
     """torch or keras: the real optimizer on the library's own model."""
-    params = Parameterization(model.mapping(framework), _shapes(weights), dtype)
+    params = Parameterization(model.mapping(framework), _trainable(model, weights), dtype)
     module, _, cls = TRAINERS[framework].partition(":")
     trainer = getattr(importlib.import_module(module), cls)(
-        frameworks.build(framework, model, dtype), params.to_framework(weights), config,
-        model.loss, dtype)
-    return Side(trainer, params.mapping, params)
+        frameworks.build(framework, model, dtype), params.mapping.params_to_framework(weights),
+        config, model.loss, dtype)
+    return Side(trainer, params.mapping, params, _shapes(weights))
 
 
 def scratch_side(model, dtype: str, weights: dict, config, reference: str | None = None) -> Side:
@@ -175,14 +197,21 @@ def scratch_side(model, dtype: str, weights: dict, config, reference: str | None
     reference for that library: its formula variant, updating the tensors of its
     parameterization."""
     io = model.mapping("scratch")
-    own = Parameterization(io, _shapes(weights), dtype)
+    trainable = _trainable(model, weights)
+    own = Parameterization(io, trainable, dtype)
     params = own if reference is None else Parameterization(model.mapping(reference),
-                                                            _shapes(weights), dtype)
+                                                            trainable, dtype)
     optimizer = build_scratch_optimizer(config, reference or "torch")
     trainer = ScratchTrainer(frameworks.build("scratch-fast", model, dtype), weights, optimizer,
                              model.loss, dtype, own, params)
-    return Side(trainer, io, params)
+    return Side(trainer, io, params, _shapes(weights))
 
 
 def _shapes(weights: dict) -> dict:
     return {k: v.shape for k, v in weights.items()}
+
+
+def _trainable(model, weights: dict) -> dict:
+    """Shapes of the tensors an optimizer steps (not the running statistics)."""
+    names = {p.name for p in model.params("trainable")}
+    return {k: v.shape for k, v in weights.items() if k in names}

@@ -30,7 +30,7 @@ from .config import OptimizerConfig, make_config
 from ..writing import write_all_atomic
 from .engines import make_side
 
-DATASETS = {"digits": data.digits, "diabetes": data.diabetes}
+DATASETS = data.DATASETS
 TARGET_UNITS = {"diabetes": data.diabetes_target_std}  # standardised target -> original units
 CLASSIFIER_LOSSES = ("softmax_ce", "binary_ce")
 STYLES = {"scratch": dict(lw=3.0, alpha=0.45), "torch": dict(lw=1.6, ls="--"),

@@ -218,12 +218,24 @@ def matrix(tmp: Path) -> dict[str, tuple[list, str]]:
                                      "symbolic link to nothing"),
         "check/option-twice": (["check", "dense", "--units", "3", "--units", "4"],
                                "is given twice"),
+        "check/batchnorm-center-without-scale": (["check", "batchnorm", "--center", "true",
+                                                  "--scale", "false"], "no torch layer"),
+        "check/dropout-rate-1": (["check", "dropout", "--rate", "1"], "the rate must be below 1"),
+        "check/embedding-float-ids": (["check", "embedding", "--inputs", tmp / "floats.npz"],
+                                      "expected integer ids"),
+        "check/embedding-ids-out-of-range": (["check", "embedding", "--inputs",
+                                              tmp / "ids.npz"], "outside [0, 5)"),
+        "check/embedding-not-first": (["check", "sequential", "--input", "6", "--layers",
+                                       "dense(units=3); embedding(input_dim=4, output_dim=2)"],
+                                      "must be the first layer"),
         "train/out-empty": (["train", "linear", "--epochs", "1", "--out", ""], "--out is empty"),
         "train/batch-above-train-rows": (["train", "linear", "--epochs", "1", "--batch-size",
                                           "100000"], "larger than the"),
         "train/huge-steps": (["train", "mlp", "--check", "--steps", "100000000"],
                              "above the memory budget"),
     }
+    np.savez(tmp / "floats.npz", x=np.zeros((2, 6)))
+    np.savez(tmp / "ids.npz", x=np.full((2, 6), 7))
     np.savez(tmp / "big.npz", **{"dense1.W": np.full((12, 7), 1e200),
                                  "dense1.b": np.ones(7)})
     os.mkfifo(tmp / "fifo")

@@ -425,14 +425,13 @@ class Embedding(LayerDecl):
     def validate(self, opts, flow, where):
         super().validate(opts, flow, where)
         from ..errors import InputError
-        for key, example in (("input_dim", 1000), ("output_dim", 64)):
+        for key in ("input_dim", "output_dim"):
             if opts[key] is None:
                 raise InputError(f"{where}: Embedding needs {key}",
-                                 f"e.g. embedding(input_dim=1000, output_dim=64) ({key}="
-                                 f"{example})")
+                                 "e.g. embedding(input_dim=1000, output_dim=64)")
         if len(flow.shape) != 1:
             raise InputError(f"{where}: Embedding takes a sequence of ids (T,), got "
-                             f"{flow.text}", "give --input T, e.g. --input 20")
+                             f"{flow.text()}", "give --input T, e.g. --input 20")
 
     def infer(self, shapes, flow):
         if "embeddings" in shapes and len(shapes["embeddings"]) == 2:

@@ -200,14 +200,19 @@ def check_array(a: np.ndarray, shape: tuple, dtype: str, label: str) -> np.ndarr
     if a.dtype == np.float64 and dtype == "float32":
         raise InputError(f"{label} is float64 but --dtype float32 was asked",
                          "pass --dtype float64, or save float32 arrays")
-    if a.ndim != len(shape) or any(w is not None and g != w for g, w in zip(a.shape, shape)):
-        want = "(" + ", ".join("N" if w is None else str(w) for w in shape) + ")"
-        raise InputError(f"{label}: expected shape {want}, got {tuple(a.shape)}",
-                         "`crossframe describe MODEL` prints the input shapes")
+    _check_shape(a, shape, label)
     if not np.all(np.isfinite(a)):
         raise InputError(f"{label} holds NaN/Inf values", "give finite numbers")
     check_magnitude(a, dtype, label)
     return np.ascontiguousarray(a.astype(dtype))
+
+
+def _check_shape(a: np.ndarray, shape: tuple, label: str) -> None:
+    """``a`` against ``shape`` (None: any size on that axis, shown as N)."""
+    if a.ndim != len(shape) or any(w is not None and g != w for g, w in zip(a.shape, shape)):
+        want = "(" + ", ".join("N" if w is None else str(w) for w in shape) + ")"
+        raise InputError(f"{label}: expected shape {want}, got {tuple(a.shape)}",
+                         "`crossframe describe MODEL` prints the input shapes")
 
 
 def check_ids(a: np.ndarray, shape: tuple, vocabulary: int, label: str) -> np.ndarray:
@@ -215,10 +220,7 @@ def check_ids(a: np.ndarray, shape: tuple, vocabulary: int, label: str) -> np.nd
     if a.dtype.kind not in "iu":
         raise InputError(f"{label} has dtype {a.dtype}, expected integer ids",
                          "save them with .astype(np.int64)")
-    if a.ndim != len(shape) or any(w is not None and g != w for g, w in zip(a.shape, shape)):
-        want = "(" + ", ".join("N" if w is None else str(w) for w in shape) + ")"
-        raise InputError(f"{label}: expected shape {want}, got {tuple(a.shape)}",
-                         "`crossframe describe MODEL` prints the input shapes")
+    _check_shape(a, shape, label)
     if a.size and (a.min() < 0 or a.max() >= vocabulary):
         raise InputError(f"{label}: ids from {a.min()} to {a.max()}, outside [0, {vocabulary})",
                          f"ids index the table's {vocabulary} rows; raise input_dim or fix the ids")

@@ -146,6 +146,8 @@ def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None 
                          "give inputs= (the batch they belong to) as well")
     else:
         batch = spec.make_batch(opts, dtype, seed, _batch_size(spec, batch_size, None))
+    for cfg in model.layers:
+        cfg.decl.check_batch(cfg, batch.size, mode)
     return Case(spec, opts, dtype, seed, w, batch, model, mode)
 
 
@@ -365,5 +367,27 @@ def check(case: Case, pairs=PAIRS, tol: Tolerance | None = None,
     order = [*FRAMEWORKS, *frameworks.VARIANTS]
     needed = sorted({fw for pair in pairs for fw in pair}, key=order.index)
     results = results or run_all(case, needed, backward)
-    return pd.concat([compare(results[a], results[b], case.dtype, tol) for a, b in pairs],
-                     ignore_index=True)
+    table = pd.concat([compare(results[a], results[b], case.dtype, tol) for a, b in pairs],
+                      ignore_index=True)
+    return _state_notes(case, table, needed) if case.mode == "train" else table
+
+
+def _state_notes(case: Case, table: pd.DataFrame, frameworks_) -> pd.DataFrame:
+    """A state tensor a framework reports from another tensor than the one it loads (torch's
+    BatchNorm: running_var moves by the unbiased rule, its Keras-rule twin is compared) says
+    so in the note column: the row's agreement is not the library buffer's."""
+    notes = {}
+    for fw in frameworks_:
+        if fw not in FRAMEWORKS:
+            continue
+        mapping = case.mapping(fw)
+        loaded = {e.canonical: e.framework for e in mapping.params}
+        for e in mapping.states:
+            if loaded.get(e.canonical) not in (None, e.framework):
+                notes[(fw, f"state:{e.canonical}")] = f"{fw}: {e.reason}"
+    for i, row in table.iterrows():
+        said = [notes[(fw, row["tensor"])] for fw in row["pair"].split("~")
+                if (fw, row["tensor"]) in notes]
+        if said and not row["note"]:
+            table.at[i, "note"] = "; ".join(said)
+    return table

@@ -160,3 +160,13 @@ def test_torch_reads_back_its_num_batches_tracked_nowhere():
     case = prepare("batchnorm")
     assert set(run(case, "torch").state) == {"batchnorm.moving_mean",
                                              "batchnorm.moving_variance"}
+
+
+def test_the_check_says_which_running_variance_torch_is_compared_by():
+    table = check(prepare("batchnorm"))
+    rows = table[table["tensor"] == "state:batchnorm.moving_variance"]
+    notes = dict(zip(rows["pair"], rows["note"]))
+    assert "unbiased variance" in notes["scratch~torch"] and "Keras' rule" in notes["torch~keras"]
+    assert notes["scratch~keras"] == ""
+    eval_rows = check(prepare("batchnorm", mode="eval"))
+    assert (eval_rows["note"] == "").all()

@@ -359,6 +359,9 @@ class LayerDecl:
         return []
 
     # -- the equivalent code (describe) ------------------------------------------------------
+    def check_batch(self, cfg: LayerConfig, batch_size: int, mode: str) -> None:
+        """Refuse (an InputError) a batch this layer cannot compute in ``mode``; most can."""
+
     def torch_states(self, cfg: LayerConfig) -> list[Entry]:
         """How the state (role "state") is read back from torch after a pass: by default
         through the entries that load it."""

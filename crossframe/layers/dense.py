@@ -7,6 +7,8 @@ permutes the rows (torch sees the features in (c, h, w) order).
 """
 from __future__ import annotations
 
+import math
+
 from ..mapping import Chain, Entry, Identity, Permute, Transpose
 from ..difference import Difference
 from .base import Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, integer, number
@@ -267,7 +269,8 @@ class BatchNormalization(LayerDecl):
         "set).",
         "The moving variance is updated with the biased batch variance in Keras and the "
         "unbiased one (times M/(M-1), M = rows per channel) in torch: after a training step "
-        "they differ by (1 - momentum) * var / (M - 1) (a declared difference); the forward "
+        "they differ by torch's momentum (1 - Keras' momentum) * var / (M - 1) (a declared "
+        "difference); the forward "
         "pass normalizes with the biased variance in both. crossframe's torch layer keeps a "
         "second buffer following Keras' rule, and compares that.",
         "torch's nn.BatchNorm has one switch, affine, for both gamma and beta: center and scale "
@@ -281,9 +284,20 @@ class BatchNormalization(LayerDecl):
         super().validate(opts, flow, where)
         if opts["center"] != opts["scale"]:
             from ..errors import InputError
-            raise InputError(f"{where}: center={opts['center']} with scale={opts['scale']} has "
-                             "no torch layer (nn.BatchNorm's affine switches both)",
+            raise InputError(f"{where}: center={str(opts['center']).lower()} with "
+                             f"scale={str(opts['scale']).lower()} has no torch layer "
+                             "(nn.BatchNorm's affine switches both)",
                              "give center and scale the same value")
+
+    def check_batch(self, cfg, batch_size: int, mode: str) -> None:
+        """Training normalizes with the batch's own statistics: one value per channel has no
+        variance (torch refuses it; Keras outputs beta)."""
+        rows = batch_size * math.prod(cfg.flow_in.shape[:-1])
+        if mode == "train" and rows < 2:
+            from ..errors import InputError
+            raise InputError(f"{cfg.where()}: in training a batch of {batch_size} gives one value "
+                             "per channel, which has no variance (torch refuses it)",
+                             "raise --batch-size to 2 or more, or use --mode eval")
 
     def output(self, opts, flow):
         return flow
@@ -310,8 +324,8 @@ class BatchNormalization(LayerDecl):
         return [Entry(cfg.p("moving_mean"), f"{cfg.name}.running_mean", Identity(),
                       SAME_LAYOUT),
                 Entry(cfg.p("moving_variance"), f"{cfg.name}.running_var_biased", Identity(),
-                      "running_var moves with the unbiased variance; a buffer beside it follows "
-                      "Keras' rule on the same batches, and is what is compared")]
+                      "nn.BatchNorm's running_var moves with the unbiased variance (a declared "
+                      "difference); compared here: a buffer beside it following Keras' rule")]
 
     def keras_params(self, cfg):
         return [Entry(p.name, f"{cfg.name}/{p.name.split('.', 1)[1]}", Identity(), SAME_LAYOUT)

@@ -81,8 +81,11 @@ def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
         raise InputError(f"--batch-size {batch_size} is larger than the {len(train_rows)} "
                          f"training examples of {spec.dataset}",
                          f"pass at most --batch-size {len(train_rows)}")
-    return Plan(case, config, epochs, batch_size or spec.default_batch_size, train_rows,
-                test_rows)
+    size = batch_size or spec.default_batch_size
+    for cfg in case.model.layers:       # the last batch of an epoch may be smaller
+        last = len(train_rows) % size or size
+        cfg.decl.check_batch(cfg, min(size, last), "train")
+    return Plan(case, config, epochs, size, train_rows, test_rows)
 
 
 def _trainable():

@@ -94,6 +94,28 @@ FINITE_DIFFERENCE = Tolerance(
     "independently of any framework.",
 )
 
+# A library against crossframe's copy of the same rule, float64, element-wise (the tests of
+# declared differences and of the real layers, parity_tests/test_{dropout,embedding,
+# normalization}.py).
+SAME_OPERATIONS = Tolerance(
+    1e-15,
+    "the same operations in the same order on the same float64 inputs (x * keep / (1 - rate); "
+    "Keras' sparse Adam step against scratch's Keras variant; torch's running_var against the "
+    "unbiased rule): equal but for a last-bit rounding, ~5 ulps at most.",
+)
+HAND_WRITTEN = Tolerance(
+    1e-14,
+    "a library against the formula written out in the test in another summation order (a "
+    "table's rows summed occurrence by occurrence; a moving mean and variance from np.var): a "
+    "few tens of ulps for sums of <= 100 terms, float64.",
+)
+CANCELLATION = Tolerance(
+    1e-9,
+    "a small difference of two float64 values of order 1 (torch's running_var minus Keras', "
+    "~1e-4): each carries ~1e-16 absolute error, so the difference is known to ~1e-12 of "
+    "itself; 1e-9 leaves headroom while a wrong factor (M instead of M - 1) errs by >= 1e-2.",
+)
+
 TRAJECTORY = {
     "float64": Tolerance(
         1e-10,

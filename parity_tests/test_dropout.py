@@ -18,6 +18,7 @@ from crossframe.data import dropout_mask
 from crossframe.runner import check, prepare, run
 from crossframe.scratch.dropout import Dropout
 from crossframe.testing import assert_results_differ, scratch_model_with
+from crossframe.tolerances import SAME_OPERATIONS
 
 N_VALUES, ALPHA = 200_000, 1e-6
 
@@ -37,7 +38,7 @@ def test_training_drops_and_scales_and_inference_is_the_identity():
         x = train.batch.inputs["x"]
         keep = dropout_mask(0, x.shape, 0.4, "float64")
         np.testing.assert_allclose(run(train, fw).outputs["output"], x * keep / 0.6,
-                                   rtol=1e-15, atol=0)
+                                   rtol=SAME_OPERATIONS.rel, atol=0)
         assert 0 < keep.mean() < 1
         infer = prepare("dropout", mode="eval", options={"rate": "0.4"})
         np.testing.assert_array_equal(run(infer, fw).outputs["output"], x)
@@ -78,7 +79,7 @@ def _check_real(y: np.ndarray, x: np.ndarray, rate: float) -> None:
     dropped = int(np.count_nonzero(y == 0))
     assert scipy.stats.binomtest(dropped, y.size, rate).pvalue > ALPHA, (dropped, y.size, rate)
     kept = y != 0
-    np.testing.assert_allclose(y[kept], x[kept] / (1 - rate), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(y[kept], x[kept] / (1 - rate), rtol=SAME_OPERATIONS.rel, atol=0)
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])

@@ -13,7 +13,8 @@ from crossframe import frameworks
 from crossframe.runner import check, prepare, run, with_mapping
 from crossframe.scratch.normalization import BatchNormalization
 from crossframe.testing import assert_results_differ, scratch_model_with
-from crossframe.tolerances import rel_error, tolerance
+from crossframe.tolerances import (CANCELLATION, HAND_WRITTEN, SAME_OPERATIONS, rel_error,
+                                   tolerance)
 
 LAYOUTS = {"flat": "6", "sequence": "5x4", "image": "4x3x5"}
 
@@ -64,9 +65,11 @@ def test_the_statistics_follow_keras_formula_computed_here():
     mean, var = rows.mean(axis=0), rows.var(axis=0)
     state = run(case, "keras").state
     np.testing.assert_allclose(state["batchnorm.moving_mean"],
-                               0.7 * w["batchnorm.moving_mean"] + 0.3 * mean, rtol=1e-13)
+                               0.7 * w["batchnorm.moving_mean"] + 0.3 * mean,
+                               rtol=HAND_WRITTEN.rel)
     np.testing.assert_allclose(state["batchnorm.moving_variance"],
-                               0.7 * w["batchnorm.moving_variance"] + 0.3 * var, rtol=1e-13)
+                               0.7 * w["batchnorm.moving_variance"] + 0.3 * var,
+                               rtol=HAND_WRITTEN.rel)
 
 
 # --- the declared difference: torch's running variance ---------------------------------------
@@ -87,14 +90,14 @@ def test_torch_running_var_is_the_unbiased_rule_and_keras_the_biased(layout):
     unbiased = layer.updated_state(params, cache, unbiased_variance=True)["moving_variance"]
     biased = layer.updated_state(params, cache)["moving_variance"]
     raw = _torch_raw(case)
-    assert rel_error(raw, unbiased) <= 1e-15
+    assert rel_error(raw, unbiased) <= SAME_OPERATIONS.rel
     keras = run(case, "keras").state["batchnorm.moving_variance"]
-    assert rel_error(keras, biased) <= 1e-15
+    assert rel_error(keras, biased) <= SAME_OPERATIONS.rel
     # the size of the difference: (1 - momentum) var / (M - 1), M rows per channel
     M = case.batch.inputs["x"].reshape(-1, 5 if layout == "image" else
                                        case.batch.inputs["x"].shape[-1]).shape[0]
     var = case.batch.inputs["x"].reshape(M, -1).var(axis=0)
-    np.testing.assert_allclose(raw - keras, 0.01 * var / (M - 1), rtol=1e-9)
+    np.testing.assert_allclose(raw - keras, 0.01 * var / (M - 1), rtol=CANCELLATION.rel)
     assert rel_error(raw, keras) > tolerance("float64").rel
 
 

@@ -82,9 +82,9 @@ def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
                          f"training examples of {spec.dataset}",
                          f"pass at most --batch-size {len(train_rows)}")
     size = batch_size or spec.default_batch_size
-    for cfg in case.model.layers:       # the last batch of an epoch may be smaller
-        last = len(train_rows) % size or size
-        cfg.decl.check_batch(cfg, min(size, last), "train")
+    smallest = min(size, len(train_rows) % size or size)   # an epoch's last batch may be short
+    for cfg in case.model.layers:
+        cfg.decl.check_batch(cfg, smallest, "train")
     return Plan(case, config, epochs, size, train_rows, test_rows)
 
 

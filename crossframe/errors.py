@@ -21,6 +21,8 @@ def did_you_mean(name: str, choices) -> str:
     import difflib
 
     choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=1)
+    # the same letters in another order (a swapped pair: "adma") first, then difflib's ratio
+    close = [c for c in choices if sorted(c) == sorted(name)] or \
+        difflib.get_close_matches(name, choices, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"{hint}choose one of: {', '.join(choices)}"

@@ -22,7 +22,9 @@ from crossframe.keras_impl.optimizers import build as keras_build
 from crossframe.scratch import optimizers as scratch
 from crossframe.tolerances import rel_error, tolerance
 from crossframe.torch_impl.optimizers import build as torch_build
+from crossframe.torch_impl.optimizers import default_dtype
 from crossframe.training.config import DECLARATIONS, make_config
+from crossframe.training.trajectory import trajectory_table
 
 TOL = tolerance("float64").rel  # one step: rounding only, as for a single forward/backward
 NAMES = list(DECLARATIONS)
@@ -42,8 +44,10 @@ def row_of(optimizer: str, setting: str):
     return next(s for s in DECLARATIONS[optimizer].settings if s.name == setting)
 
 
+# a setting a library has no argument for (None) is applied by crossframe's trainer: tested
+# below with the trajectories (test_weight_decay_*)
 SETTINGS = [(d.name, s.name, lib) for d in DECLARATIONS.values() for s in d.settings
-            for lib in ("torch", "keras")]
+            for lib in ("torch", "keras") if getattr(s, lib) is not None]
 
 
 @pytest.mark.parametrize("optimizer,setting,library", SETTINGS,
@@ -63,7 +67,8 @@ def _built_value(library: str, optimizer: str, arg: str):
         value = torch_build(config, [torch.nn.Parameter(torch.zeros(2))]).defaults[name]
         return value[int(index.rstrip("]"))] if index else value
     built = keras_build(config, "float64")
-    return built.learning_rate if arg == "learning_rate" else getattr(built, arg)
+    value = built.learning_rate if arg == "learning_rate" else getattr(built, arg)
+    return 0.0 if arg == "weight_decay" and value is None else value  # None: no decay
 
 
 @pytest.mark.parametrize("optimizer,setting,library", SETTINGS,
@@ -74,9 +79,34 @@ def test_built_optimizer_carries_crossframe_value(optimizer, setting, library):
 
 
 # --- one step, four implementations, two documented closed forms ------------------------------
+KERAS_096 = float(np.float32(0.96))  # Keras' ops.cast(0.96, float64) goes through float32
+# the gradients of each step: Adamax's two formulas part only on the second step (torch's eps
+# is remembered in the running maximum), so it takes a second step with a zero gradient
+STEPS = {"adamax": (G, 0.0 * G)}
+
+
 def closed_form(optimizer: str, library: str, c: dict) -> np.ndarray:
-    """p_0 - p_1 for p_0 = 1 and gradient G, as the table documents each library's rule."""
+    """p_0 - p_K for p_0 = 1 and the gradients of STEPS (default: one step with G), as the
+    table documents each library's rule."""
     lr, g, keras_side = c["lr"], G, library == "keras"
+    if optimizer == "adamax":  # m_2 = b1 (1-b1) G; u_1 = |G| (+ eps in torch)
+        b1, b2, eps = c["beta1"], c["beta2"], c["eps"]
+        m1, m2 = (1 - b1) * g, b1 * (1 - b1) * g
+        if keras_side:
+            u1, u2 = np.abs(g), b2 * np.abs(g)
+            return lr * m1 / ((1 - b1) * (u1 + eps)) + lr * m2 / ((1 - b1 ** 2) * (u2 + eps))
+        u1 = np.abs(g) + eps
+        u2 = np.maximum(b2 * u1, eps)
+        return lr / (1 - b1) * m1 / u1 + lr / (1 - b1 ** 2) * m2 / u2
+    if optimizer == "nadam":  # P_1 = mu_1 (exact 0.96 in both), m_1 = (1-b1) g, v_hat = g^2
+        b1, decay = c["beta1"], KERAS_096 if keras_side else 0.96
+        mu1, mu2 = b1 * (1 - 0.5 * decay), b1 * (1 - 0.5 * decay ** 2)
+        p1 = b1 * (1 - 0.5 * 0.96)
+        d = np.abs(g) + c["eps"]
+        return lr * (1 - mu1) / (1 - p1) * g / d + lr * mu2 / (1 - p1 * mu2) * (1 - b1) * g / d
+    if optimizer == "adadelta":  # v_1 = (1-rho) g^2, u_0 = 0
+        rho, eps = c["rho"], c["eps"]
+        return lr * np.sqrt(eps) / np.sqrt((1 - rho) * g * g + eps) * g
     if optimizer in ("sgd", "momentum"):
         return lr * g  # b_1 = g and v_1 = -lr g
     if optimizer == "nesterov":
@@ -95,22 +125,27 @@ def closed_form(optimizer: str, library: str, c: dict) -> np.ndarray:
 
 
 def step_scratch(optimizer: str, variant: str) -> np.ndarray:
-    p = np.ones_like(G)
-    scratch.build(make_config(optimizer), variant).step({"p": p}, {"p": G.copy()})
+    p, opt = np.ones_like(G), scratch.build(make_config(optimizer), variant)
+    for g in STEPS.get(optimizer, (G,)):
+        opt.step({"p": p}, {"p": g.copy()})
     return 1.0 - p
 
 
 def step_torch(optimizer: str) -> np.ndarray:
     p = torch.nn.Parameter(torch.ones(len(G), dtype=torch.float64))
     opt = torch_build(make_config(optimizer), [p])
-    p.grad = torch.from_numpy(G.copy())
-    opt.step()
+    for g in STEPS.get(optimizer, (G,)):
+        p.grad = torch.from_numpy(g.copy())
+        with default_dtype("float64"):  # NAdam's mu_product (see the trainer)
+            opt.step()
     return 1.0 - p.detach().numpy()
 
 
 def step_keras(optimizer: str) -> np.ndarray:
     v = keras.Variable(np.ones_like(G), dtype="float64")
-    keras_build(make_config(optimizer), "float64").apply_gradients([(tf.constant(G), v)])
+    opt = keras_build(make_config(optimizer), "float64")
+    for g in STEPS.get(optimizer, (G,)):
+        opt.apply_gradients([(tf.constant(g), v)])
     return 1.0 - np.asarray(v)
 
 
@@ -239,6 +274,72 @@ def test_make_config_bad_input(name, overrides, match):
 
 def test_translation_of_a_tuple_argument():
     assert make_config("adam", lr=0.01).torch_kwargs() == {
-        "lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-7}
+        "lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-7, "amsgrad": False, "weight_decay": 0.0}
     assert make_config("nesterov").keras_kwargs() == {
-        "nesterov": True, "learning_rate": 0.01, "momentum": 0.9}
+        "nesterov": True, "learning_rate": 0.01, "momentum": 0.9, "weight_decay": None}
+
+
+# --- weight decay, both kinds, in every optimizer ----------------------------------------------
+DECAYS = [(name, kind) for name in NAMES for kind in ("weight_decay", "coupled_weight_decay")
+          if name != "adamw" or kind == "weight_decay"]
+
+
+@pytest.mark.parametrize("optimizer,kind", DECAYS, ids=["-".join(x) for x in DECAYS])
+def test_weight_decay_trajectories(optimizer, kind):
+    """Where a library has no argument for a decay, its trainer applies it (torch: p.mul_ before
+    step(); Keras: g + wd p before apply_gradients): all three follow, step by step."""
+    t = trajectory_table("linear", config=make_config(optimizer, **{kind: 0.3}), steps=3)
+    assert t["ok"].all(), t[~t["ok"]].head().to_string()
+
+
+def test_weight_decay_of_both_kinds_is_refused():
+    with pytest.raises(InputError, match="give one of them"):
+        make_config("adam", weight_decay=0.1, coupled_weight_decay=0.1)
+
+
+@pytest.mark.parametrize("overrides,match", [
+    ({"beta1": 1.0}, "--beta1 1.0 is not allowed"), ({"beta2": 1.5}, "in \\[0, 1\\)"),
+    ({"momentum": 1.2}, "--momentum 1.2"), ({"weight_decay": -0.1}, "--weight-decay -0.1"),
+])
+def test_settings_out_of_range(overrides, match):
+    name = "momentum" if "momentum" in overrides else "adam"
+    with pytest.raises(InputError, match=match):
+        make_config(name, **overrides)
+
+
+def test_decay_left_undone_is_caught(monkeypatch):
+    """Without the trainers' by-hand decay, the libraries leave the scratch reference."""
+    from crossframe.training import config as config_module
+
+    monkeypatch.setattr(config_module, "by_hand", lambda decl, values, library: {})
+    for kind, pair in (("weight_decay", ("scratch", "torch")),
+                       ("coupled_weight_decay", ("scratch", "keras"))):
+        t = trajectory_table("linear", config=make_config("sgd", **{kind: 0.3}), steps=2,
+                             pairs=(pair,))
+        assert not t["ok"].all(), kind
+
+
+def test_nadam_needs_torch_default_dtype_float64():
+    """torch keeps NAdam's mu_product in the default dtype: one float64 step under the default
+    float32 leaves torch's own formula by ~1e-8 (crossframe's trainer steps inside
+    default_dtype(model dtype); test_first_step_is_the_documented_formula shows it exact)."""
+    assert torch.get_default_dtype() == torch.float32
+    p = torch.nn.Parameter(torch.ones(len(G), dtype=torch.float64))
+    opt = torch_build(make_config("nadam"), [p])
+    p.grad = torch.from_numpy(G.copy())
+    opt.step()
+    want = closed_form("nadam", "torch", make_config("nadam").values)
+    assert rel_error(1.0 - p.detach().numpy(), want) > 1e3 * TOL
+
+
+def test_keras_nadam_rounds_its_decay_through_float32():
+    """Upstream behaviour kept in view: Keras' Nadam update casts the Python float 0.96 to the
+    variable's dtype via float32. When a Keras release fixes it, this test fails and the scratch
+    reference (scratch.optimizers.KERAS_NADAM_DECAY) should follow."""
+    assert scratch.KERAS_NADAM_DECAY != 0.96
+    exact = dict(make_config("nadam").values)
+    b1, lr, eps, g = exact["beta1"], exact["lr"], exact["eps"], G
+    mu1, mu2 = b1 * (1 - 0.5 * 0.96), b1 * (1 - 0.5 * 0.96 ** 2)
+    d = np.abs(g) + eps
+    with_exact = lr * g / d + lr * mu2 / (1 - mu1 * mu2) * (1 - b1) * g / d
+    assert rel_error(step_keras("nadam"), with_exact) > 1e3 * TOL

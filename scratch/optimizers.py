@@ -19,7 +19,11 @@ Nesterov          b <- mu b + g;  p <- p - lr (g + mu b)     v <- mu v - lr g;  
 RMSprop           p <- p - lr g / (sqrt(v) + eps)            p <- p - lr g / sqrt(v + eps)
 Adam              eps added to sqrt(v_hat)                   eps added to sqrt(v) ("epsilon hat")
 Adagrad           p <- p - lr g / (sqrt(s) + eps)            p <- p - lr g / sqrt(s + eps)
+Adamax            u <- max(b2 u, |g| + eps); ... m / u       u <- max(b2 u, |g|); ... m / (u + eps)
+Weight decay      weight_decay: L2, g + wd p                 weight_decay: decoupled, p - p wd lr
 ================  =========================================  ==================================
+
+Nadam (with torch's momentum_decay = 1) and Adadelta are one formula in both.
 
 (Momentum and Nesterov: the two are the same trajectory while ``lr`` is constant, since then
 ``v = -lr b``; they part as soon as ``lr`` changes between steps.)
@@ -42,10 +46,22 @@ class Optimizer:
     dtype) and keeps the state buffers per parameter name; a subclass writes only
     ``_update(name, p, g)``, which must change ``p`` in place.
     ``lr`` is a plain attribute: set it between steps to change the learning rate.
+
+    Weight decay, the same two ways for every optimizer (the libraries name them differently):
+        coupled_weight_decay (torch's ``weight_decay``; Keras: an L2 regularizer's gradient):
+            g <- g + wd p                                 before the update
+        weight_decay (Keras' ``weight_decay``, torch's AdamW / ``decoupled_weight_decay``):
+            torch:  p <- p (1 - lr wd)                    before the update
+            keras:  p <- p - p wd lr                      (the same number, rounded differently)
     """
 
-    def __init__(self, lr: float) -> None:
+    variant = "torch"
+
+    def __init__(self, lr: float, weight_decay: float = 0.0,
+                 coupled_weight_decay: float = 0.0) -> None:
         self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.coupled_weight_decay = float(coupled_weight_decay)
         self.t = 0
         self._squares: dict[str, Array] = {}
         self.state: dict[str, dict[str, Array]] = {}
@@ -64,6 +80,13 @@ class Optimizer:
             assert g.shape == p.shape and g.dtype == p.dtype, (
                 f"{type(self).__name__}: {name} is {p.shape} {p.dtype}, "
                 f"its gradient {g.shape} {g.dtype}")
+            if self.coupled_weight_decay:
+                g = g + self.coupled_weight_decay * p
+            if self.weight_decay:
+                if self.variant == "torch":
+                    p *= 1 - self.lr * self.weight_decay
+                else:
+                    p -= p * self.weight_decay * self.lr
             self._update(name, p, g)
 
     def square(self, name: str, g: Array) -> Array:
@@ -71,8 +94,9 @@ class Optimizer:
         dense (the slices of a repeated id already summed): (sum_i g_i)^2. Keras gets it as
         tf.IndexedSlices, one slice per occurrence, and squares each: sum_i g_i^2 (Keras 3.15
         adam.py / rmsprop.py / adagrad.py on the TensorFlow backend; measured equal to the
-        last bit in parity_tests/test_embedding.py)."""
-        if getattr(self, "variant", "torch") == "keras" and name in self._squares:
+        last bit in parity_tests/test_embedding.py). With a coupled weight decay the gradient
+        Keras sees is dense (g + wd p), and squared whole."""
+        if self.variant == "keras" and name in self._squares and not self.coupled_weight_decay:
             return self._squares[name]
         return g * g
 
@@ -97,7 +121,12 @@ class SGD(Optimizer):
     """Plain gradient descent, the same formula in both libraries:
 
         p <- p - lr g
+    (``variant`` matters only to a decoupled weight decay, see ``Optimizer``.)
     """
+
+    def __init__(self, lr: float, variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
+        self.variant = _check_variant(variant)
 
     def _update(self, name, p, g):
         p -= self.lr * g
@@ -115,8 +144,8 @@ class Momentum(Optimizer):
     With a constant ``lr``, ``v = -lr b`` at every step: the same trajectory.
     """
 
-    def __init__(self, lr: float, momentum: float, variant: str = "torch") -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float, momentum: float, variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
         self.momentum = float(momentum)
         self.variant = _check_variant(variant)
 
@@ -146,8 +175,8 @@ class Nesterov(Optimizer):
     With a constant ``lr``, ``v = -lr b``: the same trajectory.
     """
 
-    def __init__(self, lr: float, momentum: float, variant: str = "torch") -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float, momentum: float, variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
         self.momentum = float(momentum)
         self.variant = _check_variant(variant)
 
@@ -181,8 +210,8 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, lr: float, rho: float, eps: float, momentum: float = 0.0,
-                 centered: bool = False, variant: str = "torch") -> None:
-        super().__init__(lr)
+                 centered: bool = False, variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
         self.rho, self.eps, self.momentum = float(rho), float(eps), float(momentum)
         self.centered = bool(centered)
         self.variant = _check_variant(variant)
@@ -224,12 +253,17 @@ class Adam(Optimizer):
             p <- p - alpha m / (sqrt(v) + eps)
     So Keras' eps acts like torch's eps / sqrt(1 - beta2^t): ~32x larger on the first step
     (beta2 = 0.999), ~1x after a few thousand. No constant makes them equal; eps = 0 does.
+
+    ``amsgrad`` (Reddi, Kale & Kumar 2018), the same in both: keep v_max <- max(v_max, v) and
+    divide by its root instead of v's. AdamW is this class with ``weight_decay`` (decoupled,
+    see ``Optimizer``).
     """
 
     def __init__(self, lr: float, beta1: float, beta2: float, eps: float,
-                 variant: str = "torch") -> None:
-        super().__init__(lr)
+                 amsgrad: bool = False, variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.amsgrad = bool(amsgrad)
         self.variant = _check_variant(variant)
 
     def _update(self, name, p, g):
@@ -239,34 +273,16 @@ class Adam(Optimizer):
         m += (1 - b1) * (g - m)
         v *= b2
         v += (1 - b2) * self.square(name, g)
+        if self.amsgrad:
+            v_max = self.buffer(name, "v_max", p)
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
         if self.variant == "torch":
             denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + self.eps
             p -= (self.lr / (1 - b1 ** t)) * (m / denom)
         else:
             alpha = self.lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
             p -= alpha * m / (np.sqrt(v) + self.eps)
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay ``wd`` (Loshchilov & Hutter): first shrink, then Adam.
-
-        torch (``AdamW``):   p <- p (1 - lr wd)
-        keras (``AdamW``):   p <- p - p wd lr          (the same number, rounded differently)
-        then the Adam step of the same variant (see ``Adam``).
-    The decay applies to every parameter, biases included, in both libraries by default.
-    """
-
-    def __init__(self, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                 variant: str = "torch") -> None:
-        super().__init__(lr, beta1, beta2, eps, variant)
-        self.weight_decay = float(weight_decay)
-
-    def _update(self, name, p, g):
-        if self.variant == "torch":
-            p *= 1 - self.lr * self.weight_decay
-        else:
-            p -= p * self.weight_decay * self.lr
-        super()._update(name, p, g)
 
 
 class Adagrad(Optimizer):
@@ -280,8 +296,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, lr: float, eps: float, initial_accumulator: float,
-                 variant: str = "torch") -> None:
-        super().__init__(lr)
+                 variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
         self.eps, self.initial_accumulator = float(eps), float(initial_accumulator)
         self.variant = _check_variant(variant)
 
@@ -294,10 +310,136 @@ class Adagrad(Optimizer):
             p -= self.lr * g / np.sqrt(s + self.eps)
 
 
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba, Section 7.1): Adam with the infinity norm in place of v.
+
+        m <- m + (1 - beta1) (g - m)
+        torch (torch/optim/adamax.py):
+            u <- max(beta2 u, |g| + eps)
+            p <- p - lr/(1 - beta1^t) * m / u
+        keras (keras/src/optimizers/adamax.py):
+            u <- max(beta2 u, |g|)
+            p <- p - lr m / ((1 - beta1^t) (u + eps))
+    torch's eps enters the running maximum, so it is remembered; Keras' only the divisor.
+    eps = 0 gives one formula.
+    """
+
+    def __init__(self, lr: float, beta1: float, beta2: float, eps: float,
+                 variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.variant = _check_variant(variant)
+
+    def _update(self, name, p, g):
+        b1, b2, t = self.beta1, self.beta2, self.t
+        m = self.buffer(name, "m", p)
+        u = self.buffer(name, "u", p)
+        m += (1 - b1) * (g - m)
+        if self.variant == "torch":
+            np.maximum(u * b2, np.abs(g) + self.eps, out=u)
+            p -= (self.lr / (1 - b1 ** t)) * (m / u)
+        else:
+            np.maximum(b2 * u, np.abs(g), out=u)
+            p -= self.lr * m / ((1 - b1 ** t) * (u + self.eps))
+
+
+# keras/src/optimizers/nadam.py: ``decay = ops.cast(0.96, var_dtype)`` casts a Python float,
+# which TensorFlow makes a float32 tensor first: 0.9599999785423279 even in a float64 model
+KERAS_NADAM_DECAY = float(np.float32(0.96))
+
+
+class Nadam(Optimizer):
+    """Nadam (Dozat 2016): Adam whose momentum looks one step ahead, with a warming schedule
+    of the momentum coefficient.
+
+        mu_t = beta1 (1 - 0.5 * 0.96^(t psi))        (Keras: psi = 1, fixed; torch:
+                                                      momentum_decay psi, default 0.004 —
+                                                      crossframe gives torch 1)
+        P_t = mu_1 ... mu_t                          (the running product)
+        m <- m + (1 - beta1) (g - m);   v <- beta2 v + (1 - beta2) g^2
+        d = sqrt(v / (1 - beta2^t)) + eps
+        p <- p - lr (1 - mu_t)/(1 - P_t) g/d - lr mu_(t+1)/(1 - P_t mu_(t+1)) m/d
+    The same update in torch/optim/nadam.py and keras/src/optimizers/nadam.py, up to rounding:
+    torch adds the two terms to p one after the other, Keras adds them first. torch keeps P in
+    a tensor of torch.get_default_dtype() (a float64 run must set it, see the trainer); Keras'
+    update takes mu_t and mu_(t+1) with 0.96 rounded to float32 (its product with 0.96 exact):
+    a float64 Keras Nadam is off its own formula by ~1e-8 relative, mirrored here.
+    """
+
+    def __init__(self, lr: float, beta1: float, beta2: float, eps: float,
+                 variant: str = "torch", **decay) -> None:
+        super().__init__(lr, **decay)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.variant = _check_variant(variant)
+        self.mu_product = 1.0
+
+    def step(self, params, grads, squares=None):
+        t = self.t + 1
+        warm = 1.0 - 0.5 * 0.96 ** t
+        if self.variant == "torch":   # mu_product *= mu
+            self._mu = self.beta1 * warm
+            self._mu_next = self.beta1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+            self.mu_product = self.mu_product * self._mu
+        else:
+            # u_product * beta_1 * (1 - 0.5 * 0.96^t) with 0.96 exact, but the update's own
+            # mu_t and mu_(t+1) use ops.cast(0.96, dtype), which goes through float32
+            self.mu_product = self.mu_product * self.beta1 * warm
+            decay = KERAS_NADAM_DECAY
+            self._mu = self.beta1 * (1.0 - 0.5 * decay ** t)
+            self._mu_next = self.beta1 * (1.0 - 0.5 * decay ** (t + 1))
+        super().step(params, grads, squares)
+
+    def _update(self, name, p, g):
+        b1, b2, t = self.beta1, self.beta2, self.t
+        mu, mu_next, prod = self._mu, self._mu_next, self.mu_product
+        m = self.buffer(name, "m", p)
+        v = self.buffer(name, "v", p)
+        m += (1 - b1) * (g - m)
+        if self.variant == "torch":
+            v *= b2
+            v += (1 - b2) * self.square(name, g)
+            d = np.sqrt(v / (1 - b2 ** t)) + self.eps
+            p += (-self.lr * (1.0 - mu) / (1.0 - prod)) * (g / d)
+            p += ((-self.lr * mu_next) / (1.0 - prod * mu_next)) * (m / d)
+        else:
+            v += (self.square(name, g) - v) * (1 - b2)
+            m_hat = mu_next * m / (1 - prod * mu_next) + (1 - mu) * g / (1 - prod)
+            p -= m_hat * self.lr / (np.sqrt(v / (1 - b2 ** t)) + self.eps)
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012): a step whose units are those of p, from two running averages.
+
+        v <- rho v + (1 - rho) g^2
+        d = sqrt(u + eps) / sqrt(v + eps) * g
+        u <- rho u + (1 - rho) d^2
+        p <- p - lr d
+    The same update in torch/optim/adadelta.py and keras/src/optimizers/adadelta.py (the
+    defaults differ: lr 1.0 / 0.001, rho 0.9 / 0.95, eps 1e-6 / 1e-7).
+    """
+
+    def __init__(self, lr: float, rho: float, eps: float, variant: str = "torch",
+                 **decay) -> None:
+        super().__init__(lr, **decay)
+        self.rho, self.eps = float(rho), float(eps)
+        self.variant = _check_variant(variant)
+
+    def _update(self, name, p, g):
+        rho, eps = self.rho, self.eps
+        v = self.buffer(name, "v", p)
+        u = self.buffer(name, "u", p)
+        v *= rho
+        v += (1 - rho) * self.square(name, g)
+        if self.variant == "torch":
+            d = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        else:
+            d = np.sqrt(u + eps) * g / np.sqrt(v + eps)
+        u *= rho
+        u += (1 - rho) * d * d
+        p -= self.lr * d
+
+
 def build(config, variant: str):
     """The scratch optimizer for a ``crossframe.training.config.OptimizerConfig``."""
     cls = globals()[config.declaration.scratch]
-    kwargs = config.scratch_kwargs()
-    if cls is not SGD:
-        kwargs["variant"] = variant
-    return cls(**kwargs)
+    return cls(**config.scratch_kwargs(), variant=variant)

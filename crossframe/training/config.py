@@ -32,11 +32,17 @@ class Setting:
 
     name: str
     value: Any
-    torch: str
+    torch: str | None
     torch_default: Any
-    keras: str
+    keras: str | None
     keras_default: Any
     doc: str = ""
+
+    def argument(self, library: str) -> str:
+        """``Adam(eps)``-style text for the table: the library's argument, or how crossframe
+        does what the library has no argument for."""
+        arg = getattr(self, library)
+        return arg if arg is not None else "(none: by hand, see note)"
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class OptimizerDecl:
     torch_rule: str
     keras_rule: str
     agree_when: str
-    same_formula: bool  # the same update from the same values (up to rounding)
+    same_formula: bool  # the same update rule from the same values (up to rounding)
     torch_fixed: dict = field(default_factory=dict)  # arguments not exposed as settings
     keras_fixed: dict = field(default_factory=dict)
 
@@ -81,6 +87,29 @@ RMS_EPS = Setting("eps", 1e-7, "eps", 1e-8, "epsilon", 1e-7,
                   "torch: sqrt(v) + eps; keras: sqrt(v + eps)")
 
 
+AMSGRAD = Setting("amsgrad", False, "amsgrad", False, "amsgrad", False,
+                  "divide by the running maximum of v (Reddi et al. 2018), in both libraries")
+
+
+def _coupled(torch_default=0):
+    return Setting("coupled_weight_decay", 0.0, "weight_decay", torch_default, None, None,
+                   "L2 in the gradient, g <- g + wd p, before the update. torch: weight_decay; "
+                   "keras: no optimizer argument (a keras.regularizers.L2(wd / 2) on every "
+                   "weight has this gradient and adds wd/2 |p|^2 to the loss): crossframe adds "
+                   "wd p to each gradient before apply_gradients")
+
+
+def _decoupled(value=0.0, torch=None, torch_default=None, keras_default=None):
+    return Setting("weight_decay", value, torch, torch_default, "weight_decay", keras_default,
+                   "decoupled decay (Loshchilov & Hutter), p <- p - lr wd p before the update. "
+                   "keras: weight_decay of every optimizer; torch: AdamW's weight_decay, Adam's "
+                   "and NAdam's with decoupled_weight_decay=True, none elsewhere (crossframe "
+                   "then applies p.mul_(1 - lr wd) before step(), the line torch's AdamW runs)")
+
+
+WEIGHT_DECAY = (_coupled(), _decoupled())
+
+
 def _centered(value):
     return Setting("centered", value, "centered", False, "centered", False,
                    "divide by the root of the variance of g, not of its mean square")
@@ -102,53 +131,66 @@ MOMENTUM_AGREE = ("always while lr is constant (then v = -lr b). Under a schedul
 NESTEROV_AGREE = ("always while lr is constant (then v = -lr b). Under a schedule, as for "
                   "momentum, with the gap mu (lr' - lr) sum_(s<T) mu^(t-s) g_s at step t >= T")
 
+ADAMAX_AGREE = ("eps=0 (then both divide by max(b2 u, |g|)); with eps > 0 torch's eps enters "
+                "the running maximum (and so every later step) and Keras' only the divisor")
+NADAM_AGREE = ("one formula once torch's momentum_decay is 1 (crossframe fixes it): Keras' "
+               "schedule is mu_t = b1 (1 - 0.5 * 0.96^t), torch's b1 (1 - 0.5 * 0.96^(t psi)) "
+               "with psi = momentum_decay, default 0.004 (a 250x slower warm-up). Not to the "
+               "last bit in float64: Keras' update takes ops.cast(0.96, float64), which rounds "
+               "0.96 through float32 (~1e-8 relative on the step); and torch keeps mu_product "
+               "in torch.get_default_dtype() (float32 unless set: crossframe steps torch's "
+               "optimizers with the default dtype set to the model's)")
+
 DECLARATIONS: dict[str, OptimizerDecl] = {d.name: d for d in (
     OptimizerDecl(
         "sgd", "plain gradient descent", "SGD", "SGD", "SGD",
-        (_lr(0.01, 1e-3, 0.01),),
+        (_lr(0.01, 1e-3, 0.01),) + WEIGHT_DECAY,
         "p <- p - lr g", "p <- p - lr g",
         "always (only the default lr differs: torch 1e-3, keras 0.01)", True),
     OptimizerDecl(
         "momentum", "SGD with heavy-ball momentum", "Momentum", "SGD", "SGD",
-        (_lr(0.01, 1e-3, 0.01), _momentum(0.9, 0.0, 0.0)),
+        (_lr(0.01, 1e-3, 0.01), _momentum(0.9, 0.0, 0.0)) + WEIGHT_DECAY,
         SGD_RULE_TORCH + "  (a velocity of gradients)",
         SGD_RULE_KERAS + "  (a velocity of updates)",
         MOMENTUM_AGREE, True),
     OptimizerDecl(
         "nesterov", "SGD with Nesterov momentum", "Nesterov", "SGD", "SGD",
-        (_lr(0.01, 1e-3, 0.01), _momentum(0.9, 0.0, 0.0)),
+        (_lr(0.01, 1e-3, 0.01), _momentum(0.9, 0.0, 0.0)) + WEIGHT_DECAY,
         "b <- mu b + g;  p <- p - lr (g + mu b)",
         "v <- mu v - lr g;  p <- p + mu v - lr g",
         NESTEROV_AGREE, True,
         torch_fixed={"nesterov": True}, keras_fixed={"nesterov": True}),
     OptimizerDecl(
         "rmsprop", "RMSprop", "RMSprop", "RMSprop", "RMSprop",
-        (_lr(1e-3, 1e-2, 1e-3), RMS_RHO, RMS_EPS, _momentum(0.0, 0.0, 0.0), _centered(False)),
+        (_lr(1e-3, 1e-2, 1e-3), RMS_RHO, RMS_EPS, _momentum(0.0, 0.0, 0.0), _centered(False))
+        + WEIGHT_DECAY,
         "v <- rho v + (1-rho) g^2;  p <- p - lr g / (sqrt(v) + eps)",
         "v <- rho v + (1-rho) g^2;  p <- p - lr g / sqrt(v + eps)",
         RMS_AGREE, False),
     OptimizerDecl(
         "rmsprop_momentum", "RMSprop with momentum", "RMSprop", "RMSprop", "RMSprop",
-        (_lr(1e-3, 1e-2, 1e-3), RMS_RHO, RMS_EPS, _momentum(0.9, 0.0, 0.0), _centered(False)),
+        (_lr(1e-3, 1e-2, 1e-3), RMS_RHO, RMS_EPS, _momentum(0.9, 0.0, 0.0), _centered(False))
+        + WEIGHT_DECAY,
         "v as rmsprop;  b <- mu b + g / (sqrt(v) + eps);  p <- p - lr b",
         "v as rmsprop;  b <- mu b + lr g / sqrt(v + eps);  p <- p - b",
         "a constant lr (torch's b is a velocity of gradients, Keras' of updates) and, as for "
         "rmsprop, " + RMS_AGREE, False),
     OptimizerDecl(
         "rmsprop_centered", "centered RMSprop", "RMSprop", "RMSprop", "RMSprop",
-        (_lr(1e-3, 1e-2, 1e-3), RMS_RHO, RMS_EPS, _momentum(0.0, 0.0, 0.0), _centered(True)),
+        (_lr(1e-3, 1e-2, 1e-3), RMS_RHO, RMS_EPS, _momentum(0.0, 0.0, 0.0), _centered(True))
+        + WEIGHT_DECAY,
         "v as rmsprop;  a <- rho a + (1-rho) g;  p <- p - lr g / (sqrt(v - a^2) + eps)",
         "v as rmsprop;  a <- rho a + (1-rho) g;  p <- p - lr g / sqrt(v - a^2 + eps)",
         RMS_AGREE, False),
     OptimizerDecl(
         "adam", "Adam", "Adam", "Adam", "Adam",
-        (_lr(1e-3, 1e-3, 1e-3), BETA1, BETA2, ADAM_EPS),
-        ADAM_RULE_TORCH, ADAM_RULE_KERAS, ADAM_AGREE, False),
+        (_lr(1e-3, 1e-3, 1e-3), BETA1, BETA2, ADAM_EPS, AMSGRAD) + WEIGHT_DECAY,
+        ADAM_RULE_TORCH + "  (amsgrad: max(v_max, v) for v)",
+        ADAM_RULE_KERAS + "  (amsgrad: as torch)", ADAM_AGREE, False),
     OptimizerDecl(
-        "adamw", "Adam with decoupled weight decay", "AdamW", "AdamW", "AdamW",
-        (_lr(1e-3, 1e-3, 1e-3), BETA1, BETA2, ADAM_EPS,
-         Setting("weight_decay", 0.01, "weight_decay", 1e-2, "weight_decay", 0.004,
-                 "decoupled decay: p <- p (1 - lr wd) before the Adam step")),
+        "adamw", "Adam with decoupled weight decay", "Adam", "AdamW", "AdamW",
+        (_lr(1e-3, 1e-3, 1e-3), BETA1, BETA2, ADAM_EPS, AMSGRAD,
+         _decoupled(0.01, "weight_decay", 1e-2, 0.004)),
         "p <- p (1 - lr wd);  then Adam (torch)", "p <- p - p wd lr;  then Adam (keras)",
         "as Adam; the decay itself is the same formula (defaults differ: 1e-2 vs 4e-3)", False),
     OptimizerDecl(
@@ -157,11 +199,40 @@ DECLARATIONS: dict[str, OptimizerDecl] = {d.name: d for d in (
          Setting("eps", 1e-7, "eps", 1e-10, "epsilon", 1e-7,
                  "torch: sqrt(s) + eps; keras: sqrt(s + eps)"),
          Setting("initial_accumulator", 0.1, "initial_accumulator_value", 0.0,
-                 "initial_accumulator_value", 0.1, "starting value of s")),
+                 "initial_accumulator_value", 0.1, "starting value of s")) + WEIGHT_DECAY,
         "s <- s + g^2;  p <- p - lr g / (sqrt(s) + eps)",
         "s <- s + g^2;  p <- p - lr g / sqrt(s + eps)",
         "eps=0 and the same initial accumulator (torch's default 0, Keras' 0.1: with 0 and eps=0 "
         "a zero gradient gives 0/0); torch's lr_decay must stay 0 (Keras has none)", False),
+    OptimizerDecl(
+        "adamax", "Adamax (Adam with the infinity norm)", "Adamax", "Adamax", "Adamax",
+        (_lr(2e-3, 2e-3, 1e-3), BETA1, BETA2,
+         Setting("eps", 1e-7, "eps", 1e-8, "epsilon", 1e-7,
+                 "torch: inside the running maximum, max(b2 u, |g| + eps); keras: added to the "
+                 "divisor, u + eps")) + WEIGHT_DECAY,
+        "m <- b1 m + (1-b1) g;  u <- max(b2 u, |g| + eps);  p <- p - lr/(1-b1^t) * m / u",
+        "m as torch;  u <- max(b2 u, |g|);  p <- p - lr m / ((1-b1^t) (u + eps))",
+        ADAMAX_AGREE, False),
+    OptimizerDecl(
+        "nadam", "Nadam (Adam with Nesterov momentum, Dozat 2016)", "Nadam", "NAdam", "Nadam",
+        (_lr(2e-3, 2e-3, 1e-3), BETA1, BETA2,
+         Setting("eps", 1e-7, "eps", 1e-8, "epsilon", 1e-7,
+                 "added to sqrt(v_hat) in both")) + WEIGHT_DECAY,
+        "mu_t = b1 (1 - 0.5 * 0.96^(t psi)), psi = momentum_decay;  m, v as Adam;  "
+        "p <- p - lr (1-mu_t)/(1-prod mu) g/d - lr mu_(t+1)/(1-prod mu * mu_(t+1)) m/d, "
+        "d = sqrt(v/(1-b2^t)) + eps",
+        "mu_t = b1 (1 - 0.5 * 0.96^t);  the same update",
+        NADAM_AGREE, False, torch_fixed={"momentum_decay": 1.0}),
+    OptimizerDecl(
+        "adadelta", "Adadelta (Zeiler 2012)", "Adadelta", "Adadelta", "Adadelta",
+        (_lr(1.0, 1.0, 1e-3),
+         Setting("rho", 0.95, "rho", 0.9, "rho", 0.95, "decay of both running averages"),
+         Setting("eps", 1e-6, "eps", 1e-6, "epsilon", 1e-7, "inside both roots, in both"))
+        + WEIGHT_DECAY,
+        "v <- rho v + (1-rho) g^2;  d = sqrt(u + eps)/sqrt(v + eps) g;  "
+        "u <- rho u + (1-rho) d^2;  p <- p - lr d",
+        "the same update (defaults differ: lr 1.0 vs 0.001, rho 0.9 vs 0.95, eps 1e-6 vs 1e-7)",
+        "always", True),
 )}
 
 
@@ -191,12 +262,24 @@ class OptimizerConfig:
     def keras_kwargs(self) -> dict:
         return _translate(self.declaration, self.values, "keras")
 
+    def by_hand(self, library: str) -> dict:
+        """What ``library``'s trainer applies itself (see ``by_hand``)."""
+        return by_hand(self.declaration, self.values, library)
+
+
+# torch classes that take weight_decay as decoupled with decoupled_weight_decay=True
+TORCH_DECOUPLED_FLAG = ("Adam", "NAdam")
+
 
 def _translate(decl: OptimizerDecl, values: dict, library: str) -> dict:
-    """{crossframe name: value} -> the library's keyword arguments, following the rows."""
+    """{crossframe name: value} -> the library's keyword arguments, following the rows. A
+    setting the library has no argument for (``None``) is left to ``by_hand``; a zero weight
+    decay is not passed to Keras (its default None skips the step)."""
     kwargs = dict(getattr(decl, f"{library}_fixed"))
     for s in decl.settings:
         arg = getattr(s, library)
+        if arg is None:
+            continue
         name, _, index = arg.partition("[")
         if index:  # "betas[1]": one entry of a tuple argument
             i = int(index.rstrip("]"))
@@ -206,7 +289,26 @@ def _translate(decl: OptimizerDecl, values: dict, library: str) -> dict:
             kwargs[name] = tuple(entries)
         else:
             kwargs[arg] = values[s.name]
+    decay = values.get("weight_decay", 0.0)
+    if library == "keras" and "weight_decay" in kwargs and not decay:
+        kwargs["weight_decay"] = None
+    if library == "torch" and decay and decl.torch in TORCH_DECOUPLED_FLAG:
+        kwargs.update(weight_decay=decay, decoupled_weight_decay=True)
     return kwargs
+
+
+def by_hand(decl: OptimizerDecl, values: dict, library: str) -> dict:
+    """The settings ``library`` has no argument for, which its trainer applies itself:
+    torch: {"weight_decay": wd} (decoupled, p.mul_(1 - lr wd) before step()) where the torch
+    class cannot decouple; keras: {"coupled_weight_decay": wd} (g + wd p before
+    apply_gradients). Zero values are left out."""
+    out = {}
+    for s in decl.settings:
+        if getattr(s, library) is None and values.get(s.name):
+            if library == "torch" and decl.torch in TORCH_DECOUPLED_FLAG:
+                continue  # _translate passed it with decoupled_weight_decay=True
+            out[s.name] = values[s.name]
+    return out
 
 
 def setting_text(value) -> str:
@@ -230,11 +332,18 @@ def make_config(name: str, **overrides) -> OptimizerConfig:
             values[key] = bool(value)
             continue
         value = float(value)
-        if not math.isfinite(value) or value < 0 or (key == "lr" and value == 0):
-            wanted = "a positive number" if key == "lr" else "a number >= 0"
-            raise InputError(f"--{key} {value!r} is not allowed for {name}",
-                             f"give {wanted}, e.g. --{key} {values[key]:g}")
+        flag = "--" + key.replace("_", "-")
+        below_one = key in ("beta1", "beta2", "rho")
+        if (not math.isfinite(value) or value < 0 or (key == "lr" and value == 0)
+                or (below_one and value >= 1) or (key == "momentum" and value > 1)):
+            wanted = ("a positive number" if key == "lr" else "a number in [0, 1)" if below_one
+                      else "a number in [0, 1]" if key == "momentum" else "a number >= 0")
+            raise InputError(f"{flag} {value!r} is not allowed for {name}",
+                             f"give {wanted}, e.g. {flag} {values[key]:g}")
         values[key] = value
+    if values.get("weight_decay") and values.get("coupled_weight_decay"):
+        raise InputError(f"{name}: --weight-decay (decoupled) and --coupled-weight-decay (L2 in "
+                         "the gradient) were both given", "give one of them")
     return OptimizerConfig(name, values)
 
 

@@ -111,15 +111,24 @@ def spec_for(model: Sequential) -> Spec:
 def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None = None,
             weights_path: str | None = None, options: dict | None = None,
             weights: dict | None = None, inputs: dict | None = None, target=None,
-            upstream: dict | None = None, mode: str = "train") -> Case:
+            upstream: dict | None = None, mode: str = "train", init: str = "canonical") -> Case:
     """A Case for a registered name or a ``Sequential``.
 
     ``weights`` / ``weights_path``: canonical weights (else seeded random ones); options the
-    user did not give are read off their shapes where the shapes fix them. ``inputs``: your own
-    batch ({"x": (N, ...)}, and states), validated against the model; ``target`` and
-    ``upstream`` are drawn to match where not given."""
+    user did not give are read off their shapes where the shapes fix them. ``init``: how the
+    weights are drawn when none are given: "canonical" (crossframe's own, non-zero distinct
+    biases), "keras" or "torch" (that library's default initialisers, drawn by the library:
+    crossframe.initializers.draw); with weights given it must stay "canonical" (InputError).
+    ``inputs``: your own batch ({"x": (N, ...)}, and states), validated against the model;
+    ``target`` and ``upstream`` are drawn to match where not given."""
+    from .initializers import check_library, draw
+
     check_dtype(dtype)
     check_mode(mode)
+    check_library(init)
+    if init != "canonical" and (weights is not None or weights_path is not None):
+        raise InputError(f"init={init!r} draws the weights, and weights were given too",
+                         "drop --init to use your weights, or drop --weights to draw them")
     if seed < 0:
         raise InputError(f"--seed {seed} must be >= 0", "pass e.g. --seed 0")
     given_weights = weights_io.read(weights_path) if weights_path is not None else weights
@@ -138,7 +147,7 @@ def prepare(name, dtype: str = "float64", seed: int = 0, batch_size: int | None 
         if given_weights is not None:
             w = weights_io.validate(given_weights, model.params(), dtype, spec.name, source)
     if given_weights is None:
-        w = data.init_weights(model.params(), seed, dtype)
+        w = draw(model, init, seed, dtype)
     if inputs is not None:
         batch = _own_batch(model, inputs, target, upstream, dtype, seed)
     elif target is not None or upstream is not None:

@@ -43,6 +43,7 @@ VERB_MODULES = {
     "train": "crossframe.training.cli",
     "bench": "crossframe.bench",
     "report": "crossframe.reports.cli",
+    "init": "crossframe.initializers_cli",
 }
 
 
@@ -53,8 +54,47 @@ def _add_common(p, weights=True):
     p.add_argument("--batch-size", type=int, default=None, help="rows in the batch")
     if weights:
         p.add_argument("--weights", default=None, help="canonical weights .npz to load")
+        _add_init(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_max_memory(p)
+
+
+def _add_init(p) -> None:
+    p.add_argument("--init", default=None,
+                   help="draw the weights with a library's default initialisers: keras or "
+                        "torch (default canonical: crossframe's own, non-zero distinct biases; "
+                        "`crossframe init --table` lists both libraries' defaults)")
+
+
+def _init(args) -> str:
+    """--init's value ("canonical" when not given); with --weights it is bad input."""
+    from .initializers import check_library
+
+    if args.init is None:
+        return "canonical"
+    if getattr(args, "weights", None):
+        raise InputError(f"--init {args.init} draws the weights, --weights gives them: not both",
+                         "drop --init to check your weights, or drop --weights to draw them")
+    return check_library(args.init)
+
+
+def _init_note(init: str, weights: dict) -> str | None:
+    """What weights from a library's defaults cannot show: the tensors of one or few values."""
+    from .initializers import constant_tensors
+
+    if init == "canonical":
+        return None
+    drawn = f"--init {init}: weights drawn by {LIBRARY[init]} default initialisers"
+    constant = constant_tensors(weights)
+    if not constant:
+        return drawn
+    said = ", ".join(f"{k} ({'all ' if len(v) == 1 else 'only '}"
+                     f"{', '.join(f'{x:g}' for x in v)})" for k, v in constant.items())
+    return (f"{drawn}; {said} — a mistake that drops, shifts or swaps blocks of such a tensor "
+            "may not show here (the default --init canonical draws every entry distinct)")
+
+
+LIBRARY = {"keras": "Keras'", "torch": "torch's"}
 
 
 def cmd_list(args, extra) -> int:
@@ -114,6 +154,7 @@ def cmd_check(args, extra) -> int:
     options = model_options(spec, extra)
     check_seed(args.seed)
     fws = framework_list(args.frameworks, FRAMEWORKS)
+    init = _init(args)
     if args.dump is not None:
         from .writing import check_writable
 
@@ -123,7 +164,7 @@ def cmd_check(args, extra) -> int:
                 raise InputError(f"--dump {args.dump} is the {flag} file",
                                  "dump to another file: the input is never overwritten")
     case = prepare(args.model, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
-                   weights_path=args.weights, options=options, mode=args.mode,
+                   weights_path=args.weights, options=options, mode=args.mode, init=init,
                    **_own_data(args.inputs))
     results = run_all(case, fws, backward=not args.forward_only)
     table = check(case, _pairs(fws), results=results)
@@ -133,7 +174,7 @@ def cmd_check(args, extra) -> int:
     if args.json:
         emit(json.dumps(table_records(table), indent=1))
     else:
-        _print_table(case, table)
+        _print_table(case, table, _init_note(init, case.weights))
         if case.model.ids is not None and not args.forward_only:
             emit("no grad:x: x holds integer ids (an Embedding's input), which have no gradient "
                  "in any library")
@@ -158,7 +199,7 @@ def _dump(path: str, case, results) -> None:
     weights_io.save(path, arrays, force=True)
 
 
-def _print_table(case, table):
+def _print_table(case, table, note: str | None = None):
     worst = table["max_rel"].max()
     tol = table["tol"].iloc[0]
     verdict = "all within tolerance" if table["ok"].all() else "MISMATCH"
@@ -166,8 +207,8 @@ def _print_table(case, table):
                     if not k.startswith("_") and v is not None)
     emit(f"{case.spec.name} {opts} dtype={case.dtype} mode={case.mode} seed={case.seed} "
          f"batch={case.batch.size}: {verdict} (worst max_rel {worst:.2e}, tol {tol:g})")
-    for note in case.model.notes:
-        emit(f"note: {note}")
+    for line in ([note] if note else []) + list(case.model.notes):
+        emit(f"note: {line}")
     show = table.drop(columns=["tol"]).copy()
     show["max_abs"] = show["max_abs"].map(lambda v: f"{v:.2e}")
     show["max_rel"] = show["max_rel"].map(lambda v: f"{v:.2e}")
@@ -211,7 +252,7 @@ def cmd_describe(args, extra) -> int:
 
 
 def cmd_weights(args, extra) -> int:
-    from . import data, weights_io
+    from . import weights_io
     from .runner import check_dtype
     from .spec import get
     from .writing import check_writable
@@ -221,6 +262,7 @@ def cmd_weights(args, extra) -> int:
     spec = get(args.model)
     check_dtype(args.dtype)
     check_seed(args.seed)
+    init = _init(args)
     opts = spec.resolve(model_options(spec, extra))
     check_writable(args.out, args.force, ".npz")
     params = spec.param_specs(opts)
@@ -229,9 +271,13 @@ def cmd_weights(args, extra) -> int:
                          "pick a model or layer with parameters (`crossframe list`)")
     size = sum(int(np.prod(p.shape)) for p in params) * np.dtype(args.dtype).itemsize
     resources.guard(2 * size, f"the weights of {spec.name}", "use smaller sizes")
-    w = data.init_weights(params, args.seed, args.dtype)
+    from .initializers import draw
+
+    w = draw(spec.sequential(opts), init, args.seed, args.dtype)
     weights_io.save(args.out, w, force=args.force)
-    emit(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}) to {args.out}")
+    drawn = "" if init == "canonical" else f", drawn by {LIBRARY[init]} default initialisers"
+    emit(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}{drawn}) to "
+         f"{args.out}")
     return 0
 
 
@@ -277,6 +323,7 @@ def build_parser() -> Parser:
     p.add_argument("--dtype", default="float64")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _add_init(p)
     add_max_memory(p)
     p.set_defaults(func=cmd_weights)
 

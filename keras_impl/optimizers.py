@@ -43,6 +43,8 @@ class Trainer:
                                         before the update
         weights() -> {path: array}      every variable by path (``dense1/kernel``)
         predict(inputs) -> {output: array}
+    A coupled weight decay (L2 in the gradient), for which Keras' optimizers have no argument,
+    is added to each gradient before ``apply_gradients``: g + wd p.
     """
 
     def __init__(self, model, weights: dict, config, loss: str, dtype: str):
@@ -50,9 +52,13 @@ class Trainer:
         self.model, self.loss, self.dtype = model, loss, dtype
         self.params = list(trainable(model).values())
         self.optimizer = build(config, dtype)
+        self.l2 = config.by_hand("keras").get("coupled_weight_decay", 0.0)
 
     def step(self, inputs: dict, target) -> np.ndarray:
         _, value, grads, _ = make_step(self.model, inputs, target, {}, self.loss, self.dtype)()
+        if self.l2:  # what keras.regularizers.L2(l2 / 2) on every weight adds to the gradient
+            wd = np.float64(self.l2) if self.dtype == "float64" else self.l2
+            grads = [tf.convert_to_tensor(g) + wd * p.value for g, p in zip(grads, self.params)]
         self.optimizer.apply_gradients(zip(grads, self.params))
         return np.asarray(value)
 
@@ -67,3 +73,82 @@ class Trainer:
     def predict(self, inputs: dict) -> dict:
         outputs = self.model({k: tf.constant(v) for k, v in inputs.items()}, training=False)
         return {k: np.asarray(v) for k, v in outputs.items()}
+
+    # -- the optimizer's running state (crossframe.training.handover translates it) -----------
+    def _optimizer_variables(self) -> tuple[dict, dict]:
+        """The optimizer's own variables, found on the built optimizer: ``(slots, scalars)``.
+
+        ``slots``: every attribute holding one variable per trainable variable, in the order of
+        ``self.params`` — what ``build`` made with ``add_optimizer_variables`` (Keras 3.15
+        keras/src/optimizers/base_optimizer.py: a list indexed by ``_get_variable_index``, the
+        position in the list ``build`` was given), e.g. SGD's ``momentums``, Adam's
+        ``_momentums`` and ``_velocities``. ``scalars``: every attribute holding one optimizer
+        variable of its own (Nadam's ``_u_product``), but ``iterations`` and the learning rate.
+        """
+        opt = self.optimizer
+        if not opt.built:
+            return {}, {}
+        tracked = {id(v) for v in opt.variables}
+        skip = {"_iterations", "_learning_rate", "_variables", "_trainable_variables"}
+        slots, scalars = {}, {}
+        for attr, value in vars(opt).items():
+            if attr in skip:
+                continue
+            if isinstance(value, keras.Variable) and id(value) in tracked:
+                scalars[attr] = value
+            elif (isinstance(value, (list, tuple)) and value and len(value) == len(self.params)
+                  and all(isinstance(v, keras.Variable) and id(v) in tracked for v in value)):
+                slots[attr] = list(value)
+        return slots, scalars
+
+    def optimizer_state(self) -> dict:
+        """Keras' own optimizer state::
+
+            {"iterations": int,                            optimizer.iterations
+             "slots": {attribute: {path: array}},          e.g. "_momentums": {"dense1/kernel": ...}
+             "scalars": {attribute: array}}                e.g. Nadam's "_u_product"
+
+        Each slot array is a copy in its variable's Keras shape and dtype. An optimizer that has
+        not taken a step (not built) has no slots yet.
+        """
+        slots, scalars = self._optimizer_variables()
+        paths = list(trainable(self.model))
+        return {"iterations": int(self.optimizer.iterations.numpy()),
+                "slots": {attr: {p: v.numpy().copy() for p, v in zip(paths, variables)}
+                          for attr, variables in slots.items()},
+                "scalars": {attr: v.numpy().copy() for attr, v in scalars.items()}}
+
+    def load_optimizer_state(self, state: dict) -> None:
+        """Build the optimizer's variables on this model's trainable variables (``build``, as
+        ``apply_gradients`` would on the first step), then assign ``state`` (the form
+        ``optimizer_state`` returns): ``iterations``, and every slot and scalar it names.
+        Variables it does not name keep their initial values.
+
+        Raises KeyError for an attribute this optimizer does not have (e.g. ``_momentums`` on
+        an SGD without momentum) or a path that is not a trainable variable, ValueError for a
+        shape that is not the variable's.
+        """
+        if not self.optimizer.built:
+            self.optimizer.build(self.params)
+        slots, scalars = self._optimizer_variables()
+        paths = list(trainable(self.model))
+        for attr in [a for a in state.get("slots", {}) if a not in slots] + \
+                [a for a in state.get("scalars", {}) if a not in scalars]:
+            raise KeyError(f"keras.optimizers.{type(self.optimizer).__name__} has no variables "
+                           f"'{attr}' (it has {sorted(slots) + sorted(scalars)})")
+        targets = [(f"{attr}[{path}]", var, by_path[path])
+                   for attr, by_path in state.get("slots", {}).items()
+                   for path, var in zip(paths, slots[attr]) if path in by_path]
+        targets += [(attr, scalars[attr], value)
+                    for attr, value in state.get("scalars", {}).items()]
+        for attr, by_path in state.get("slots", {}).items():
+            unknown = sorted(set(by_path) - set(paths))
+            if unknown:
+                raise KeyError(f"{attr}: {unknown} are not trainable variables ({paths})")
+        for where, var, value in targets:
+            value = np.asarray(value)
+            if value.shape != tuple(var.shape):
+                raise ValueError(f"{where}: Keras shape {tuple(var.shape)} expected, got "
+                                 f"{value.shape}")
+            var.assign(value.astype(var.dtype))
+        self.optimizer.iterations.assign(int(state.get("iterations", 0)))

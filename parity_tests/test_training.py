@@ -413,8 +413,9 @@ def test_out_that_is_a_file_is_refused(tmp_path):
 
 def test_check_json_rows(capsys):
     rc = main(["train", "linear", "--check", "--optimizer", "adagrad", "--steps", "3", "--json"])
-    rows = pd.DataFrame(json.loads(capsys.readouterr().out))
-    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = pd.DataFrame(out["rows"])
+    assert rc == 0 and out["two_bias_parameters"] == [] and "gap_shares" not in out
     assert {"pair", "step", "tensor", "max_abs", "max_rel", "tol", "ok"} <= set(rows.columns)
     assert set(rows["pair"]) == set(PAIR_NAMES) and set(rows["step"]) == {1, 2, 3}
     assert rows["max_rel"].max() <= TRAJECTORY["float64"].rel
@@ -439,3 +440,127 @@ def test_epochs_run_writes_files_with_a_progress_bar(tmp_path, monkeypatch, caps
     assert sorted(os.listdir(tmp_path / "runs" / "linear")) == ["curves.csv", "curves.png"]
     assert "2/2" in out.err and "keras" in out.err  # tqdm's bar, one per framework
     assert "test rmse" in out.out
+
+
+# --- torch's two recurrent biases: named, measured, and made one on request --------------------
+TWO_BIAS = ["rnn", "lstm", "gru_reset_before"]
+
+
+def test_two_bias_layers_are_found_exactly_where_torch_splits_a_bias():
+    from crossframe.training.engines import two_bias_names
+
+    found = {s.name: two_bias_names(prepare(s.name).model) for s in all_specs("model")}
+    assert {k for k, v in found.items() if v} == {
+        "rnn", "rnn_seq", "lstm", "lstm_seq", "gru_reset_before", "gru_reset_before_seq",
+        "embedding_lstm"}
+    assert found["lstm"] == ("lstm.bias_hh_l0",) and found["gru"] == ()  # reset-after: 2 rows
+
+
+def one_sgd_step_bias_moves(model: str, recurrent_bias: str) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical bias' change after one real SGD step, in torch and in Keras."""
+    from crossframe.training.engines import library_side
+
+    case, config = prepare(model), make_config("sgd", lr=0.1)
+    name = next(p.name for p in case.model.params() if p.name.endswith(".b"))
+    moves = []
+    for fw in ("torch", "keras"):
+        side = library_side(fw, case.model, "float64", case.weights, config, recurrent_bias)
+        side.step(case.batch.inputs, case.batch.target)
+        moves.append(side.weights()[name] - case.weights[name])
+    return moves[0], moves[1]
+
+
+@pytest.mark.parametrize("model", TWO_BIAS)
+def test_two_biases_move_twice_as_far_per_sgd_step(model):
+    """The documented cause, in the real libraries: each of torch's two biases takes the full
+    step, so their sum moves exactly twice Keras' one bias; with one bias, once."""
+    torch_move, keras_move = one_sgd_step_bias_moves(model, "two")
+    assert np.abs(keras_move).min() > 0
+    assert rel_error(torch_move, 2 * keras_move) <= tolerance("float64").rel
+    torch_move, keras_move = one_sgd_step_bias_moves(model, "single")
+    assert rel_error(torch_move, keras_move) <= tolerance("float64").rel
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("model", TWO_BIAS)
+def test_single_bias_torch_follows_keras(model, optimizer):
+    """Compared raw (no documented difference subtracted), torch with its two biases leaves
+    Keras' trajectory under every optimizer; with bias_hh frozen at 0 it follows it exactly
+    where the formula is the same, and within the formula's own documented size elsewhere."""
+    pair = (("torch", "keras"),)
+    two = trajectory_table(model, optimizer, steps=3, pairs=pair, explain=False)
+    single = trajectory_table(model, optimizer, steps=3, pairs=pair, explain=False,
+                              recurrent_bias="single")
+    bias = [t for t in set(two["tensor"]) if t.endswith(".b")]
+    assert not two[two["tensor"].isin(bias)]["ok"].all()
+    if DECLARATIONS[optimizer].same_formula:
+        assert single["ok"].all(), single[~single["ok"]].head().to_string()
+    else:
+        explained = trajectory_table(model, optimizer, steps=3, pairs=pair,
+                                     recurrent_bias="single")
+        assert explained["ok"].all()
+        assert two["max_rel"].max() > single["max_rel"].max()
+
+
+def test_gap_shares_split_the_documented_gap():
+    """Under SGD the whole documented gap is the two biases (the formula is the same); under
+    Adam both sources are there."""
+    from crossframe.training.trajectory import SINGLE, gap_shares, sides_needed
+
+    case = prepare("lstm")
+    for optimizer, formula_share in (("sgd", False), ("adam", True)):
+        traces = run_sides(case, make_config(optimizer), 3, sides_needed(PAIRS, True) + [SINGLE])
+        shares = gap_shares(traces)
+        assert list(shares["step"]) == [1, 2, 3]
+        assert (shares["two_bias"] > 1e-6).all()
+        assert ((shares["formula"] > 1e-6).all() if formula_share
+                else (shares["formula"] == 0).all())
+        if not formula_share:
+            assert (shares["two_bias"] == shares["documented"]).all()
+
+
+def test_single_bias_leaves_a_mapping_without_shares_alone():
+    from crossframe.training.engines import single_bias
+
+    mapping = prepare("gru").model.mapping("torch")
+    assert single_bias(mapping) == (mapping, ())
+    new, frozen = single_bias(prepare("lstm").model.mapping("torch"))
+    assert frozen == ("lstm.bias_hh_l0",)
+    assert [e.framework for e in new.params if e.canonical == "lstm.b"] == ["lstm.bias_ih_l0"]
+
+
+def test_check_names_the_two_biases_and_their_share(capsys):
+    rc = main(["train", "rnn", "--check", "--optimizer", "sgd", "--steps", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "rnn.bias_hh_l0" in out and "the two biases alone make" in out
+    assert "the update formula alone 0.00e+00" in out
+    rc = main(["train", "rnn", "--check", "--optimizer", "sgd", "--steps", "2",
+               "--torch-recurrent-bias", "single", "--json"])
+    info = json.loads(capsys.readouterr().out)
+    assert rc == 0 and info["torch_recurrent_bias"] == "single"
+    assert max(r["documented"] for r in info["rows"] if r["pair"] == "torch~keras") == 0.0
+
+
+def test_table_says_same_formula_and_names_the_two_biases():
+    out = crossframe_train("--table")
+    assert out.returncode == 0 and "same trajectory: True" not in out.stdout
+    assert "same formula: True" in out.stdout and "bias_ih + bias_hh" in out.stdout
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--optimizer", "sgd", "--beta1", "0.5"], "optimizer sgd has no setting 'beta1'"),
+    (["--optimizer", "adam", "--nesterov"], "--nesterov is a kind of SGD momentum"),
+    (["--optimizer", "adam", "--weight-decay", "0.1", "--coupled-weight-decay", "0.1"],
+     "give one of them"),
+    (["--torch-recurrent-bias", "one"], "invalid choice: 'one'"),
+])
+def test_setting_flags_bad_input(args, match):
+    out = crossframe_train("linear", "--check", "--steps", "1", *args)
+    assert out.returncode == 2 and match in out.stderr and "Traceback" not in out.stderr
+
+
+def test_setting_flags_reach_both_libraries(capsys):
+    rc = main(["train", "linear", "--check", "--optimizer", "momentum", "--nesterov",
+               "--momentum", "0.5", "--weight-decay", "0.01", "--steps", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "nesterov (lr=0.01 momentum=0.5 weight_decay=0.01)" in out

@@ -4,18 +4,26 @@
         crossframe's optimizer settings beside torch.optim's and keras.optimizers' arguments and
         defaults, the update rule each library computes, which settings make them agree, and
         the losses (from_logits, reductions).
-    crossframe train MODEL --check [--optimizer NAME] [--steps K] [--lr LR] [--json]
+    crossframe train MODEL --check [--optimizer NAME] [--steps K] [SETTINGS] [--json]
         K steps (default 20) in all three from the same canonical weights on the same batches;
         every weight tensor compared after every step (exit 0 all within
         crossframe.tolerances.TRAJECTORY, 1 a mismatch). torch~keras is compared net of the
-        documented formula difference, whose size is printed beside it.
+        documented difference, whose size is printed beside it, and split into its two
+        sources where torch holds a recurrent bias as bias_ih + bias_hh: those two biases
+        (each takes a full step) and the update formula.
     crossframe train MODEL --epochs N [--optimizer NAME] [--lr LR] [--out DIR]
         train on the model's data set (diabetes / digits) in all three, with a progress bar;
         writes DIR/curves.csv (framework, epoch, split, metric, value) and DIR/curves.png (the
         three curves overlaid). DIR defaults to runs/MODEL.
 
 Common flags: --dtype (float64), --seed (0), --batch-size; model options follow the model name
-as for ``crossframe check``. Bad input: exit 2, one line, nothing written.
+as for ``crossframe check``. SETTINGS: any setting of the optimizer (`train --table` lists
+them with each library's argument and default): --lr, --eps, --rho, --beta1, --beta2,
+--momentum, --nesterov, --centered, --amsgrad, --initial-accumulator, --weight-decay
+(decoupled: Keras' weight_decay, torch's AdamW), --coupled-weight-decay (L2 in the gradient:
+torch's weight_decay). --torch-recurrent-bias single trains torch's recurrent layers with the
+whole bias in bias_ih and bias_hh frozen at 0, so torch follows Keras' trajectory.
+Bad input: exit 2, one line, nothing written.
 """
 from __future__ import annotations
 
@@ -25,8 +33,39 @@ import json
 from ..cliargs import add_max_memory, check_seed, emit
 from ..errors import InputError
 from .config import DECLARATIONS
+from .engines import RECURRENT_BIAS
 
 HELP = "optimizer table, trajectory parity (--check), training runs (--epochs)"
+
+SETTING_FLAGS = {
+    "eps": "epsilon (torch eps, Keras epsilon)",
+    "rho": "decay of the mean square (torch RMSprop's alpha)",
+    "beta1": "Adam-family beta_1 (torch betas[0])",
+    "beta2": "Adam-family beta_2 (torch betas[1])",
+    "momentum": "momentum coefficient",
+    "nesterov": "Nesterov momentum (with --optimizer momentum: the optimizer nesterov)",
+    "centered": "centered RMSprop",
+    "amsgrad": "Adam's amsgrad",
+    "initial_accumulator": "Adagrad's initial accumulator value",
+    "weight_decay": "decoupled decay: p <- p - lr wd p (Keras' weight_decay, torch's AdamW)",
+    "coupled_weight_decay": "L2 in the gradient: g <- g + wd p (torch's weight_decay)",
+}
+BOOLEAN_SETTINGS = ("nesterov", "centered", "amsgrad")
+
+
+def optimizer_config(args):
+    """The OptimizerConfig of the flags: --optimizer and every setting given (InputError for a
+    setting the optimizer does not have, e.g. --beta1 with sgd)."""
+    from .config import make_config
+
+    name = args.optimizer
+    overrides = {k: getattr(args, k) for k in SETTING_FLAGS if getattr(args, k) is not None}
+    if overrides.pop("nesterov", None):
+        if name not in ("momentum", "nesterov"):
+            raise InputError(f"--nesterov is a kind of SGD momentum, not of {name}",
+                             "use --optimizer nesterov (or momentum --nesterov)")
+        name = "nesterov"
+    return make_config(name, lr=args.lr, **overrides)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -41,6 +80,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", default="adam",
                    help=f"one of: {', '.join(DECLARATIONS)} (default adam)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the table's)")
+    settings = p.add_argument_group("optimizer settings (default: the table's; `train --table`)")
+    for name, help_text in SETTING_FLAGS.items():
+        flag = "--" + name.replace("_", "-")
+        if name in BOOLEAN_SETTINGS:
+            settings.add_argument(flag, action="store_true", default=None, help=help_text)
+        else:
+            settings.add_argument(flag, type=float, default=None, help=help_text)
+    p.add_argument("--torch-recurrent-bias", choices=RECURRENT_BIAS, default="two",
+                   help="two (torch's bias_ih + bias_hh, default) or single (bias_hh frozen "
+                        "at 0: the whole bias in bias_ih, as Keras' one bias)")
     p.add_argument("--steps", type=int, default=None, help="steps of a --check run (default 20)")
     p.add_argument("--out", default=None, help="folder for --epochs output (default runs/MODEL)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
@@ -73,13 +122,12 @@ def main(args, extra) -> int:
     from ..cliargs import model_options
     from ..runner import check_dtype
     from ..spec import get
-    from .config import make_config
 
     spec = get(args.model)
     options = model_options(spec, extra)
     check_dtype(args.dtype)
     check_seed(args.seed)
-    config = make_config(args.optimizer, lr=args.lr)
+    config = optimizer_config(args)
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
                          "train a model from `crossframe list`, or give --loss")
@@ -88,7 +136,7 @@ def main(args, extra) -> int:
         if steps < 1:
             raise InputError(f"--steps {steps} must be at least 1", "pass e.g. --steps 20")
         return check(args, spec, options, config, steps)
-    return fit(args, options)
+    return fit(args, options, config)
 
 
 def check(args, spec, options, config, steps: int) -> int:
@@ -96,15 +144,24 @@ def check(args, spec, options, config, steps: int) -> int:
     from ..runner import prepare
     from ..spec import PAIRS
     from ..tolerances import TRAJECTORY
-    from .trajectory import compare_traces, growth, run_sides, sides_needed
+    from .engines import two_bias_names
+    from .trajectory import SINGLE, compare_traces, gap_shares, growth, run_sides, sides_needed
 
     case = prepare(spec.name, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
                    options=options)
-    traces = run_sides(case, config, steps, sides_needed(PAIRS, True))
+    bias = args.torch_recurrent_bias
+    two = two_bias_names(case.model)
+    labels = sides_needed(PAIRS, True) + ([SINGLE] if two and bias == "two" else [])
+    traces = run_sides(case, config, steps, labels, bias)
     table = compare_traces(traces, PAIRS, args.dtype)
+    shares = gap_shares(traces) if SINGLE in traces else None
     ok = bool(table["ok"].all())
     if args.json:
-        emit(json.dumps(table_records(table), indent=1))
+        out = {"rows": table_records(table), "torch_recurrent_bias": bias,
+               "two_bias_parameters": list(two)}
+        if shares is not None:
+            out["gap_shares"] = table_records(shares)
+        emit(json.dumps(out, indent=1))
         return 0 if ok else 1
     worst = table.loc[table["max_rel"].idxmax()]
     opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in case.opts.items())
@@ -118,17 +175,40 @@ def check(args, spec, options, config, steps: int) -> int:
     emit("worst max_rel over all weights and the loss, by step (torch~keras net of the "
           "documented difference, whose size is the last column):")
     emit(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
+    emit(two_bias_text(two, bias, shares))
     for r in table[~table["ok"]].itertuples():
         emit(f"MISMATCH step {r.step} {r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol "
               f"{r.tol:g}" + (f" ({r.note})" if r.note else ""))
     return 0 if ok else 1
 
 
-def fit(args, options) -> int:
+def two_bias_text(two: tuple, bias: str, shares=None) -> str:
+    """What the run did with torch's two recurrent biases, in a sentence or two."""
+    if not two:
+        return "torch holds every tensor once (no recurrent bias split into bias_ih + bias_hh)."
+    names = ", ".join(two)
+    if bias == "single":
+        return (f"torch trained with one recurrent bias (--torch-recurrent-bias single): "
+                f"{names} frozen at 0, the whole bias in bias_ih, as Keras' one bias.")
+    text = (f"torch's recurrent biases are two (bias_ih + bias_hh; here {names} is the second): "
+            "each receives the full bias gradient and takes its own full step, so their sum "
+            "moves twice as far per SGD step as Keras' one bias (and so under every optimizer "
+            "here).")
+    if shares is not None and len(shares):
+        last = shares.iloc[-1]
+        text += (f" Of the documented torch~keras gap at step {int(last.step)} "
+                 f"({last.documented:.2e}), the two biases alone make {last.two_bias:.2e} and "
+                 f"the update formula alone {last.formula:.2e}.")
+    return text + " --torch-recurrent-bias single trains torch with bias_hh frozen at 0."
+
+
+def fit(args, options, config) -> int:
+    from .engines import two_bias_names
     from .fit import final, train
 
-    df, p, paths = train(args.model, args.epochs, args.optimizer, args.seed, args.dtype,
-                         args.lr, args.batch_size, options, args.out, force=args.force)
+    df, p, paths = train(args.model, args.epochs, config, args.seed, args.dtype,
+                         None, args.batch_size, options, args.out, force=args.force,
+                         recurrent_bias=args.torch_recurrent_bias)
     if args.json:
         emit(json.dumps({"csv": paths["csv"], "png": paths["png"],
                           "final": final(df).to_dict(orient="index")}, indent=1))
@@ -136,13 +216,16 @@ def fit(args, options) -> int:
     emit(f"{args.model}: {p.config.describe()}, {args.epochs} epochs, batch {p.batch_size}, "
           f"{args.dtype}, seed {args.seed} — after the last epoch:")
     emit(final(df).to_string(float_format=lambda v: f"{v:.4f}"))
+    two = two_bias_names(p.case.model)
+    if two:
+        emit(two_bias_text(two, args.torch_recurrent_bias))
     emit(f"wrote {paths['csv']} and {paths['png']}")
     return 0
 
 
 def print_table(as_json: bool) -> int:
     from .config import NOTES
-    from .tables import formula_table, loss_table, translation_table
+    from .tables import TRAJECTORY_NOTE, formula_table, loss_table, translation_table
 
     tables = {"settings": translation_table(), "formulas": formula_table(),
               "losses": loss_table()}
@@ -156,8 +239,9 @@ def print_table(as_json: bool) -> int:
     emit("\nUpdate rules (t counts steps from 1; b1, b2 = beta1, beta2; mu = momentum):")
     for r in tables["formulas"].itertuples():
         emit(f"\n{r.optimizer}: {r.summary}  (torch.optim.{r.torch_class} / "
-              f"keras.optimizers.{r.keras_class}; same trajectory: {r.same_trajectory})")
+              f"keras.optimizers.{r.keras_class}; same formula: {r.same_formula})")
         emit(f"  torch: {r.torch_rule}\n  keras: {r.keras_rule}\n  agree: {r.agree_when}")
+    emit(f"\nSame formula, same trajectory? {TRAJECTORY_NOTE}.")
     emit("\nLosses:")
     for r in tables["losses"].itertuples():
         emit(f"\n{r.loss}: {r.formula}\n  torch: {r.torch}\n  keras: {r.keras}"

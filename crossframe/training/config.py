@@ -37,12 +37,13 @@ class Setting:
     keras: str | None
     keras_default: Any
     doc: str = ""
+    by_hand_text: str = "none: by hand"  # what stands for a missing (None) argument
 
     def argument(self, library: str) -> str:
-        """``Adam(eps)``-style text for the table: the library's argument, or how crossframe
-        does what the library has no argument for."""
+        """``eps``-style text for the table: the library's argument, or how the value reaches
+        a library that has no argument for it."""
         arg = getattr(self, library)
-        return arg if arg is not None else "(none: by hand, see note)"
+        return arg if arg is not None else self.by_hand_text
 
 
 @dataclass(frozen=True)
@@ -93,21 +94,21 @@ AMSGRAD = Setting("amsgrad", False, "amsgrad", False, "amsgrad", False,
 
 def _coupled(torch_default=0):
     return Setting("coupled_weight_decay", 0.0, "weight_decay", torch_default, None, None,
-                   "L2 in the gradient, g <- g + wd p, before the update. torch: weight_decay; "
-                   "keras: no optimizer argument (a keras.regularizers.L2(wd / 2) on every "
-                   "weight has this gradient and adds wd/2 |p|^2 to the loss): crossframe adds "
-                   "wd p to each gradient before apply_gradients")
+                   "L2 in the gradient: g <- g + wd p (see the notes)",
+                   "none: g + wd p by hand")
 
 
-def _decoupled(value=0.0, torch=None, torch_default=None, keras_default=None):
+def _decoupled(value=0.0, torch=None, torch_default=None, keras_default=None,
+               by_hand_text="none: p.mul_(1 - lr wd) by hand"):
     return Setting("weight_decay", value, torch, torch_default, "weight_decay", keras_default,
-                   "decoupled decay (Loshchilov & Hutter), p <- p - lr wd p before the update. "
-                   "keras: weight_decay of every optimizer; torch: AdamW's weight_decay, Adam's "
-                   "and NAdam's with decoupled_weight_decay=True, none elsewhere (crossframe "
-                   "then applies p.mul_(1 - lr wd) before step(), the line torch's AdamW runs)")
+                   "decoupled: p <- p - lr wd p before the update (see the notes)",
+                   by_hand_text)
 
 
 WEIGHT_DECAY = (_coupled(), _decoupled())
+# torch's Adam and NAdam decouple their one weight_decay argument on request
+WEIGHT_DECAY_FLAGGED = (_coupled(), _decoupled(
+    by_hand_text="weight_decay + decoupled_weight_decay=True"))
 
 
 def _centered(value):
@@ -184,7 +185,7 @@ DECLARATIONS: dict[str, OptimizerDecl] = {d.name: d for d in (
         RMS_AGREE, False),
     OptimizerDecl(
         "adam", "Adam", "Adam", "Adam", "Adam",
-        (_lr(1e-3, 1e-3, 1e-3), BETA1, BETA2, ADAM_EPS, AMSGRAD) + WEIGHT_DECAY,
+        (_lr(1e-3, 1e-3, 1e-3), BETA1, BETA2, ADAM_EPS, AMSGRAD) + WEIGHT_DECAY_FLAGGED,
         ADAM_RULE_TORCH + "  (amsgrad: max(v_max, v) for v)",
         ADAM_RULE_KERAS + "  (amsgrad: as torch)", ADAM_AGREE, False),
     OptimizerDecl(
@@ -217,7 +218,7 @@ DECLARATIONS: dict[str, OptimizerDecl] = {d.name: d for d in (
         "nadam", "Nadam (Adam with Nesterov momentum, Dozat 2016)", "Nadam", "NAdam", "Nadam",
         (_lr(2e-3, 2e-3, 1e-3), BETA1, BETA2,
          Setting("eps", 1e-7, "eps", 1e-8, "epsilon", 1e-7,
-                 "added to sqrt(v_hat) in both")) + WEIGHT_DECAY,
+                 "added to sqrt(v_hat) in both")) + WEIGHT_DECAY_FLAGGED,
         "mu_t = b1 (1 - 0.5 * 0.96^(t psi)), psi = momentum_decay;  m, v as Adam;  "
         "p <- p - lr (1-mu_t)/(1-prod mu) g/d - lr mu_(t+1)/(1-prod mu * mu_(t+1)) m/d, "
         "d = sqrt(v/(1-b2^t)) + eps",
@@ -248,8 +249,10 @@ class OptimizerConfig:
         return DECLARATIONS[self.name]
 
     def describe(self) -> str:
-        """``adam (lr=0.001 beta1=0.9 beta2=0.999 eps=1e-07)``"""
-        settings = " ".join(f"{k}={setting_text(v)}" for k, v in self.values.items())
+        """``adam (lr=0.001 beta1=0.9 beta2=0.999 eps=1e-07 amsgrad=False)``; a weight decay
+        only when it is not zero."""
+        settings = " ".join(f"{k}={setting_text(v)}" for k, v in self.values.items()
+                            if v or k not in ("weight_decay", "coupled_weight_decay"))
         return f"{self.name} ({settings})"
 
     def scratch_kwargs(self) -> dict:
@@ -398,4 +401,15 @@ NOTES: tuple[str, ...] = (
     "dtype; its per-step scalars (bias corrections) are computed in double.",
     "Weight decay applies to every parameter, biases included, in both libraries unless "
     "excluded (torch: parameter groups; keras: exclude_from_weight_decay).",
+    "Weight decay comes in two kinds that the libraries name differently. L2 in the gradient "
+    "(crossframe's coupled_weight_decay), g <- g + wd p before the update: torch's weight_decay "
+    "argument of every optimizer but AdamW; Keras' optimizers have no such argument (a "
+    "keras.regularizers.L2(wd / 2) on every weight has this gradient, and adds wd/2 |p|^2 to "
+    "the loss), so crossframe's Keras trainer adds wd p to each gradient before "
+    "apply_gradients. Decoupled (crossframe's weight_decay, Loshchilov & Hutter), p <- p - lr "
+    "wd p before the update: Keras' weight_decay argument of every optimizer; torch's AdamW, "
+    "and Adam and NAdam with decoupled_weight_decay=True; the other torch optimizers have "
+    "none, so crossframe's torch trainer runs AdamW's own line, p.mul_(1 - lr wd), before "
+    "step(). Under Adam the two differ in kind: L2 is divided by sqrt(v) with the gradient, "
+    "the decoupled decay is not.",
 )

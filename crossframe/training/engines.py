@@ -20,9 +20,79 @@ import importlib
 
 import numpy as np
 
+import dataclasses
+
 from .. import frameworks
-from ..mapping import Mapping
+from ..mapping import Chain, Entry, Identity, Mapping, Scale
 from ..scratch.optimizers import build as build_scratch_optimizer
+
+RECURRENT_BIAS = ("two", "single")
+
+
+def _has_scale(transform) -> bool:
+    return isinstance(transform, Scale) or (
+        isinstance(transform, Chain) and any(isinstance(t, Scale) for t in transform.steps))
+
+
+def _strip_scale(transform):
+    """The transform without its Scale steps (a share made whole)."""
+    if isinstance(transform, Scale):
+        return None
+    if isinstance(transform, Chain):
+        steps = tuple(t for t in transform.steps if not isinstance(t, Scale))
+        return None if not steps else steps[0] if len(steps) == 1 else Chain(steps)
+    return transform
+
+
+def single_bias(mapping: Mapping) -> tuple[Mapping, tuple[str, ...]]:
+    """torch's two recurrent biases made one: ``(mapping, frozen)``.
+
+    Where the mapping splits a canonical tensor into equal shares that the framework adds
+    (torch's ``bias_ih_l0`` + ``bias_hh_l0`` = Keras' ``bias``, ``Scale(0.5)`` each), the
+    first share takes the whole tensor and the others are listed in ``frozen``: held at zero
+    and out of the optimizer. Each of two biases otherwise takes a full optimizer step on the
+    same gradient, so their sum moves twice as far as Keras' one bias under SGD (and likewise
+    under every optimizer here, its state being the same for both); with one bias torch
+    follows Keras' trajectory. A mapping without shares comes back unchanged, ``frozen = ()``.
+    """
+    groups: dict[str, list[Entry]] = {}
+    for e in mapping.params:
+        groups.setdefault(e.canonical, []).append(e)
+    params, frozen = [], []
+    for e in mapping.params:
+        shares = groups[e.canonical]
+        split = len(shares) > 1 and all(_has_scale(x.transform) for x in shares)
+        if not split:
+            params.append(e)
+        elif e is shares[0]:
+            whole = _strip_scale(e.transform)
+            params.append(Entry(e.canonical, e.framework,
+                                whole if whole is not None else Identity(),
+                                f"the whole {e.canonical}; "
+                                f"{', '.join(x.framework for x in shares[1:])} frozen at 0"))
+        else:
+            frozen.append(e.framework)
+    if not frozen:
+        return mapping, ()
+    return dataclasses.replace(mapping, params=tuple(params)), tuple(frozen)
+
+
+def two_bias_names(model) -> tuple[str, ...]:
+    """The torch parameters ``--torch-recurrent-bias single`` freezes in ``model`` (empty when
+    torch holds no canonical tensor as two added shares)."""
+    return single_bias(model.mapping("torch"))[1]
+
+
+def train_mapping(model, framework: str, recurrent_bias: str = "two"):
+    """The mapping a training run steps in ``framework``, and the framework tensors it freezes:
+    torch with ``recurrent_bias="single"`` holds each recurrent bias in ``bias_ih`` alone."""
+    if recurrent_bias not in RECURRENT_BIAS:
+        raise ValueError(f"recurrent_bias {recurrent_bias!r}: one of {RECURRENT_BIAS}")
+    mapping = model.mapping(framework)
+    if framework == "torch" and recurrent_bias == "single":
+        return single_bias(mapping)
+    return mapping, ()
+
 
 TRAINERS = {
     "torch": "crossframe.torch_impl.optimizers:Trainer",
@@ -145,6 +215,56 @@ class ScratchTrainer:
         finally:
             self.model.training = True
 
+    # -- the optimizer's running state (crossframe.training.handover translates it) -----------
+    def optimizer_state(self) -> dict:
+        """scratch's own optimizer state::
+
+            {"t": steps taken,
+             "state": {tensor name: {key: array}},   Optimizer.state: keys as the scratch
+                                                     class names them (b, m, v, a, s, ...),
+                                                     tensors of ``params``' framework
+             "scalars": {attribute: float}}          the optimizer's public float attributes
+                                                     (its settings, and running scalars such
+                                                     as a Nadam's mu_product)
+
+        Arrays are copies in the layout of the tensors this trainer updates.
+        """
+        opt = self.optimizer
+        return {"t": opt.t,
+                "state": {n: {k: v.copy() for k, v in slots.items()}
+                          for n, slots in opt.state.items()},
+                "scalars": {k: v for k, v in vars(opt).items()
+                            if isinstance(v, float) and not k.startswith("_")}}
+
+    def load_optimizer_state(self, state: dict) -> None:
+        """Replace the optimizer's step count and buffers by ``state`` (the form
+        ``optimizer_state`` returns; ``scalars`` it names are set as attributes). Buffers are
+        copied, in each tensor's dtype.
+
+        Raises KeyError for a tensor this trainer does not update or a scalar the optimizer
+        does not have, ValueError for a buffer whose shape is not its tensor's.
+        """
+        unknown = sorted(set(state.get("state", {})) - set(self.tensors))
+        if unknown:
+            raise KeyError(f"optimizer state for {unknown}: not tensors of this trainer "
+                           f"({sorted(self.tensors)})")
+        buffers = {}
+        for name, slots in state.get("state", {}).items():
+            p = self.tensors[name]
+            for key, value in slots.items():
+                if np.shape(value) != p.shape:
+                    raise ValueError(f"{name}.{key}: shape {p.shape} expected, got "
+                                     f"{np.shape(value)}")
+            buffers[name] = {k: np.array(v, dtype=p.dtype) for k, v in slots.items()}
+        for attr in state.get("scalars", {}):
+            if not isinstance(getattr(self.optimizer, attr, None), float):
+                raise KeyError(f"scratch {type(self.optimizer).__name__} has no running "
+                               f"scalar '{attr}'")
+        self.optimizer.t = int(state.get("t", 0))
+        self.optimizer.state = buffers
+        for attr, value in state.get("scalars", {}).items():
+            setattr(self.optimizer, attr, float(value))
+
 
 class Side:
     """One framework's run in canonical terms: step on a canonical batch, read weights back."""
@@ -173,34 +293,43 @@ class Side:
         return self.io.outputs_to_canonical(outputs)
 
 
-def make_side(framework: str, model, dtype: str, weights: dict, config) -> Side:
+def make_side(framework: str, model, dtype: str, weights: dict, config,
+              recurrent_bias: str = "two") -> Side:
     """A ``Side`` for ``framework`` ("scratch", "torch", "keras") training the Sequential
     ``model`` from canonical ``weights``; scratch trains in its own parameterization with torch's
-    formulas, on the fast kernels."""
+    formulas, on the fast kernels. ``recurrent_bias``: torch's two recurrent biases as they are
+    ("two") or the whole bias in ``bias_ih`` with ``bias_hh`` frozen at 0 ("single")."""
     if framework == "scratch":
         return scratch_side(model, dtype, weights, config)
-    return library_side(framework, model, dtype, weights, config)
+    return library_side(framework, model, dtype, weights, config, recurrent_bias)
 
 
-def library_side(framework: str, model, dtype: str, weights: dict, config) -> Side:
+def library_side(framework: str, model, dtype: str, weights: dict, config,
+                 recurrent_bias: str = "two") -> Side:
     """torch or keras: the real optimizer on the library's own model."""
-    params = Parameterization(model.mapping(framework), _trainable(model, weights), dtype)
+    mapping, frozen = train_mapping(model, framework, recurrent_bias)
+    params = Parameterization(mapping, _trainable(model, weights), dtype)
+    loaded = params.mapping.params_to_framework(weights)
+    if frozen:
+        full = model.mapping(framework).params_to_framework(weights)
+        loaded.update({name: np.zeros_like(full[name]) for name in frozen})
     module, _, cls = TRAINERS[framework].partition(":")
+    kwargs = {"frozen": frozen} if frozen else {}
     trainer = getattr(importlib.import_module(module), cls)(
-        frameworks.build(framework, model, dtype), params.mapping.params_to_framework(weights),
-        config, model.loss, dtype)
+        frameworks.build(framework, model, dtype), loaded, config, model.loss, dtype, **kwargs)
     return Side(trainer, params.mapping, params, _shapes(weights))
 
 
-def scratch_side(model, dtype: str, weights: dict, config, reference: str | None = None) -> Side:
+def scratch_side(model, dtype: str, weights: dict, config, reference: str | None = None,
+                 recurrent_bias: str = "two") -> Side:
     """scratch (its fast kernels), or with ``reference`` ("torch" / "keras") the scratch
     reference for that library: its formula variant, updating the tensors of its
-    parameterization."""
+    parameterization (torch's with ``recurrent_bias`` as in ``library_side``)."""
     io = model.mapping("scratch")
     trainable = _trainable(model, weights)
     own = Parameterization(io, trainable, dtype)
-    params = own if reference is None else Parameterization(model.mapping(reference),
-                                                            trainable, dtype)
+    params = own if reference is None else Parameterization(
+        train_mapping(model, reference, recurrent_bias)[0], trainable, dtype)
     optimizer = build_scratch_optimizer(config, reference or "torch")
     trainer = ScratchTrainer(frameworks.build("scratch-fast", model, dtype), weights, optimizer,
                              model.loss, dtype, own, params)

@@ -48,6 +48,7 @@ class Plan:
     batch_size: int
     train: np.ndarray  # row positions in case.batch
     test: np.ndarray
+    recurrent_bias: str = "two"  # torch's recurrent biases (engines.train_mapping)
 
     def batches(self, epoch: int) -> list[np.ndarray]:
         """Epoch ``epoch``'s mini-batches: a seeded shuffle of the train rows, cut in order
@@ -60,10 +61,12 @@ class Plan:
         return Batch({k: v[positions] for k, v in b.inputs.items()}, b.target[positions])
 
 
-def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
+def plan(model: str, epochs: int, optimizer: str | OptimizerConfig = "adam", seed: int = 0,
          dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
-         options: dict | None = None) -> Plan:
-    """Validate everything (InputError on bad input) and lay the run out; trains nothing."""
+         options: dict | None = None, recurrent_bias: str = "two") -> Plan:
+    """Validate everything (InputError on bad input) and lay the run out; trains nothing.
+    ``optimizer``: a name (with ``lr``) or a whole OptimizerConfig; ``recurrent_bias``: torch's
+    ("two", or "single": bias_hh frozen at 0, see ``engines.single_bias``)."""
     spec = get(model)
     if spec.kind != "model" or spec.dataset not in DATASETS:
         trainable = ", ".join(s.name for s in _trainable())
@@ -73,7 +76,8 @@ def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
         raise InputError(f"--epochs {epochs} must be at least 1", "pass e.g. --epochs 20")
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size {batch_size} must be at least 1", "pass e.g. 32")
-    config = make_config(optimizer, lr=lr)
+    config = optimizer if isinstance(optimizer, OptimizerConfig) else make_config(optimizer,
+                                                                                 lr=lr)
     n = len(DATASETS[spec.dataset]()[0])
     case = prepare(model, dtype=dtype, seed=seed, batch_size=n, options=options)
     train_rows, test_rows = data.train_test_split(n, seed)
@@ -85,7 +89,7 @@ def plan(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
     smallest = min(size, len(train_rows) % size or size)   # an epoch's last batch may be short
     for cfg in case.model.layers:
         cfg.decl.check_batch(cfg, smallest, "train")
-    return Plan(case, config, epochs, size, train_rows, test_rows)
+    return Plan(case, config, epochs, size, train_rows, test_rows, recurrent_bias)
 
 
 def _trainable():
@@ -137,7 +141,8 @@ def run_framework(p: Plan, framework: str, progress: bool = False) -> list[dict]
     from tqdm import tqdm
 
     case = p.case
-    side = make_side(framework, case.model, case.dtype, case.weights, p.config)
+    side = make_side(framework, case.model, case.dtype, case.weights, p.config,
+                     p.recurrent_bias)
     splits = {"train": p.rows(p.train), "test": p.rows(p.test)}
     headline = "accuracy" if case.model.loss.name in CLASSIFIER_LOSSES else "rmse"
     rows: list[dict] = []
@@ -244,11 +249,12 @@ def _save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
 def train(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
           dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
           options: dict | None = None, out: str | None = None, progress: bool = True,
-          force: bool = False) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
+          force: bool = False, recurrent_bias: str = "two"
+          ) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
     """``curves`` plus the files: validate everything (``out``, default runs/MODEL, included),
     train with a progress bar, write CSV and PNG atomically (an earlier run's files are
     replaced only with ``force``). Returns (curves, plan, {"csv", "png": path})."""
-    p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options)
+    p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options, recurrent_bias)
     folder = check_out(os.path.join("runs", model) if out is None else out, force)
     df = run_plan(p, progress=progress)
     return df, p, save(df, p, folder)

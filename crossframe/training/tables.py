@@ -15,23 +15,40 @@ def translation_table() -> pd.DataFrame:
     rows = []
     for d in DECLARATIONS.values():
         rows += [dict(optimizer=d.name, setting=s.name, crossframe=setting_text(s.value),
-                      torch=f"{d.torch}({s.torch})", torch_default=setting_text(s.torch_default),
-                      keras=f"{d.keras}({s.keras})", keras_default=setting_text(s.keras_default),
+                      torch=f"{d.torch}({s.argument('torch')})",
+                      torch_default=_default(s.torch, s.torch_default),
+                      keras=f"{d.keras}({s.argument('keras')})",
+                      keras_default=_default(s.keras, s.keras_default),
                       note=s.doc) for s in d.settings]
         rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=setting_text(v),
-                      torch=f"{d.torch}({k})", torch_default="", keras=f"{d.keras}({k})",
-                      keras_default="", note="fixed by the optimizer name")
+                      torch=f"{d.torch}({k}={setting_text(v)})", torch_default="",
+                      keras=(f"{d.keras}({k}={setting_text(d.keras_fixed[k])})"
+                             if k in d.keras_fixed else f"{d.keras}(none)"),
+                      keras_default="", note="fixed by crossframe for this optimizer")
                  for k, v in d.torch_fixed.items()]
     return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
                                        "torch_default", "keras", "keras_default", "note"])
 
 
+def _default(argument, value) -> str:
+    return "" if argument is None else "None" if value is None else setting_text(value)
+
+
+TRAJECTORY_NOTE = (
+    "the same formula is the same trajectory on a model whose tensors each library holds once; "
+    "torch holds a recurrent bias (SimpleRNN, LSTM, reset-before GRU) as bias_ih + bias_hh, "
+    "two tensors that each take a full step, so under every optimizer here the bias moves "
+    "twice as far as Keras' one bias (`--torch-recurrent-bias single` freezes bias_hh at 0)")
+
+
 def formula_table() -> pd.DataFrame:
-    """One row per optimizer: the update rule each library computes and when they agree."""
+    """One row per optimizer: the update rule each library computes, whether it is the same
+    formula, when they agree, and when the same formula still is not the same trajectory."""
     return pd.DataFrame([dict(optimizer=d.name, summary=d.summary, torch_class=d.torch,
                               keras_class=d.keras,
                               torch_rule=d.torch_rule, keras_rule=d.keras_rule,
-                              same_trajectory=d.same_formula, agree_when=d.agree_when)
+                              same_formula=d.same_formula, agree_when=d.agree_when,
+                              trajectory=TRAJECTORY_NOTE)
                          for d in DECLARATIONS.values()])
 
 

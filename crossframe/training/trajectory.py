@@ -74,10 +74,13 @@ def sides_needed(pairs, explain: bool) -> list[str]:
     return [s for s in order if s in need]
 
 
-def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[str, Trace]:
+def run_sides(case: Case, config: OptimizerConfig, steps: int, labels,
+              recurrent_bias: str = "two") -> dict[str, Trace]:
     """Train every side ``steps`` steps on the same batches; record losses and weights (the
     weights after every step are kept: their size is checked against the memory budget first,
-    crossframe.resources)."""
+    crossframe.resources). ``recurrent_bias`` is torch's (``engines.train_mapping``), for the
+    torch side and its scratch reference; a label ``scratch[torch:single]`` (or ``:two``) names
+    the other one for one scratch side."""
     from .. import resources
 
     per_step = sum(np.asarray(w).nbytes for w in case.weights.values())
@@ -87,10 +90,12 @@ def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[s
     traces = {}
     for label in labels:
         if label.startswith("scratch["):
+            reference, _, bias = label[len("scratch["):-1].partition(":")
             side = scratch_side(case.model, case.dtype, case.weights, config,
-                                reference=label[len("scratch["):-1])
+                                reference=reference, recurrent_bias=bias or recurrent_bias)
         else:
-            side = library_side(label, case.model, case.dtype, case.weights, config)
+            side = library_side(label, case.model, case.dtype, case.weights, config,
+                                recurrent_bias)
         trace = traces[label] = Trace()
         for batch in step_batches(case, steps):
             trace.losses.append(side.step(batch.inputs, batch.target))
@@ -101,13 +106,44 @@ def run_sides(case: Case, config: OptimizerConfig, steps: int, labels) -> dict[s
 def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,
                      dtype: str = "float64", seed: int = 0, lr: float | None = None,
                      batch_size: int | None = None, options: dict | None = None, pairs=PAIRS,
-                     explain: bool = True, config: OptimizerConfig | None = None
-                     ) -> pd.DataFrame:
-    """Run ``steps`` steps of ``optimizer`` (or ``config``) and compare every pair after each."""
+                     explain: bool = True, config: OptimizerConfig | None = None,
+                     recurrent_bias: str = "two") -> pd.DataFrame:
+    """Run ``steps`` steps of ``optimizer`` (or ``config``) and compare every pair after each;
+    ``recurrent_bias`` as in ``run_sides``."""
     config = config or make_config(optimizer, lr=lr)
     case = prepare(model, dtype=dtype, seed=seed, batch_size=batch_size, options=options)
-    traces = run_sides(case, config, steps, sides_needed(pairs, explain))
+    traces = run_sides(case, config, steps, sides_needed(pairs, explain), recurrent_bias)
     return compare_traces(traces, pairs, dtype, explain)
+
+
+SINGLE = "scratch[torch:single]"
+
+
+def gap_shares(traces: dict[str, Trace]) -> pd.DataFrame:
+    """Where the documented torch~keras gap comes from, per step, when torch's recurrent biases
+    are two (``traces`` from ``run_sides`` with the labels scratch[torch], scratch[keras] and
+    ``SINGLE``): columns step, documented (scratch[torch] vs scratch[keras]), two_bias
+    (scratch[torch] vs the same formula with one bias) and formula (one bias: torch's formula vs
+    Keras'), each the worst over the weights of max |a - b| / max(|a|, |b|) (the explained
+    pair's scale). two_bias is 0 where the model has no two-bias layer; the shares need not add
+    up (each is a worst case over the tensors)."""
+    two, one, keras = traces["scratch[torch]"], traces[SINGLE], traces["scratch[keras]"]
+    rows = []
+    for k in range(len(two.losses)):
+        a, b, c = two.weights[k], one.weights[k], keras.weights[k]
+        rows.append(dict(step=k + 1, documented=_worst(a, c), two_bias=_worst(a, b),
+                         formula=_worst(b, c)))
+    return pd.DataFrame(rows, columns=["step", "documented", "two_bias", "formula"])
+
+
+def _worst(a: dict, b: dict) -> float:
+    worst = 0.0
+    for name in a:
+        x, y = (np.asarray(a[name], dtype=np.float64), np.asarray(b[name], dtype=np.float64))
+        scale = max(float(np.max(np.abs(x), initial=0)), float(np.max(np.abs(y), initial=0)),
+                    TINY)
+        worst = max(worst, float(np.max(np.abs(x - y), initial=0)) / scale)
+    return worst
 
 
 def compare_traces(traces: dict[str, Trace], pairs, dtype: str, explain: bool = True

@@ -246,8 +246,30 @@ def cmd_describe(args, extra) -> int:
         emit(json.dumps(info, indent=1) if args.json else render_layer(info))
         return 0
     spec = get(args.model)
-    info = describe(spec, spec.resolve(model_options(spec, extra)))
+    opts = spec.resolve(model_options(spec, extra))
+    if args.reductions:
+        return describe_reductions(spec, opts, args.json)
+    info = describe(spec, opts)
     emit(json.dumps(info, indent=1) if args.json else render(info))
+    return 0
+
+
+def describe_reductions(spec, opts, as_json: bool) -> int:
+    """``describe MODEL --reductions``: each loss reduction's factor on every gradient,
+    measured with the real libraries (crossframe.training.reductions)."""
+    from .training.reductions import reduction_table
+
+    table = reduction_table(spec.name, options=opts)
+    if as_json:
+        emit(json.dumps(table_records(table), indent=1))
+        return 0
+    emit(f"{spec.name}: loss reductions, measured on its own output and batch with the real "
+         "libraries (factor: on every gradient, relative to torch's mean)\n")
+    emit(table.to_markdown(index=False, tablefmt="simple", floatfmt=".6g"))
+    emit("\nEvery parameter gradient is linear in dL/d(prediction), so one factor scales them "
+         "all. Under SGD and momentum a sum reduction is a learning rate times the factor "
+         "(sgd_lr_for_the_mean_run: the lr that follows a mean run at lr 1); Adam, RMSprop "
+         "and Adagrad divide it out up to eps (adam_first_step_ratio).")
     return 0
 
 
@@ -314,6 +336,9 @@ def build_parser() -> Parser:
     p = sub.add_parser("describe", help="canonical layout, each framework's mapping, the code")
     p.add_argument("model", help="a name from `crossframe list` (a model or a layer kind)")
     p.add_argument("--layer", action="store_true", help="describe the layer kind NAME")
+    p.add_argument("--reductions", action="store_true",
+                   help="measure each loss reduction's factor on every gradient (torch mean / "
+                        "sum, Keras sum_over_batch_size / sum) with the real libraries")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_describe)
 

@@ -113,6 +113,10 @@ def describe_layer(decl) -> dict:
 def render(info: dict) -> str:
     out = [f"{info['name']} ({info['kind']}, {info['family']}): {info['summary']}",
            f"loss: {info['loss']}" + (f"   data: {info['dataset']}" if info['dataset'] else "")]
+    if info["loss"] != "upstream":
+        out.append("  reduction: torch's 'mean' is Keras' 'sum_over_batch_size'; a 'sum' puts a "
+                   "factor on every gradient (torch: the loss elements; Keras: the per-sample "
+                   f"losses) — `crossframe describe {info['name']} --reductions` measures it")
     if info["options"]:
         out.append("options: " + "  ".join(f"--{k.replace('_', '-')} {_text(v['value'])}"
                                            for k, v in info["options"].items()

@@ -446,6 +446,17 @@ def training(specs: list[Spec], epochs: int, seed: int, optimizer: str = "adam",
         caption="optimizer hyper-parameters, torch <-> Keras (crossframe.training)"))
     all_curves = []
     chosen = trainable(specs)
+    if chosen:
+        from crossframe.training.reductions import reduction_table
+
+        reductions = pd.concat([reduction_table(s.name).assign(model=s.name) for s in chosen],
+                               ignore_index=True)
+        section.blocks.append(Table(
+            "loss_reductions", reductions, shown(reductions),
+            caption="loss reductions, measured with the real libraries on each model's own "
+                    "output and batch: the factor on every gradient relative to torch's mean, "
+                    "the SGD learning rate that follows a mean run at lr 1, and the ratio of a "
+                    "first Adam step to the mean's (Adam divides the factor out, up to eps)"))
     others = [s.name for s in specs if s.kind == "model" and s not in chosen]
     if others:
         section.blocks.append(Text(f"Not trained (no data set ships with them): "

@@ -237,6 +237,17 @@ def matrix(tmp: Path) -> dict[str, tuple[list, str]]:
                                           "100000"], "larger than the"),
         "train/huge-steps": (["train", "mlp", "--check", "--steps", "100000000"],
                              "above the memory budget"),
+        "train/foreign-setting": (["train", "mlp", "--check", "--optimizer", "sgd", "--beta1",
+                                   "0.5"], "optimizer sgd has no setting 'beta1'"),
+        "train/beta-one": (["train", "mlp", "--check", "--beta2", "1"], "in [0, 1)"),
+        "train/two-decays": (["train", "mlp", "--check", "--weight-decay", "0.1",
+                              "--coupled-weight-decay", "0.1"], "give one of them"),
+        "train/unknown-init": (["train", "mlp", "--check", "--init", "jax"], "unknown init"),
+        "train/unknown-recurrent-bias": (["train", "lstm", "--check", "--torch-recurrent-bias",
+                                          "one"], "invalid choice"),
+        "init/unknown-layer": (["init", "--table", "--layer", "lstmm"], "did you mean"),
+        "init/no-table": (["init"], "--table"),
+        "describe/reductions-without-loss": (["describe", "dense", "--reductions"], "no loss"),
     }
     np.savez(tmp / "floats.npz", x=np.zeros((2, 6)))
     np.savez(tmp / "ids.npz", x=np.full((2, 6), 7))
@@ -266,7 +277,7 @@ CASES = _names()
 
 def test_the_matrix_covers_every_verb_and_every_class_of_bad_file():
     verbs = {name.split("/")[0] for name in CASES}
-    assert verbs == {"list", "describe", "check", "weights", "train", "bench", "report"}
+    assert verbs == {"list", "describe", "check", "weights", "train", "bench", "report", "init"}
     assert {n for n in CASES if n.startswith("check/weights-")} == {
         f"check/weights-{k}" for k in FILE_EXPECT}
 

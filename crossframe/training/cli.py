@@ -87,6 +87,9 @@ def configure(p: argparse.ArgumentParser) -> None:
             settings.add_argument(flag, action="store_true", default=None, help=help_text)
         else:
             settings.add_argument(flag, type=float, default=None, help=help_text)
+    p.add_argument("--init", default=None,
+                   help="draw the starting weights with keras' or torch's default initialisers "
+                        "(`crossframe init --table`); default: crossframe's distinct draw")
     p.add_argument("--torch-recurrent-bias", choices=RECURRENT_BIAS, default="two",
                    help="two (torch's bias_ih + bias_hh, default) or single (bias_hh frozen "
                         "at 0: the whole bias in bias_ih, as Keras' one bias)")
@@ -128,6 +131,10 @@ def main(args, extra) -> int:
     check_dtype(args.dtype)
     check_seed(args.seed)
     config = optimizer_config(args)
+    if args.init is not None:
+        from ..initializers import check_library
+
+        args.init = check_library(args.init)
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
                          "train a model from `crossframe list`, or give --loss")
@@ -148,7 +155,7 @@ def check(args, spec, options, config, steps: int) -> int:
     from .trajectory import SINGLE, compare_traces, gap_shares, growth, run_sides, sides_needed
 
     case = prepare(spec.name, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
-                   options=options)
+                   options=options, init=args.init or "canonical")
     bias = args.torch_recurrent_bias
     two = two_bias_names(case.model)
     labels = sides_needed(PAIRS, True) + ([SINGLE] if two and bias == "two" else [])
@@ -208,7 +215,8 @@ def fit(args, options, config) -> int:
 
     df, p, paths = train(args.model, args.epochs, config, args.seed, args.dtype,
                          None, args.batch_size, options, args.out, force=args.force,
-                         recurrent_bias=args.torch_recurrent_bias)
+                         recurrent_bias=args.torch_recurrent_bias,
+                         init=args.init or "canonical")
     if args.json:
         emit(json.dumps({"csv": paths["csv"], "png": paths["png"],
                           "final": final(df).to_dict(orient="index")}, indent=1))

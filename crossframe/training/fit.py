@@ -63,10 +63,12 @@ class Plan:
 
 def plan(model: str, epochs: int, optimizer: str | OptimizerConfig = "adam", seed: int = 0,
          dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
-         options: dict | None = None, recurrent_bias: str = "two") -> Plan:
+         options: dict | None = None, recurrent_bias: str = "two",
+         init: str = "canonical") -> Plan:
     """Validate everything (InputError on bad input) and lay the run out; trains nothing.
     ``optimizer``: a name (with ``lr``) or a whole OptimizerConfig; ``recurrent_bias``: torch's
-    ("two", or "single": bias_hh frozen at 0, see ``engines.single_bias``)."""
+    ("two", or "single": bias_hh frozen at 0, see ``engines.single_bias``); ``init``: the
+    starting weights, crossframe's draw or a library's defaults (``runner.prepare``)."""
     spec = get(model)
     if spec.kind != "model" or spec.dataset not in DATASETS:
         trainable = ", ".join(s.name for s in _trainable())
@@ -79,7 +81,7 @@ def plan(model: str, epochs: int, optimizer: str | OptimizerConfig = "adam", see
     config = optimizer if isinstance(optimizer, OptimizerConfig) else make_config(optimizer,
                                                                                  lr=lr)
     n = len(DATASETS[spec.dataset]()[0])
-    case = prepare(model, dtype=dtype, seed=seed, batch_size=n, options=options)
+    case = prepare(model, dtype=dtype, seed=seed, batch_size=n, options=options, init=init)
     train_rows, test_rows = data.train_test_split(n, seed)
     if batch_size is not None and batch_size > len(train_rows):
         raise InputError(f"--batch-size {batch_size} is larger than the {len(train_rows)} "
@@ -249,12 +251,13 @@ def _save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
 def train(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
           dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
           options: dict | None = None, out: str | None = None, progress: bool = True,
-          force: bool = False, recurrent_bias: str = "two"
+          force: bool = False, recurrent_bias: str = "two", init: str = "canonical"
           ) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
     """``curves`` plus the files: validate everything (``out``, default runs/MODEL, included),
     train with a progress bar, write CSV and PNG atomically (an earlier run's files are
     replaced only with ``force``). Returns (curves, plan, {"csv", "png": path})."""
-    p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options, recurrent_bias)
+    p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options, recurrent_bias,
+             init)
     folder = check_out(os.path.join("runs", model) if out is None else out, force)
     df = run_plan(p, progress=progress)
     return df, p, save(df, p, folder)

@@ -564,3 +564,13 @@ def test_setting_flags_reach_both_libraries(capsys):
                "--momentum", "0.5", "--weight-decay", "0.01", "--steps", "2"])
     out = capsys.readouterr().out
     assert rc == 0 and "nesterov (lr=0.01 momentum=0.5 weight_decay=0.01)" in out
+
+
+def test_handover_cli(capsys):
+    rc = main(["train", "linear", "--handover", "--optimizer", "momentum", "--steps", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "torch->keras" in out and "keras->torch" in out and "raw" in out
+    rc = main(["train", "linear", "--handover", "--optimizer", "adam", "--steps", "2", "--json"])
+    rows = pd.DataFrame(json.loads(capsys.readouterr().out))
+    assert rc == 0 and set(rows["direction"]) == {"torch->keras", "keras->torch"}
+    assert rows["max_rel"].max() <= TRAJECTORY["float64"].rel

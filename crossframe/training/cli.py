@@ -11,6 +11,12 @@
         documented difference, whose size is printed beside it, and split into its two
         sources where torch holds a recurrent bias as bias_ih + bias_hh: those two biases
         (each takes a full step) and the update formula.
+    crossframe train MODEL --handover [--optimizer NAME] [--steps K] [SETTINGS] [--json]
+        K steps (default 3) in torch, the weights and the optimizer's state (Adam's moments
+        and step, momentum buffers, RMSprop / Adagrad accumulators) handed to Keras, K more
+        there (and the reverse); compared with uninterrupted runs (round trip, net of the
+        documented formula difference, and raw where the formulas agree: exit 0 / 1).
+        `crossframe.training.handover` declares each quantity under both libraries' names.
     crossframe train MODEL --epochs N [--optimizer NAME] [--lr LR] [--out DIR]
         train on the model's data set (diabetes / digits) in all three, with a progress bar;
         writes DIR/curves.csv (framework, epoch, split, metric, value) and DIR/curves.png (the
@@ -76,6 +82,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--table", action="store_true", help="print the translation table")
     mode.add_argument("--check", action="store_true", help="trajectory parity over --steps")
+    mode.add_argument("--handover", action="store_true",
+                      help="hand a running optimizer between torch and Keras after --steps K "
+                           "(default 3) and compare with uninterrupted runs")
     mode.add_argument("--epochs", type=int, default=None, help="train N epochs on the data set")
     p.add_argument("--optimizer", default="adam",
                    help=f"one of: {', '.join(DECLARATIONS)} (default adam)")
@@ -114,13 +123,14 @@ def main(args, extra) -> int:
         raise InputError("train needs a MODEL (or --table)",
                          "e.g. `crossframe train mlp --check` or `crossframe train mlp "
                          "--epochs 20`")
-    if not args.check and args.epochs is None:
+    if not (args.check or args.handover) and args.epochs is None:
         raise InputError(f"say what to do with {args.model}",
-                         "add --check (trajectory parity) or --epochs N (a training run)")
-    if args.steps is not None and not args.check:
-        raise InputError("--steps counts the steps of a --check run",
+                         "add --check (trajectory parity), --handover (optimizer state "
+                         "across libraries) or --epochs N (a training run)")
+    if args.steps is not None and not (args.check or args.handover):
+        raise InputError("--steps counts the steps of a --check or --handover run",
                          "add --check, or use --epochs for a training run")
-    if args.out is not None and args.check:
+    if args.out is not None and (args.check or args.handover):
         raise InputError("--out is for --epochs runs", "drop --out, or use --epochs")
     from ..cliargs import model_options
     from ..runner import check_dtype
@@ -138,10 +148,12 @@ def main(args, extra) -> int:
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
                          "train a model from `crossframe list`, or give --loss")
-    if args.check:
-        steps = 20 if args.steps is None else args.steps
+    if args.check or args.handover:
+        steps = (20 if args.check else 3) if args.steps is None else args.steps
         if steps < 1:
             raise InputError(f"--steps {steps} must be at least 1", "pass e.g. --steps 20")
+        if args.handover:
+            return handover(args, spec, options, config, steps)
         return check(args, spec, options, config, steps)
     return fit(args, options, config)
 
@@ -186,6 +198,38 @@ def check(args, spec, options, config, steps: int) -> int:
     for r in table[~table["ok"]].itertuples():
         emit(f"MISMATCH step {r.step} {r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol "
               f"{r.tol:g}" + (f" ({r.note})" if r.note else ""))
+    return 0 if ok else 1
+
+
+def handover(args, spec, options, config, steps: int) -> int:
+    from ..cliargs import table_records
+    from ..tolerances import TRAJECTORY
+    from .handover import HandoverError, handover_table, summary
+
+    try:
+        table = handover_table(spec.name, config=config, steps=steps, dtype=args.dtype,
+                               seed=args.seed, batch_size=args.batch_size, options=options,
+                               recurrent_bias=args.torch_recurrent_bias,
+                               init=args.init or "canonical")
+    except HandoverError as e:
+        raise InputError(f"cannot hand the {config.name} state over: {e}",
+                         "see `crossframe.training.handover` for what each library keeps") \
+            from None
+    ok = bool(table["ok"].all())
+    if args.json:
+        emit(json.dumps(table_records(table), indent=1))
+        return 0 if ok else 1
+    verdict = "all within tolerance" if ok else "MISMATCH"
+    emit(f"{spec.name} {config.describe()} {args.dtype} seed={args.seed}: {steps} steps in one "
+         f"library, the state handed over, {steps} more in the other: {verdict} "
+         f"(tol {TRAJECTORY[args.dtype].rel:g})")
+    emit("worst max_rel per direction and kind (roundtrip: torch -> keras -> torch against torch "
+         "uninterrupted; explained: against the other library uninterrupted, net of the "
+         "documented formula difference; raw: the same where the formulas agree):")
+    emit(summary(table).to_string(float_format=lambda v: f"{v:.2e}"))
+    for r in table[~table["ok"]].head(20).itertuples():
+        emit(f"MISMATCH {r.direction} {r.kind} step {r.step} {r.tensor}: max_rel "
+             f"{r.max_rel:.3g} > tol {r.tol:g}" + (f" ({r.note})" if r.note else ""))
     return 0 if ok else 1
 
 

@@ -794,7 +794,7 @@ def handover_table(model: str, optimizer: str = "adam", steps: int = 3, dtype: s
                    options: dict | None = None, config: OptimizerConfig | None = None,
                    raw: bool | None = None, directions=DIRECTIONS, kinds=KINDS,
                    recurrent_bias: str = "two", table: dict | None = None,
-                   fault: Fault | None = None) -> pd.DataFrame:
+                   fault: Fault | None = None, init: str = "canonical") -> pd.DataFrame:
     """Hand a running optimizer over between torch and Keras after ``steps`` (K) steps and
     compare with uninterrupted runs (the kinds of row: the module docstring).
 
@@ -806,6 +806,7 @@ def handover_table(model: str, optimizer: str = "adam", steps: int = 3, dtype: s
     ``recurrent_bias``: torch's, as in ``trajectory.run_sides`` ("single": ``bias_hh`` frozen
     at 0 and out of the optimizer, so torch keeps one state per canonical bias, follows Keras,
     and raw rows become possible on recurrent models).
+    ``init``: the starting weights (``runner.prepare``).
     ``table`` (default ``HANDOVERS``) and ``fault`` (applied to the canonical state at every
     library hand-over; returning None drops it) exist to prove the check can fail.
 
@@ -830,7 +831,8 @@ def handover_table(model: str, optimizer: str = "adam", steps: int = 3, dtype: s
     config = config or make_config(optimizer, lr=lr)
     table = HANDOVERS if table is None else table
     decl = declaration(config, table)
-    case = prepare(model, dtype=dtype, seed=seed, batch_size=batch_size, options=options)
+    case = prepare(model, dtype=dtype, seed=seed, batch_size=batch_size, options=options,
+                   init=init)
     _guard(case, steps)
     runner = _Runner(case, config, steps, table, fault, recurrent_bias)
     tol = TRAJECTORY[dtype].rel

@@ -30,6 +30,10 @@ MEMORY_CAP = 6 * 1024 ** 3       # address space: torch and TensorFlow import un
 
 def _capped():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+    # a terminal delivers Ctrl-C to a process whose SIGINT has the default disposition; a
+    # pytest-xdist worker ignores SIGINT, and an ignored SIGINT is inherited (Python then never
+    # raises KeyboardInterrupt), so restore the default as the user's shell has it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def crossframe(*args, cwd, env=None, preexec=_capped, timeout=300):

@@ -82,7 +82,7 @@ def _init_note(init: str, weights: dict) -> str | None:
     """What weights from a library's defaults cannot show: the tensors of one or few values."""
     from .initializers import constant_tensors
 
-    if init == "canonical":
+    if init == "canonical" or not weights:   # a layer without weights: nothing was drawn
         return None
     drawn = f"--init {init}: weights drawn by {LIBRARY[init]} default initialisers"
     constant = constant_tensors(weights)
@@ -230,6 +230,10 @@ def cmd_describe(args, extra) -> int:
     from .spec import all_specs, get
 
     presets = {s.name for s in all_specs()}
+    if args.reductions and (args.layer or args.model not in presets):
+        raise InputError(f"--reductions measures a model's loss; {args.model} is a layer kind",
+                         "pick a model from `crossframe list`, e.g. `crossframe describe mlp "
+                         "--reductions`")
     if args.layer or args.model not in presets:
         if args.model not in presets:
             try:
@@ -269,7 +273,8 @@ def describe_reductions(spec, opts, as_json: bool) -> int:
     emit("\nEvery parameter gradient is linear in dL/d(prediction), so one factor scales them "
          "all. Under SGD and momentum a sum reduction is a learning rate times the factor "
          "(sgd_lr_for_the_mean_run: the lr that follows a mean run at lr 1); Adam, RMSprop "
-         "and Adagrad divide it out up to eps (adam_first_step_ratio).")
+         "and Adagrad divide it out up to eps (adam_first_step_ratio: a first torch Adam "
+         "step, lr 1e-3 and eps 1e-7, over the mean's; the median over the entries).")
     return 0
 
 

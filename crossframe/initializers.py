@@ -322,7 +322,7 @@ LSTM = _recurrent("lstm", "lstm", "torch.nn.LSTM", "keras.layers.LSTM", 4, (
              "rows H:2H, and only the sum bias_ih + bias_hh counts (crossframe loads b/2 into "
              "each; 1 in one and 0 in the other computes the same). In Keras: "
              "unit_forget_bias=False is needed, else the forget block is overwritten with "
-             "ones (and a random bias_initializer repeats its values: see NOTES)."),
+             "ones (and a random bias_initializer repeats its values: see the notes)."),
 ), "lstm.py")
 GRU = _recurrent("gru", "gru", "torch.nn.GRU", "keras.layers.GRU", 3, (
     ParamInit(

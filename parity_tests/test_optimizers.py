@@ -60,6 +60,19 @@ def test_declared_default_is_the_installed_default(optimizer, setting, library):
         f"{getattr(row, f'{library}_default')!r}")
 
 
+FIXED = [(d.name, k, lib) for d in DECLARATIONS.values()
+         for lib in ("torch", "keras") for k in getattr(d, f"{lib}_fixed")]
+
+
+@pytest.mark.parametrize("optimizer,argument,library", FIXED, ids=["-".join(x) for x in FIXED])
+def test_declared_default_of_a_fixed_argument_is_the_installed_one(optimizer, argument,
+                                                                   library):
+    from crossframe.training.config import FIXED_DEFAULTS
+
+    installed = _installed_default(library, getattr(DECLARATIONS[optimizer], library), argument)
+    assert installed == FIXED_DEFAULTS[(library, argument)]
+
+
 def _built_value(library: str, optimizer: str, arg: str):
     config = make_config(optimizer)
     name, _, index = arg.partition("[")

@@ -574,3 +574,13 @@ def test_handover_cli(capsys):
     rows = pd.DataFrame(json.loads(capsys.readouterr().out))
     assert rc == 0 and set(rows["direction"]) == {"torch->keras", "keras->torch"}
     assert rows["max_rel"].max() <= TRAJECTORY["float64"].rel
+
+
+def test_table_for_one_optimizer():
+    out = crossframe_train("--table", "--optimizer", "nadam", "--json")
+    info = json.loads(out.stdout)
+    assert out.returncode == 0
+    assert {r["optimizer"] for r in info["settings"]} == {"nadam"}
+    assert [r["optimizer"] for r in info["formulas"]] == ["nadam"]
+    fixed = next(r for r in info["settings"] if r["setting"] == "(momentum_decay)")
+    assert fixed["torch_default"] == "0.004" and fixed["keras"] == "Nadam(none)"

@@ -28,7 +28,8 @@ them with each library's argument and default): --lr, --eps, --rho, --beta1, --b
 --momentum, --nesterov, --centered, --amsgrad, --initial-accumulator, --weight-decay
 (decoupled: Keras' weight_decay, torch's AdamW), --coupled-weight-decay (L2 in the gradient:
 torch's weight_decay). --torch-recurrent-bias single trains torch's recurrent layers with the
-whole bias in bias_ih and bias_hh frozen at 0, so torch follows Keras' trajectory.
+whole bias in bias_ih and bias_hh frozen at 0: torch then differs from Keras by the update
+formula alone (nothing, for SGD, momentum, Nesterov and Adadelta).
 Bad input: exit 2, one line, nothing written.
 """
 from __future__ import annotations
@@ -57,6 +58,8 @@ SETTING_FLAGS = {
     "coupled_weight_decay": "L2 in the gradient: g <- g + wd p (torch's weight_decay)",
 }
 BOOLEAN_SETTINGS = ("nesterov", "centered", "amsgrad")
+# what --table refuses (it prints declarations: nothing runs); dtype and seed keep defaults
+TABLE_REFUSES = ("lr", "steps", "out", "batch_size", "init", "force", *SETTING_FLAGS)
 
 
 def optimizer_config(args):
@@ -86,8 +89,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                       help="hand a running optimizer between torch and Keras after --steps K "
                            "(default 3) and compare with uninterrupted runs")
     mode.add_argument("--epochs", type=int, default=None, help="train N epochs on the data set")
-    p.add_argument("--optimizer", default="adam",
-                   help=f"one of: {', '.join(DECLARATIONS)} (default adam)")
+    p.add_argument("--optimizer", default=None,
+                   help=f"one of: {', '.join(DECLARATIONS)} (default adam; with --table: "
+                        "that optimizer's rows only)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the table's)")
     settings = p.add_argument_group("optimizer settings (default: the table's; `train --table`)")
     for name, help_text in SETTING_FLAGS.items():
@@ -101,7 +105,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "(`crossframe init --table`); default: crossframe's distinct draw")
     p.add_argument("--torch-recurrent-bias", choices=RECURRENT_BIAS, default="two",
                    help="two (torch's bias_ih + bias_hh, default) or single (bias_hh frozen "
-                        "at 0: the whole bias in bias_ih, as Keras' one bias)")
+                        "at 0: the whole bias in bias_ih, as Keras' one bias; removes the "
+                        "two biases' share of the torch~keras gap, not a formula's)")
     p.add_argument("--steps", type=int, default=None, help="steps of a --check run (default 20)")
     p.add_argument("--out", default=None, help="folder for --epochs output (default runs/MODEL)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
@@ -115,10 +120,16 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def main(args, extra) -> int:
     if args.table:
-        if args.model or extra:
-            raise InputError("--table takes no model or options",
-                             "run `crossframe train --table` alone")
-        return print_table(args.json)
+        given = [f"--{k.replace('_', '-')}" for k in TABLE_REFUSES
+                 if getattr(args, k, None) not in (None, False)]
+        given += ["--torch-recurrent-bias"] * (args.torch_recurrent_bias != "two")
+        if args.model or extra or given:
+            what = " ".join(([args.model] if args.model else []) + list(extra) + given)
+            raise InputError(f"--table takes no model or options but --optimizer and --json "
+                             f"(got {what})", "run `crossframe train --table [--optimizer "
+                                              "NAME]`")
+        return print_table(args.json, args.optimizer)
+    args.optimizer = args.optimizer or "adam"
     if not args.model:
         raise InputError("train needs a MODEL (or --table)",
                          "e.g. `crossframe train mlp --check` or `crossframe train mlp "
@@ -147,7 +158,9 @@ def main(args, extra) -> int:
         args.init = check_library(args.init)
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
-                         "train a model from `crossframe list`, or give --loss")
+                         "train a model from `crossframe list`, or your own with a loss: "
+                         "`crossframe train sequential --layers \"dense(units=4); tanh; "
+                         "dense(units=1)\" --input 3 --loss mse --check`")
     if args.check or args.handover:
         steps = (20 if args.check else 3) if args.steps is None else args.steps
         if steps < 1:
@@ -164,7 +177,8 @@ def check(args, spec, options, config, steps: int) -> int:
     from ..spec import PAIRS
     from ..tolerances import TRAJECTORY
     from .engines import two_bias_names
-    from .trajectory import SINGLE, compare_traces, gap_shares, growth, run_sides, sides_needed
+    from .trajectory import (SINGLE, check_finite, compare_traces, gap_shares, growth,
+                             run_sides, sides_needed)
 
     case = prepare(spec.name, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
                    options=options, init=args.init or "canonical")
@@ -172,6 +186,7 @@ def check(args, spec, options, config, steps: int) -> int:
     two = two_bias_names(case.model)
     labels = sides_needed(PAIRS, True) + ([SINGLE] if two and bias == "two" else [])
     traces = run_sides(case, config, steps, labels, bias)
+    check_finite(traces, config)
     table = compare_traces(traces, PAIRS, args.dtype)
     shares = gap_shares(traces) if SINGLE in traces else None
     ok = bool(table["ok"].all())
@@ -185,16 +200,34 @@ def check(args, spec, options, config, steps: int) -> int:
     worst = table.loc[table["max_rel"].idxmax()]
     opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in case.opts.items())
     verdict = "all within tolerance" if ok else "MISMATCH"
+    setup = [f"init={args.init}"] * bool(args.init) + \
+        [f"torch-recurrent-bias={bias}"] * (bias != "two")
     emit(f"{spec.name} {opts} {config.describe()} {args.dtype} seed={args.seed} "
-          f"batch={case.batch.size} steps={steps}: {verdict} "
+          f"batch={case.batch.size} {' '.join(setup + [''])}optimizer steps={steps}: {verdict} "
           f"(worst max_rel {worst.max_rel:.2e} at step {worst.step}, {worst.tensor}, "
           f"{worst.pair}; tol {TRAJECTORY[args.dtype].rel:g})")
     decl = config.declaration
     emit(f"torch:  {decl.torch_rule}\nkeras:  {decl.keras_rule}")
+    for name, how in (("coupled_weight_decay", "g <- g + wd p before the update (torch: "
+                       "weight_decay; keras: added by crossframe's trainer)"),
+                      ("weight_decay", "p <- p - lr wd p before the update (keras: "
+                       "weight_decay; torch: " + ("its own argument)" if "weight_decay" in
+                                                  config.torch_kwargs() else
+                                                  "applied by crossframe's trainer)"))):
+        if config.values.get(name):
+            emit(f"decay:  {name}={config.values[name]:g}: {how}")
+    emit("scratch~torch: the real torch run against scratch with torch's formula and torch's "
+         "tensors (two recurrent biases where torch has them); scratch~keras: the same for "
+         "Keras. So each pair is exact, and the two scratch runs differ by the documented "
+         "torch~keras gap.")
     emit("worst max_rel over all weights and the loss, by step (torch~keras net of the "
           "documented difference, whose size is the last column):")
     emit(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
     emit(two_bias_text(two, bias, shares))
+    if args.init:
+        from ..cli import _init_note
+
+        emit(_init_note(args.init, case.weights) or "")
     for r in table[~table["ok"]].itertuples():
         emit(f"MISMATCH step {r.step} {r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol "
               f"{r.tol:g}" + (f" ({r.note})" if r.note else ""))
@@ -236,21 +269,27 @@ def handover(args, spec, options, config, steps: int) -> int:
 def two_bias_text(two: tuple, bias: str, shares=None) -> str:
     """What the run did with torch's two recurrent biases, in a sentence or two."""
     if not two:
-        return "torch holds every tensor once (no recurrent bias split into bias_ih + bias_hh)."
+        return ("torch holds every tensor once (no recurrent bias split into bias_ih + "
+                "bias_hh)" + ("; --torch-recurrent-bias single changes nothing here."
+                              if bias == "single" else "."))
     names = ", ".join(two)
     if bias == "single":
         return (f"torch trained with one recurrent bias (--torch-recurrent-bias single): "
-                f"{names} frozen at 0, the whole bias in bias_ih, as Keras' one bias.")
+                f"{names} frozen at 0, the whole bias in bias_ih, as Keras' one bias. That "
+                "removes the two biases' share of the torch~keras gap; what remains (the "
+                "documented column) is the update formula's own difference, 0 where the "
+                "formulas are the same.")
     text = (f"torch's recurrent biases are two (bias_ih + bias_hh; here {names} is the second): "
-            "each receives the full bias gradient and takes its own full step, so their sum "
-            "moves twice as far per SGD step as Keras' one bias (and so under every optimizer "
-            "here).")
+            "each receives the full bias gradient and takes its own full step with its own "
+            "optimizer state, so their sum moves twice as far per step as Keras' one bias "
+            "(exactly twice under SGD).")
     if shares is not None and len(shares):
         last = shares.iloc[-1]
         text += (f" Of the documented torch~keras gap at step {int(last.step)} "
                  f"({last.documented:.2e}), the two biases alone make {last.two_bias:.2e} and "
                  f"the update formula alone {last.formula:.2e}.")
-    return text + " --torch-recurrent-bias single trains torch with bias_hh frozen at 0."
+    return text + (" --torch-recurrent-bias single trains torch with bias_hh frozen at 0 and "
+                   "removes that share.")
 
 
 def fit(args, options, config) -> int:
@@ -263,10 +302,15 @@ def fit(args, options, config) -> int:
                          init=args.init or "canonical")
     if args.json:
         emit(json.dumps({"csv": paths["csv"], "png": paths["png"],
+                         "init": args.init or "canonical",
+                         "torch_recurrent_bias": args.torch_recurrent_bias,
                           "final": final(df).to_dict(orient="index")}, indent=1))
         return 0
+    setup = "".join([f", init {args.init}"] * bool(args.init) + [
+        f", torch recurrent bias {args.torch_recurrent_bias}"] * (
+        args.torch_recurrent_bias != "two"))
     emit(f"{args.model}: {p.config.describe()}, {args.epochs} epochs, batch {p.batch_size}, "
-          f"{args.dtype}, seed {args.seed} — after the last epoch:")
+          f"{args.dtype}, seed {args.seed}{setup} — after the last epoch:")
     emit(final(df).to_string(float_format=lambda v: f"{v:.4f}"))
     two = two_bias_names(p.case.model)
     if two:
@@ -275,12 +319,16 @@ def fit(args, options, config) -> int:
     return 0
 
 
-def print_table(as_json: bool) -> int:
-    from .config import NOTES
+def print_table(as_json: bool, optimizer: str | None = None) -> int:
+    from .config import NOTES, make_config
     from .tables import TRAJECTORY_NOTE, formula_table, loss_table, translation_table
 
     tables = {"settings": translation_table(), "formulas": formula_table(),
               "losses": loss_table()}
+    if optimizer is not None:
+        make_config(optimizer)  # an unknown name: one line, with the choices
+        tables = {k: t[t["optimizer"] == optimizer] if "optimizer" in t else t
+                  for k, t in tables.items()}
     if as_json:
         emit(json.dumps({k: t.to_dict(orient="records") for k, t in tables.items()}
                          | {"notes": list(NOTES)}, indent=1, default=str))

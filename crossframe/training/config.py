@@ -344,6 +344,10 @@ def make_config(name: str, **overrides) -> OptimizerConfig:
             raise InputError(f"{flag} {value!r} is not allowed for {name}",
                              f"give {wanted}, e.g. {flag} {values[key]:g}")
         values[key] = value
+    if name == "nesterov" and values["momentum"] == 0:
+        raise InputError("--momentum 0 is not allowed for nesterov (torch refuses Nesterov "
+                         "without momentum)", "give a number in (0, 1], e.g. --momentum 0.9, "
+                                              "or use --optimizer sgd")
     if values.get("weight_decay") and values.get("coupled_weight_decay"):
         raise InputError(f"{name}: --weight-decay (decoupled) and --coupled-weight-decay (L2 in "
                          "the gradient) were both given", "give one of them")
@@ -389,9 +393,17 @@ LOSSES: tuple[LossDecl, ...] = (
 
 
 # --- what else differs when the same numbers are handed over ---------------------------------
+# the library defaults of the arguments crossframe fixes per optimizer (torch_fixed /
+# keras_fixed), checked against the installed signatures by parity_tests/test_optimizers.py
+FIXED_DEFAULTS = {("torch", "nesterov"): False, ("keras", "nesterov"): False,
+                  ("torch", "momentum_decay"): 0.004}
+
 NOTES: tuple[str, ...] = (
     "crossframe hands both libraries the same values (the 'crossframe' column), never each "
-    "library's own default.",
+    "library's own default. Those values are one library's default, chosen per setting and "
+    "not as advice: Keras' for eps (1e-7), RMSprop's rho, Adagrad's initial accumulator and "
+    "Adadelta's rho; torch's for the learning rates of Adagrad, Adamax, Nadam and Adadelta and "
+    "for Adadelta's eps. Pass your own as flags; both libraries get them.",
     "Keras keeps learning_rate in a Variable of floatx() (float32 unless set), and its update "
     "steps tf.cast Python-float settings (Adam's beta_1/beta_2 in the bias correction, "
     "weight_decay, Adagrad's initial accumulator) - which converts them to float32 first. In a "

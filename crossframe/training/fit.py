@@ -49,6 +49,7 @@ class Plan:
     train: np.ndarray  # row positions in case.batch
     test: np.ndarray
     recurrent_bias: str = "two"  # torch's recurrent biases (engines.train_mapping)
+    init: str = "canonical"      # how the starting weights were drawn (runner.prepare)
 
     def batches(self, epoch: int) -> list[np.ndarray]:
         """Epoch ``epoch``'s mini-batches: a seeded shuffle of the train rows, cut in order
@@ -91,7 +92,7 @@ def plan(model: str, epochs: int, optimizer: str | OptimizerConfig = "adam", see
     smallest = min(size, len(train_rows) % size or size)   # an epoch's last batch may be short
     for cfg in case.model.layers:
         cfg.decl.check_batch(cfg, smallest, "train")
-    return Plan(case, config, epochs, size, train_rows, test_rows, recurrent_bias)
+    return Plan(case, config, epochs, size, train_rows, test_rows, recurrent_bias, init)
 
 
 def _trainable():
@@ -240,7 +241,9 @@ def save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
 def _save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
     case = p.case
     title = (f"{case.spec.name} on {case.spec.dataset}: {p.config.describe()}, "
-             f"batch {p.batch_size}, {case.dtype}, seed {case.seed}")
+             f"batch {p.batch_size}, {case.dtype}, seed {case.seed}"
+             + (f", torch recurrent bias {p.recurrent_bias}" if p.recurrent_bias != "two" else "")
+             + (f", init {p.init}" if p.init != "canonical" else ""))
     paths = {"csv": os.path.join(out, "curves.csv"), "png": os.path.join(out, "curves.png")}
     fig = plot(df, title)
     write_all_atomic({paths["csv"]: lambda tmp: df.to_csv(tmp, index=False),

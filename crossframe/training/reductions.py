@@ -81,8 +81,8 @@ def _factor(g: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
 
 
 def _adam_ratio(g: np.ndarray, c: float, lr: float = 1e-3, eps: float = 1e-7) -> float:
-    """The first real torch.optim.Adam step on gradient c g over the step on g (max over
-    entries of |ratio - 1|, signed by the mean): 1 up to eps / (c |g|)."""
+    """The first real torch.optim.Adam step (lr 1e-3, eps 1e-7) on gradient c g over the step
+    on g, the median over the entries: 1 up to eps / (c |g|)."""
     import torch
 
     steps = []
@@ -103,8 +103,9 @@ def reduction_table(model: str = "mlp", dtype: str = "float64", seed: int = 0,
     dL/d(prediction) of each call divided by torch mean's, one scalar to the last bits — a
     ValueError if not), the ``formula`` it should be, the SGD learning rate that makes a run
     with this reduction follow a mean run at lr 1 (1 / factor), and the ratio of a first
-    real torch.optim.Adam step with this gradient to one with the mean's (~1: Adam divides the
-    scale out). Raises InputError for a model without a loss."""
+    real torch.optim.Adam step (lr 1e-3, eps 1e-7) with this gradient to one with the mean's,
+    the median over the entries (~1: Adam divides the scale out, up to eps). Raises
+    InputError for a model without a loss."""
     from ..errors import InputError
     from ..runner import prepare
 
@@ -132,7 +133,8 @@ def reduction_table(model: str = "mlp", dtype: str = "float64", seed: int = 0,
          f"{elements} (the loss elements)"),
         ("keras", "sum_over_batch_size", keras_call("sum_over_batch_size"), "1"),
         ("keras", "sum", keras_call("sum"),
-         f"{per_sample} (per-sample losses, each a mean over the last axis)"),
+         f"{per_sample} (per-sample losses" + (")" if loss.name == "softmax_ce" else
+                                               ", each a mean over the last axis)")),
     ]
     grads = {("torch", r): _torch_grad(loss, pred, target, r) for r in ("mean", "sum")}
     grads.update({("keras", r): _keras_grad(loss, pred, target, r)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .config import DECLARATIONS, LOSSES, setting_text
+from .config import DECLARATIONS, FIXED_DEFAULTS, LOSSES, setting_text
 
 
 def translation_table() -> pd.DataFrame:
@@ -21,10 +21,13 @@ def translation_table() -> pd.DataFrame:
                       keras_default=_default(s.keras, s.keras_default),
                       note=s.doc) for s in d.settings]
         rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=setting_text(v),
-                      torch=f"{d.torch}({k}={setting_text(v)})", torch_default="",
+                      torch=f"{d.torch}({k}={setting_text(v)})",
+                      torch_default=_default(k, FIXED_DEFAULTS[("torch", k)]),
                       keras=(f"{d.keras}({k}={setting_text(d.keras_fixed[k])})"
                              if k in d.keras_fixed else f"{d.keras}(none)"),
-                      keras_default="", note="fixed by crossframe for this optimizer")
+                      keras_default=(_default(k, FIXED_DEFAULTS[("keras", k)])
+                                     if k in d.keras_fixed else ""),
+                      note="fixed by crossframe for this optimizer")
                  for k, v in d.torch_fixed.items()]
     return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
                                        "torch_default", "keras", "keras_default", "note"])

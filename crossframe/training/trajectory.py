@@ -97,10 +97,35 @@ def run_sides(case: Case, config: OptimizerConfig, steps: int, labels,
             side = library_side(label, case.model, case.dtype, case.weights, config,
                                 recurrent_bias)
         trace = traces[label] = Trace()
-        for batch in step_batches(case, steps):
-            trace.losses.append(side.step(batch.inputs, batch.target))
-            trace.weights.append(side.weights())
+        with np.errstate(all="ignore"):   # a 0/0 shows as NaN in the comparison, once
+            for batch in step_batches(case, steps):
+                trace.losses.append(side.step(batch.inputs, batch.target))
+                trace.weights.append(side.weights())
     return traces
+
+
+def first_non_finite(trace: Trace) -> int | None:
+    """The first step (1-based) whose loss or weights hold a NaN or an infinity, or None."""
+    for k in range(len(trace.losses)):
+        if not all(np.all(np.isfinite(x)) for x in trace.tensors(k).values()):
+            return k + 1
+    return None
+
+
+def check_finite(traces: dict[str, Trace], config: OptimizerConfig) -> None:
+    """InputError when *every* side went non-finite: the settings, not a framework, made the
+    run undefined (eps = 0 dividing a gradient that is exactly 0 by 0, an lr that overflows).
+    One side alone going non-finite is a mismatch, left to the comparison."""
+    from ..errors import InputError
+
+    steps = {label: first_non_finite(t) for label, t in traces.items()}
+    if steps and all(k is not None for k in steps.values()):
+        first = min(steps.values())
+        raise InputError(
+            f"{config.describe()}: every side ({', '.join(steps)}) went non-finite, the first "
+            f"at step {first}: nothing to compare (eps = 0 divides a gradient that is exactly "
+            "0 by 0; a large lr overflows)",
+            "give --eps > 0, a smaller --lr or fewer --steps")
 
 
 def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,

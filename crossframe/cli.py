@@ -78,23 +78,6 @@ def _init(args) -> str:
     return check_library(args.init)
 
 
-def _init_note(init: str, weights: dict) -> str | None:
-    """What weights from a library's defaults cannot show: the tensors of one or few values."""
-    from .initializers import constant_tensors
-
-    if init == "canonical" or not weights:   # a layer without weights: nothing was drawn
-        return None
-    drawn = f"--init {init}: weights drawn by {LIBRARY[init]} default initialisers"
-    constant = constant_tensors(weights)
-    if not constant:
-        return drawn
-    said = ", ".join(f"{k} ({'all ' if len(v) == 1 else 'only '}"
-                     f"{', '.join(f'{x:g}' for x in v)})" for k, v in constant.items())
-    return (f"{drawn}; {said} — a mistake that drops, shifts or swaps blocks of such a tensor "
-            "may not show here (the default --init canonical draws every entry distinct)")
-
-
-LIBRARY = {"keras": "Keras'", "torch": "torch's"}
 
 
 def cmd_list(args, extra) -> int:
@@ -174,7 +157,9 @@ def cmd_check(args, extra) -> int:
     if args.json:
         emit(json.dumps(table_records(table), indent=1))
     else:
-        _print_table(case, table, _init_note(init, case.weights))
+        from .initializers import init_note
+
+        _print_table(case, table, init_note(init, case.weights))
         if case.model.ids is not None and not args.forward_only:
             emit("no grad:x: x holds integer ids (an Embedding's input), which have no gradient "
                  "in any library")
@@ -302,6 +287,8 @@ def cmd_weights(args, extra) -> int:
 
     w = draw(spec.sequential(opts), init, args.seed, args.dtype)
     weights_io.save(args.out, w, force=args.force)
+    from .initializers import LIBRARY
+
     drawn = "" if init == "canonical" else f", drawn by {LIBRARY[init]} default initialisers"
     emit(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}{drawn}) to "
          f"{args.out}")

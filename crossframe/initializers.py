@@ -600,3 +600,21 @@ def constant_tensors(weights: dict[str, np.ndarray], most: int = 4) -> dict[str,
         if 0 < values.size <= most and values.size < v.size:
             out[k] = tuple(float(x) for x in values)
     return out
+
+
+LIBRARY = {"keras": "Keras'", "torch": "torch's"}
+
+
+def init_note(init: str, weights: dict) -> str | None:
+    """What weights from a library's defaults cannot show: the tensors of one or few values
+    (None for crossframe's own draw, or a model without weights)."""
+    if init == "canonical" or not weights:   # a layer without weights: nothing was drawn
+        return None
+    drawn = f"--init {init}: weights drawn by {LIBRARY[init]} default initialisers"
+    constant = constant_tensors(weights)
+    if not constant:
+        return drawn
+    said = ", ".join(f"{k} ({'all ' if len(v) == 1 else 'only '}"
+                     f"{', '.join(f'{x:g}' for x in v)})" for k, v in constant.items())
+    return (f"{drawn}; {said} — a mistake that drops, shifts or swaps blocks of such a tensor "
+            "may not show here (the default --init canonical draws every entry distinct)")

@@ -225,9 +225,9 @@ def check(args, spec, options, config, steps: int) -> int:
     emit(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
     emit(two_bias_text(two, bias, shares))
     if args.init:
-        from ..cli import _init_note
+        from ..initializers import init_note
 
-        emit(_init_note(args.init, case.weights) or "")
+        emit(init_note(args.init, case.weights) or "")
     for r in table[~table["ok"]].itertuples():
         emit(f"MISMATCH step {r.step} {r.tensor}: {r.pair} max_rel={r.max_rel:.3g} > tol "
               f"{r.tol:g}" + (f" ({r.note})" if r.note else ""))

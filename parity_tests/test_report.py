@@ -139,6 +139,14 @@ def test_training_curves_for_every_model_not_for_lone_layers(out, report):
     assert "training_mlp" in {i.name for i in report.images()}
 
 
+def test_loss_reductions_are_measured_for_every_trained_model(out):
+    table = pd.read_csv(out / "loss_reductions.csv")
+    assert set(table["model"]) == {"mlp"} and len(table) == 4
+    mean = table[(table["library"] == "torch") & (table["reduction"] == "mean")]
+    assert list(mean["factor"]) == [1.0]
+    assert (table["factor"] >= 1).all() and table["factor"].max() > 1
+
+
 def test_training_is_never_dropped_silently(tmp_path):
     # the training section always trains what ships with a data set and names the rest
     report = build_report(tmp_path / "r", models=["linear", "sequential"], bench=False,

@@ -107,7 +107,7 @@ def guard(need: int, what: str, fix: str = "") -> None:
     if need > limit:
         source = " (CROSSFRAME_MAX_MEMORY)" if _budget is None and \
             os.environ.get("CROSSFRAME_MAX_MEMORY") else ""
-        raise InputError(f"{what} needs about {text(need)}, above the memory budget of "
+        raise InputError(f"{what}: about {text(need)}, above the memory budget of "
                          f"{text(limit)}{source}",
                          (fix + ", or " if fix else "") + "raise it with --max-memory"
                          + (" or CROSSFRAME_MAX_MEMORY" if source else ""))

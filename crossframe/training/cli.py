@@ -37,6 +37,8 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
+
 from ..cliargs import add_max_memory, check_seed, emit
 from ..errors import InputError
 from .config import DECLARATIONS
@@ -107,7 +109,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="two (torch's bias_ih + bias_hh, default) or single (bias_hh frozen "
                         "at 0: the whole bias in bias_ih, as Keras' one bias; removes the "
                         "two biases' share of the torch~keras gap, not a formula's)")
-    p.add_argument("--steps", type=int, default=None, help="steps of a --check run (default 20)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="optimizer steps of a --check run (default 20), or before and after "
+                        "the hand-over of a --handover run (default 3)")
     p.add_argument("--out", default=None, help="folder for --epochs output (default runs/MODEL)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, batches, split")
@@ -141,6 +145,9 @@ def main(args, extra) -> int:
     if args.steps is not None and not (args.check or args.handover):
         raise InputError("--steps counts the steps of a --check or --handover run",
                          "add --check, or use --epochs for a training run")
+    if args.force and (args.check or args.handover):
+        raise InputError("--force is for --epochs runs (it lets them replace an earlier "
+                         "run's files); --check and --handover write nothing", "drop --force")
     if args.out is not None and (args.check or args.handover):
         raise InputError("--out is for --epochs runs", "drop --out, or use --epochs")
     from ..cliargs import model_options
@@ -164,7 +171,8 @@ def main(args, extra) -> int:
     if args.check or args.handover:
         steps = (20 if args.check else 3) if args.steps is None else args.steps
         if steps < 1:
-            raise InputError(f"--steps {steps} must be at least 1", "pass e.g. --steps 20")
+            raise InputError(f"--steps {steps} must be at least 1",
+                             f"pass e.g. --steps {3 if args.handover else 20}")
         if args.handover:
             return handover(args, spec, options, config, steps)
         return check(args, spec, options, config, steps)
@@ -240,30 +248,61 @@ def handover(args, spec, options, config, steps: int) -> int:
     from .handover import HandoverError, handover_table, summary
 
     try:
-        table = handover_table(spec.name, config=config, steps=steps, dtype=args.dtype,
-                               seed=args.seed, batch_size=args.batch_size, options=options,
-                               recurrent_bias=args.torch_recurrent_bias,
-                               init=args.init or "canonical")
+        with np.errstate(all="ignore"):     # a 0/0 shows as non-finite rows, named below
+            table = handover_table(spec.name, config=config, steps=steps, dtype=args.dtype,
+                                   seed=args.seed, batch_size=args.batch_size,
+                                   options=options, recurrent_bias=args.torch_recurrent_bias,
+                                   init=args.init or "canonical")
     except HandoverError as e:
         raise InputError(f"cannot hand the {config.name} state over: {e}",
                          "see `crossframe.training.handover` for what each library keeps") \
             from None
+    losses = table[table["tensor"] == "loss"]
+    if len(losses) and losses["note"].str.contains("non-finite").all():
+        raise InputError(non_finite_text(config, "every run's loss"), non_finite_fix(config))
     ok = bool(table["ok"].all())
     if args.json:
         emit(json.dumps(table_records(table), indent=1))
         return 0 if ok else 1
     verdict = "all within tolerance" if ok else "MISMATCH"
-    emit(f"{spec.name} {config.describe()} {args.dtype} seed={args.seed}: {steps} steps in one "
-         f"library, the state handed over, {steps} more in the other: {verdict} "
+    plural = "s" if steps > 1 else ""
+    emit(f"{spec.name} {config.describe()} {args.dtype} seed={args.seed}: {steps} step{plural} "
+         f"in one library, the state handed over, {steps} more in the other: {verdict} "
          f"(tol {TRAJECTORY[args.dtype].rel:g})")
-    emit("worst max_rel per direction and kind (roundtrip: torch -> keras -> torch against torch "
-         "uninterrupted; explained: against the other library uninterrupted, net of the "
-         "documented formula difference; raw: the same where the formulas agree):")
+    emit("worst max_rel per direction A->B and kind (roundtrip: A, then B for 0 steps, then A, "
+         "against A uninterrupted; explained: A then B, against B uninterrupted, net of the "
+         "documented torch~keras difference; raw: the same, nothing subtracted, where the "
+         "formulas agree):")
     emit(summary(table).to_string(float_format=lambda v: f"{v:.2e}"))
+    explained = table[table["kind"] == "explained"]
+    if len(explained):
+        emit(f"documented torch~keras difference (explained rows, largest): "
+             f"{explained['documented'].max():.2e}")
+    from .engines import two_bias_names
+
+    two = two_bias_names(prepare_model(spec, options))
+    if two:
+        emit(two_bias_text(two, args.torch_recurrent_bias))
     for r in table[~table["ok"]].head(20).itertuples():
         emit(f"MISMATCH {r.direction} {r.kind} step {r.step} {r.tensor}: max_rel "
              f"{r.max_rel:.3g} > tol {r.tol:g}" + (f" ({r.note})" if r.note else ""))
     return 0 if ok else 1
+
+
+def prepare_model(spec, options):
+    """The Sequential of a registered model with its options (no weights drawn)."""
+    return spec.sequential(spec.resolve(options))
+
+
+def non_finite_text(config, what: str) -> str:
+    cause = ("eps = 0 divides a gradient that is exactly 0 by 0; a large lr overflows"
+             if "eps" in config.values else "a large lr overflows")
+    return (f"{config.describe()}: {what} went non-finite: nothing to compare ({cause})")
+
+
+def non_finite_fix(config) -> str:
+    return ("give --eps > 0, a smaller --lr or fewer --steps" if "eps" in config.values
+            else "give a smaller --lr or fewer --steps")
 
 
 def two_bias_text(two: tuple, bias: str, shares=None) -> str:

@@ -647,7 +647,7 @@ def to_scratch(state: OptimizerState, config: OptimizerConfig, params, variant: 
 
 def _same_optimizer(state: OptimizerState, config: OptimizerConfig) -> None:
     if state.optimizer != config.name:
-        raise HandoverError(f"a {state.optimizer} state cannot continue as {config.name}")
+        raise HandoverError(f"the state of {state.optimizer} cannot continue as {config.name}")
 
 
 def _only(buffers: dict, qs) -> dict:
@@ -894,8 +894,8 @@ def _agreeing(case, config: OptimizerConfig, decl: StateDecl, raw: bool | None,
     fanned = _fanned_out(case, recurrent_bias)
     if decl.agree is None or fanned:
         if raw:
-            why = (f"torch keeps {' and '.join(fanned)} for one canonical tensor each and "
-                   "moves their sum twice as far as Keras moves its one tensor"
+            why = (f"torch holds one canonical tensor as two ({' and '.join(fanned)}), each "
+                   "taking a full step, so their sum moves twice as far as Keras' one tensor"
                    if fanned else f"no setting makes torch's and Keras' {config.name} one "
                                   "formula")
             raise InputError(f"raw hand-over rows for {config.name} on this model: {why}",

@@ -121,11 +121,14 @@ def check_finite(traces: dict[str, Trace], config: OptimizerConfig) -> None:
     steps = {label: first_non_finite(t) for label, t in traces.items()}
     if steps and all(k is not None for k in steps.values()):
         first = min(steps.values())
+        eps = "eps" in config.values
+        cause = ("eps = 0 divides a gradient that is exactly 0 by 0; a large lr overflows"
+                 if eps else "a large lr overflows")
         raise InputError(
             f"{config.describe()}: every side ({', '.join(steps)}) went non-finite, the first "
-            f"at step {first}: nothing to compare (eps = 0 divides a gradient that is exactly "
-            "0 by 0; a large lr overflows)",
-            "give --eps > 0, a smaller --lr or fewer --steps")
+            f"at step {first}: nothing to compare ({cause})",
+            "give --eps > 0, a smaller --lr or fewer --steps" if eps
+            else "give a smaller --lr or fewer --steps")
 
 
 def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,

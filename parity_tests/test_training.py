@@ -429,7 +429,9 @@ def test_table_json_lists_every_optimizer_and_loss():
     assert set(settings.index.get_level_values(0)) == set(DECLARATIONS)
     assert set(pd.DataFrame(info["losses"])["loss"]) == set(LOSSES)
     assert tuple(settings.loc[("adam", "eps"), ["torch_default", "keras_default"]]) == (
-        "1e-08", "1e-07")
+        1e-08, 1e-07)
+    assert settings.loc[("adam", "amsgrad"), "crossframe"] is False
+    assert settings.loc[("sgd", "weight_decay"), "torch_default"] is None  # by hand in torch
 
 
 def test_epochs_run_writes_files_with_a_progress_bar(tmp_path, monkeypatch, capsys):
@@ -583,4 +585,4 @@ def test_table_for_one_optimizer():
     assert {r["optimizer"] for r in info["settings"]} == {"nadam"}
     assert [r["optimizer"] for r in info["formulas"]] == ["nadam"]
     fixed = next(r for r in info["settings"] if r["setting"] == "(momentum_decay)")
-    assert fixed["torch_default"] == "0.004" and fixed["keras"] == "Nadam(none)"
+    assert fixed["torch_default"] == 0.004 and fixed["keras"] == "Nadam(none)"

@@ -362,7 +362,7 @@ def print_table(as_json: bool, optimizer: str | None = None) -> int:
     from .config import NOTES, make_config
     from .tables import TRAJECTORY_NOTE, formula_table, loss_table, translation_table
 
-    tables = {"settings": translation_table(), "formulas": formula_table(),
+    tables = {"settings": translation_table(typed=as_json), "formulas": formula_table(),
               "losses": loss_table()}
     if optimizer is not None:
         make_config(optimizer)  # an unknown name: one line, with the choices

@@ -7,11 +7,14 @@ import pandas as pd
 from .config import DECLARATIONS, FIXED_DEFAULTS, LOSSES, setting_text
 
 
-def translation_table() -> pd.DataFrame:
+def translation_table(typed: bool = False) -> pd.DataFrame:
     """One row per (optimizer, setting): crossframe's name and value, then torch's argument and
     default and Keras' argument and default, side by side; arguments an optimizer's name fixes
     (``nesterov=True``) in parentheses. The update rules are in ``formula_table()``, the losses
-    in ``loss_table()``."""
+    in ``loss_table()``. ``typed``: the values and defaults as numbers, booleans and None (for
+    JSON) instead of the printed text ("1e-07", "" where a library has no argument)."""
+    if typed:
+        return _typed()
     rows = []
     for d in DECLARATIONS.values():
         rows += [dict(optimizer=d.name, setting=s.name, crossframe=setting_text(s.value),
@@ -31,6 +34,28 @@ def translation_table() -> pd.DataFrame:
                  for k, v in d.torch_fixed.items()]
     return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
                                        "torch_default", "keras", "keras_default", "note"])
+
+
+def _typed() -> pd.DataFrame:
+    rows = []
+    for d in DECLARATIONS.values():
+        rows += [dict(optimizer=d.name, setting=s.name, crossframe=s.value,
+                      torch=f"{d.torch}({s.argument('torch')})",
+                      torch_default=s.torch_default if s.torch is not None else None,
+                      keras=f"{d.keras}({s.argument('keras')})",
+                      keras_default=s.keras_default if s.keras is not None else None,
+                      note=s.doc) for s in d.settings]
+        rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=v,
+                      torch=f"{d.torch}({k}={setting_text(v)})",
+                      torch_default=FIXED_DEFAULTS[("torch", k)],
+                      keras=(f"{d.keras}({k}={setting_text(d.keras_fixed[k])})"
+                             if k in d.keras_fixed else f"{d.keras}(none)"),
+                      keras_default=FIXED_DEFAULTS.get(("keras", k)) if k in d.keras_fixed
+                      else None, note="fixed by crossframe for this optimizer")
+                 for k, v in d.torch_fixed.items()]
+    return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
+                                       "torch_default", "keras", "keras_default", "note"],
+                        dtype=object)
 
 
 def _default(argument, value) -> str:

@@ -116,6 +116,17 @@ CANCELLATION = Tolerance(
     "itself; 1e-9 leaves headroom while a wrong factor (M instead of M - 1) errs by >= 1e-2.",
 )
 
+ORTHONORMAL = Tolerance(
+    1e-12,
+    "W^T W = I for a float64 orthogonal initialiser (Householder QR): measured ~1e-15 at "
+    "H <= 64; 1e-12 leaves headroom while an orthogonalisation per gate block misses by > 0.5.",
+)
+LIBRARY_MODEL = Tolerance(
+    1e-12,
+    "crossframe's forward (scratch, torch) against the same model built with plain torch "
+    "outside crossframe, elementwise (rtol; atol 1e-3 of it for entries near 0), float64: "
+    "different kernels and summation orders, a few hundred ulps at most.",
+)
 TRAJECTORY = {
     "float64": Tolerance(
         1e-10,

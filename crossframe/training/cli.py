@@ -246,6 +246,7 @@ def handover(args, spec, options, config, steps: int) -> int:
     from ..cliargs import table_records
     from ..tolerances import TRAJECTORY
     from .handover import HandoverError, handover_table, summary
+    from .trajectory import non_finite_error
 
     try:
         with np.errstate(all="ignore"):     # a 0/0 shows as non-finite rows, named below
@@ -259,7 +260,7 @@ def handover(args, spec, options, config, steps: int) -> int:
             from None
     losses = table[table["tensor"] == "loss"]
     if len(losses) and losses["note"].str.contains("non-finite").all():
-        raise InputError(non_finite_text(config, "every run's loss"), non_finite_fix(config))
+        raise non_finite_error(config, "every run's loss")
     ok = bool(table["ok"].all())
     if args.json:
         emit(json.dumps(table_records(table), indent=1))
@@ -280,29 +281,13 @@ def handover(args, spec, options, config, steps: int) -> int:
              f"{explained['documented'].max():.2e}")
     from .engines import two_bias_names
 
-    two = two_bias_names(prepare_model(spec, options))
+    two = two_bias_names(spec.sequential(spec.resolve(options)))
     if two:
         emit(two_bias_text(two, args.torch_recurrent_bias))
     for r in table[~table["ok"]].head(20).itertuples():
         emit(f"MISMATCH {r.direction} {r.kind} step {r.step} {r.tensor}: max_rel "
              f"{r.max_rel:.3g} > tol {r.tol:g}" + (f" ({r.note})" if r.note else ""))
     return 0 if ok else 1
-
-
-def prepare_model(spec, options):
-    """The Sequential of a registered model with its options (no weights drawn)."""
-    return spec.sequential(spec.resolve(options))
-
-
-def non_finite_text(config, what: str) -> str:
-    cause = ("eps = 0 divides a gradient that is exactly 0 by 0; a large lr overflows"
-             if "eps" in config.values else "a large lr overflows")
-    return (f"{config.describe()}: {what} went non-finite: nothing to compare ({cause})")
-
-
-def non_finite_fix(config) -> str:
-    return ("give --eps > 0, a smaller --lr or fewer --steps" if "eps" in config.values
-            else "give a smaller --lr or fewer --steps")
 
 
 def two_bias_text(two: tuple, bias: str, shares=None) -> str:

@@ -44,6 +44,17 @@ def _strip_scale(transform):
     return transform
 
 
+def shares(mapping: Mapping) -> dict[str, list[Entry]]:
+    """{canonical name: its entries} for each canonical tensor the framework holds as several
+    scaled shares that it adds (torch's bias_ih_l0 + bias_hh_l0, ``Scale(0.5)`` each), in the
+    mapping's order; not the rows of a stacked bias (each row its own tensor)."""
+    groups: dict[str, list[Entry]] = {}
+    for e in mapping.params:
+        groups.setdefault(e.canonical, []).append(e)
+    return {k: v for k, v in groups.items()
+            if len(v) > 1 and all(_has_scale(x.transform) for x in v)}
+
+
 def single_bias(mapping: Mapping) -> tuple[Mapping, tuple[str, ...]]:
     """torch's two recurrent biases made one: ``(mapping, frozen)``.
 
@@ -55,21 +66,18 @@ def single_bias(mapping: Mapping) -> tuple[Mapping, tuple[str, ...]]:
     under every optimizer here, its state being the same for both); with one bias torch
     follows Keras' trajectory. A mapping without shares comes back unchanged, ``frozen = ()``.
     """
-    groups: dict[str, list[Entry]] = {}
-    for e in mapping.params:
-        groups.setdefault(e.canonical, []).append(e)
+    split = shares(mapping)
     params, frozen = [], []
     for e in mapping.params:
-        shares = groups[e.canonical]
-        split = len(shares) > 1 and all(_has_scale(x.transform) for x in shares)
-        if not split:
+        if e.canonical not in split:
             params.append(e)
-        elif e is shares[0]:
+        elif e is split[e.canonical][0]:
+            others = split[e.canonical][1:]
             whole = _strip_scale(e.transform)
             params.append(Entry(e.canonical, e.framework,
                                 whole if whole is not None else Identity(),
                                 f"the whole {e.canonical}; "
-                                f"{', '.join(x.framework for x in shares[1:])} frozen at 0"))
+                                f"{', '.join(x.framework for x in others)} frozen at 0"))
         else:
             frozen.append(e.framework)
     if not frozen:

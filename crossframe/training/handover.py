@@ -907,16 +907,12 @@ def _agreeing(case, config: OptimizerConfig, decl: StateDecl, raw: bool | None,
 
 
 def _fanned_out(case, recurrent_bias: str) -> list[str]:
-    """torch tensors that are one of several copies of a canonical tensor (``D < 1`` in the
-    Parameterization: torch's two recurrent biases; not the rows of a stacked bias)."""
-    from .engines import Parameterization, train_mapping
+    """torch tensors that are one of several copies of a canonical tensor (torch's two
+    recurrent biases, ``engines.shares``; not the rows of a stacked bias)."""
+    from .engines import shares, train_mapping
 
-    mapping = train_mapping(case.model, "torch", recurrent_bias)[0]
-    trainable = {p.name for p in case.model.params("trainable")}
-    shapes = {k: v.shape for k, v in case.weights.items() if k in trainable}
-    params = Parameterization(mapping, shapes, case.dtype)
-    copied = {k for k, d in params.diag.items() if np.any(d != 1)}
-    return [e.framework for e in mapping.params if e.canonical in copied]
+    split = shares(train_mapping(case.model, "torch", recurrent_bias)[0])
+    return [e.framework for entries in split.values() for e in entries]
 
 
 def _rows(run: Run, against: Run, ref: tuple[Run, Run] | None, k: int, dtype: str, tol: float,

@@ -39,15 +39,10 @@ def _torch_grad(loss, pred: np.ndarray, target, reduction: str) -> np.ndarray:
     from ..torch_impl.losses import compute
 
     p = torch.from_numpy(pred.copy()).requires_grad_()
-    value = compute(_with(loss, reduction), {"y": p}, _torch_target(target), {})
+    value = compute(_with(loss, reduction), {"y": p},
+                    torch.from_numpy(np.ascontiguousarray(target)), {})
     value.backward()
     return p.grad.numpy()
-
-
-def _torch_target(target):
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(target))
 
 
 def _keras_grad(loss, pred: np.ndarray, target, reduction: str) -> np.ndarray:

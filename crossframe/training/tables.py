@@ -13,53 +13,35 @@ def translation_table(typed: bool = False) -> pd.DataFrame:
     (``nesterov=True``) in parentheses. The update rules are in ``formula_table()``, the losses
     in ``loss_table()``. ``typed``: the values and defaults as numbers, booleans and None (for
     JSON) instead of the printed text ("1e-07", "" where a library has no argument)."""
-    if typed:
-        return _typed()
+    def value(v):
+        return v if typed else setting_text(v)
+
+    def default(argument, v):
+        """A library's default of ``argument`` (None: the library has no such argument)."""
+        if typed:
+            return None if argument is None else v
+        return "" if argument is None else "None" if v is None else setting_text(v)
+
     rows = []
     for d in DECLARATIONS.values():
-        rows += [dict(optimizer=d.name, setting=s.name, crossframe=setting_text(s.value),
+        rows += [dict(optimizer=d.name, setting=s.name, crossframe=value(s.value),
                       torch=f"{d.torch}({s.argument('torch')})",
-                      torch_default=_default(s.torch, s.torch_default),
+                      torch_default=default(s.torch, s.torch_default),
                       keras=f"{d.keras}({s.argument('keras')})",
-                      keras_default=_default(s.keras, s.keras_default),
+                      keras_default=default(s.keras, s.keras_default),
                       note=s.doc) for s in d.settings]
-        rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=setting_text(v),
+        rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=value(v),
                       torch=f"{d.torch}({k}={setting_text(v)})",
-                      torch_default=_default(k, FIXED_DEFAULTS[("torch", k)]),
+                      torch_default=default(k, FIXED_DEFAULTS[("torch", k)]),
                       keras=(f"{d.keras}({k}={setting_text(d.keras_fixed[k])})"
                              if k in d.keras_fixed else f"{d.keras}(none)"),
-                      keras_default=(_default(k, FIXED_DEFAULTS[("keras", k)])
-                                     if k in d.keras_fixed else ""),
+                      keras_default=default(k if k in d.keras_fixed else None,
+                                            FIXED_DEFAULTS.get(("keras", k))),
                       note="fixed by crossframe for this optimizer")
                  for k, v in d.torch_fixed.items()]
     return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
-                                       "torch_default", "keras", "keras_default", "note"])
-
-
-def _typed() -> pd.DataFrame:
-    rows = []
-    for d in DECLARATIONS.values():
-        rows += [dict(optimizer=d.name, setting=s.name, crossframe=s.value,
-                      torch=f"{d.torch}({s.argument('torch')})",
-                      torch_default=s.torch_default if s.torch is not None else None,
-                      keras=f"{d.keras}({s.argument('keras')})",
-                      keras_default=s.keras_default if s.keras is not None else None,
-                      note=s.doc) for s in d.settings]
-        rows += [dict(optimizer=d.name, setting=f"({k})", crossframe=v,
-                      torch=f"{d.torch}({k}={setting_text(v)})",
-                      torch_default=FIXED_DEFAULTS[("torch", k)],
-                      keras=(f"{d.keras}({k}={setting_text(d.keras_fixed[k])})"
-                             if k in d.keras_fixed else f"{d.keras}(none)"),
-                      keras_default=FIXED_DEFAULTS.get(("keras", k)) if k in d.keras_fixed
-                      else None, note="fixed by crossframe for this optimizer")
-                 for k, v in d.torch_fixed.items()]
-    return pd.DataFrame(rows, columns=["optimizer", "setting", "crossframe", "torch",
                                        "torch_default", "keras", "keras_default", "note"],
-                        dtype=object)
-
-
-def _default(argument, value) -> str:
-    return "" if argument is None else "None" if value is None else setting_text(value)
+                        dtype=object if typed else None)
 
 
 TRAJECTORY_NOTE = (

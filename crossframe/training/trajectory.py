@@ -112,23 +112,26 @@ def first_non_finite(trace: Trace) -> int | None:
     return None
 
 
+def non_finite_error(config: OptimizerConfig, what: str):
+    """The InputError for a run the settings made undefined: ``what`` went non-finite."""
+    from ..errors import InputError
+
+    eps = "eps" in config.values
+    cause = ("eps = 0 divides a gradient that is exactly 0 by 0; a large lr overflows"
+             if eps else "a large lr overflows")
+    return InputError(f"{config.describe()}: {what} went non-finite: nothing to compare "
+                      f"({cause})", "give --eps > 0, a smaller --lr or fewer --steps" if eps
+                      else "give a smaller --lr or fewer --steps")
+
+
 def check_finite(traces: dict[str, Trace], config: OptimizerConfig) -> None:
     """InputError when *every* side went non-finite: the settings, not a framework, made the
     run undefined (eps = 0 dividing a gradient that is exactly 0 by 0, an lr that overflows).
     One side alone going non-finite is a mismatch, left to the comparison."""
-    from ..errors import InputError
-
     steps = {label: first_non_finite(t) for label, t in traces.items()}
     if steps and all(k is not None for k in steps.values()):
-        first = min(steps.values())
-        eps = "eps" in config.values
-        cause = ("eps = 0 divides a gradient that is exactly 0 by 0; a large lr overflows"
-                 if eps else "a large lr overflows")
-        raise InputError(
-            f"{config.describe()}: every side ({', '.join(steps)}) went non-finite, the first "
-            f"at step {first}: nothing to compare ({cause})",
-            "give --eps > 0, a smaller --lr or fewer --steps" if eps
-            else "give a smaller --lr or fewer --steps")
+        raise non_finite_error(config, f"every side ({', '.join(steps)}), the first at step "
+                                       f"{min(steps.values())},")
 
 
 def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,

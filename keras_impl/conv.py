@@ -1,4 +1,4 @@
-"""The image layers in Keras 3: Conv2D, MaxPooling2D, Flatten.
+"""The image layers in Keras 3: Conv2D, Flatten (pools: pooling.py).
 
 Keras' layout is the canonical one (channels_last): x (N, H, W, C), ``Conv2D.kernel``
 (kh, kw, C_in, C_out), ``Flatten`` of (N, H, W, C) orders the features (h, w, c). Keras'
@@ -22,26 +22,6 @@ class Conv2D:
         return keras.layers.Conv2D(o["filters"], o["kernel_size"], strides=o["strides"],
                                    padding=o["padding"], use_bias=o["use_bias"], dtype=dtype,
                                    name=cfg.name)
-
-
-class MaxPool2D:
-    declaration = L.MaxPool2D
-
-    @staticmethod
-    def make(cfg, dtype):
-        o = cfg.opts
-        return keras.layers.MaxPooling2D(o["pool_size"], o["strides"], padding=o["padding"],
-                                         dtype=dtype, name=cfg.name)
-
-
-class AveragePooling2D:
-    declaration = L.AveragePooling2D
-
-    @staticmethod
-    def make(cfg, dtype):
-        o = cfg.opts
-        return keras.layers.AveragePooling2D(o["pool_size"], o["strides"], padding=o["padding"],
-                                             dtype=dtype, name=cfg.name)
 
 
 class Flatten:

@@ -37,7 +37,8 @@ from crossframe.mapping import Mapping, Transpose
 from crossframe.result import failures
 from crossframe.runner import check, prepare, run, run_all
 from crossframe.runner import with_mapping as run_with_mapping
-from crossframe.scratch.conv import Conv2D, MaxPool2D
+from crossframe.scratch.conv import Conv2D
+from crossframe.scratch.pooling import MaxPool2D
 from crossframe.sequential import NCHW
 from crossframe.spec import FRAMEWORKS, Batch, get
 from crossframe.testing import assert_results_differ, scratch_model_with

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from crossframe.geometry import PADDINGS, output_size, pair, same_padding
 from crossframe.gradcheck import central_difference
 from crossframe.scratch import conv as textbook
-from crossframe.scratch.conv import Flatten, MaxPool2D
+from crossframe.scratch.conv import Flatten
+from crossframe.scratch.pooling import MaxPool2D
 from crossframe.scratch.fast import conv as fast
 from crossframe.tolerances import FINITE_DIFFERENCE, rel_error, tolerance
 

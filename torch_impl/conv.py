@@ -1,4 +1,4 @@
-"""The image layers in PyTorch: Conv2D with Keras' padding rule, MaxPool2D, Flatten.
+"""The image layers in PyTorch: Conv2D with Keras' padding rule, Flatten (pools: pooling.py).
 
 Shape legend: N batch, C channels, H, W height and width, kh, kw kernel. Torch is NCHW
 throughout: x (N, C, H, W); ``nn.Conv2d.weight`` (C_out, C_in, kh, kw); ``nn.Flatten`` of
@@ -63,24 +63,6 @@ def standard_strides(x: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 1 and x.stride(1) != x.shape[2] * x.shape[3]:
         return x.clone(memory_format=torch.contiguous_format)
     return x
-
-
-class MaxPool2D(nn.MaxPool2d):
-    """Floor semantics (ceil_mode=False, the default), as Keras' padding="valid"."""
-
-    declaration = L.MaxPool2D
-
-    def __init__(self, cfg):
-        super().__init__(cfg.opts["pool_size"], cfg.opts["strides"])
-
-
-class AveragePooling2D(nn.AvgPool2d):
-    """Floor semantics (ceil_mode=False, the default), as Keras' padding="valid"."""
-
-    declaration = L.AveragePooling2D
-
-    def __init__(self, cfg):
-        super().__init__(cfg.opts["pool_size"], cfg.opts["strides"])
 
 
 class Flatten(nn.Flatten):

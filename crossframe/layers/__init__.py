@@ -5,9 +5,9 @@
     L.get("maxpool2d")           # a declaration by name or alias ("MaxPooling2D" works too)
     L.all_layers()               # every declaration, in family order
 
-Each family module (``dense``, ``conv``, ``recurrent``) declares its layers as ``LayerDecl``
-subclasses and binds one instance per kind under the Keras class name. The implementations
-name their declaration (``declaration = L.Dense``); nothing else lists them.
+Each family module (``dense``, ``conv``, ``pooling``, ``recurrent``) declares its layers as
+``LayerDecl`` subclasses and binds one instance per kind under the Keras class name. The
+implementations name their declaration (``declaration = L.Dense``); nothing else lists them.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..errors import InputError, did_you_mean
 from .base import Flow, Layer, LayerConfig, LayerDecl, Option, ParamSpec
 
 # One module per family; a new family is one name here and one file beside this one.
-FAMILIES = ("dense", "conv", "recurrent")
+FAMILIES = ("dense", "conv", "pooling", "recurrent")
 
 _BY_NAME: dict[str, LayerDecl] = {}
 _ALIASES: dict[str, LayerDecl] = {}

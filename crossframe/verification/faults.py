@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scratch import activations, conv, dense, embedding, normalization
+from ..scratch import activations, conv, dense, embedding, normalization, pooling
 from ..scratch.activations import sigmoid
 from ..scratch.base import Layer
 
@@ -312,7 +312,7 @@ class FaultyConv2D(conv.Conv2D):
         return grads, dxp[:, top:top + H, left:left + W_in, :].copy()
 
 
-class FaultyMaxPool2D(conv.MaxPool2D):
+class FaultyMaxPool2D(pooling.MaxPool2D):
     def __init__(self, faults=frozenset(), **options):
         super().__init__(**options)
         self.faults = faults

@@ -29,12 +29,13 @@ from .errors import InputError
 from .geometry import shape as parse_shape
 from .geometry import shape_text
 from .layers import get as get_layer
-from .layers.base import (Flow, Layer, LayerConfig, LayerDecl, ParamSpec, flatten_order, flow_for,
-                          full_params)
+from .layers.base import (Flow, Layer, LayerConfig, LayerDecl, ParamSpec, flatten_order,
+                          flatten_text, flow_for, full_params)
 from .losses import parse_loss
 from .mapping import Entry, Identity, Mapping, Permute, Transpose
 
 NCHW = Transpose((0, 3, 1, 2))  # NHWC -> NCHW
+NCL = Transpose((0, 2, 1))      # NLC -> NCL (a 1-D feature map)
 SCRATCH_WHY = "scratch computes in the canonical layout"
 WHY = {
     "x": {"scratch": "canonical layout",
@@ -265,9 +266,10 @@ class Sequential:
                              "upstream loss (no --loss)")
         shape = next(iter(self.outputs.values()))
         flow = self.output_flow
-        if loss.decl.target == "labels" and (flow.layout == "image" or flow.flattened):
-            raise InputError(f"loss {loss.name} over the features of an image (output "
-                             f"{flow.text()}): torch holds them in another order (NCHW), so its "
+        if loss.decl.target == "labels" and (flow.channels_first or flow.flattened):
+            raise InputError(f"loss {loss.name} over the features of a feature map (output "
+                             f"{flow.text()}): torch holds them in another order (channels "
+                             "first), so its "
                              "classes would not be Keras' classes",
                              "end with a dense(units=K) layer")
         if loss.decl.target == "labels" and shape[-1] < 2:
@@ -349,11 +351,14 @@ class Sequential:
             if fw == "torch" and name == self.output_name:
                 if flow.layout == "image":
                     transform, why = NCHW, "torch returns NCHW; mapped back to NHWC"
+                elif flow.layout == "signal":
+                    transform, why = NCL, "torch returns NCL (nn.Conv1d's); mapped back to NLC"
                 elif flow.flattened is not None:
                     transform = Permute(flatten_order(*flow.flattened), len(flow.shape),
-                                        "features (H,W,C) = ({},{},{}) order -> (C,H,W) order"
-                                        .format(*flow.flattened))
-                    why = "nn.Flatten of NCHW orders the features (c, h, w)"
+                                        "features " + flatten_text(flow.flattened))
+                    why = ("nn.Flatten of NCHW orders the features (c, h, w)"
+                           if len(flow.flattened) == 3 else
+                           "nn.Flatten of NCL orders the features (c, l)")
             out.append(Entry(name, name, transform, why))
         return out
 

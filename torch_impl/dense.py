@@ -19,7 +19,7 @@ class Dense(nn.Linear):
 
     def __init__(self, cfg):
         super().__init__(cfg.flow_in.features, cfg.opts["units"], bias=cfg.opts["use_bias"])
-        self.image = cfg.flow_in.layout == "image"
+        self.image = cfg.flow_in.channels_first   # NCHW or NCL: channels on axis 1
 
     def forward(self, x):
         if self.image:
@@ -54,4 +54,4 @@ class Softmax(nn.Softmax):
     declaration = L.Softmax
 
     def __init__(self, cfg):
-        super().__init__(dim=1 if cfg.flow_in.layout == "image" else -1)
+        super().__init__(dim=1 if cfg.flow_in.channels_first else -1)

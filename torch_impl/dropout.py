@@ -21,7 +21,7 @@ class Dropout(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.p, self.seed = cfg.opts["rate"], cfg.opts["seed"]
-        self.image = cfg.flow_in.layout == "image"
+        self.image = cfg.flow_in.channels_first   # NCHW or NCL: channels on axis 1
 
     def forward(self, x):
         if not self.training:

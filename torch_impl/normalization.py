@@ -20,7 +20,7 @@ class LayerNormalization(nn.LayerNorm):
 
     def __init__(self, cfg):
         super().__init__(cfg.flow_in.features, eps=cfg.opts["epsilon"])
-        self.image = cfg.flow_in.layout == "image"
+        self.image = cfg.flow_in.channels_first   # NCHW or NCL: channels on axis 1
 
     def forward(self, x):
         if self.image:

@@ -170,8 +170,9 @@ class ParamSpec:
 
 
 # --- what flows from one layer to the next ---------------------------------------------------
-LAYOUTS = ("flat", "image", "sequence")
-TORCH_LAYOUT = {"flat": "(N, F)", "image": "(N, C, H, W)", "sequence": "(N, T, D) batch_first"}
+LAYOUTS = ("flat", "image", "sequence", "signal")
+TORCH_LAYOUT = {"flat": "(N, F)", "image": "(N, C, H, W)", "sequence": "(N, T, D) batch_first",
+                "signal": "(N, C, L)"}
 
 
 @dataclass(frozen=True)
@@ -179,14 +180,17 @@ class Flow:
     """The per-sample tensor between two layers, canonical, and how torch holds it.
 
     ``shape``: canonical per-sample shape. ``layout``: "flat" (F,), "image" (H, W, C) — torch
-    holds it as (C, H, W) —, or "sequence" (T, D) — batch-first in all three.
-    ``flattened``: for a flat tensor that torch flattened from an NCHW image, that image's
-    canonical (H, W, C); torch then orders the features (c, h, w), Keras (h, w, c)
-    (``flatten_order``). None: torch's order is the canonical one."""
+    holds it as (C, H, W) —, "sequence" (T, D) — batch-first in all three —, or "signal"
+    (L, C), the feature map of a 1-D convolution or pool — torch holds it as (C, L), what
+    nn.Conv1d returns (Keras' Conv1D is channels_last: (L, C)).
+    ``flattened``: for a flat tensor that torch flattened from a channels-first map (NCHW or
+    NCL), that map's canonical shape, (H, W, C) or (L, C); torch then orders the features
+    channel first, (c, h, w) or (c, l), Keras channel last (``flatten_order``). None: torch's
+    order is the canonical one."""
 
     shape: tuple[int, ...]
     layout: str
-    flattened: tuple[int, int, int] | None = None
+    flattened: tuple[int, ...] | None = None
 
     def __post_init__(self):
         assert self.layout in LAYOUTS, self.layout
@@ -196,18 +200,35 @@ class Flow:
         """The size of the last axis (features, channels or per-step inputs)."""
         return self.shape[-1]
 
+    @property
+    def channels_first(self) -> bool:
+        """torch holds this tensor's channels on axis 1 (NCHW, NCL), not last as canonical."""
+        return self.layout in ("image", "signal")
+
     def text(self) -> str:
         return str(tuple(self.shape))
 
 
-def flatten_order(H: int, W: int, C: int) -> tuple[int, ...]:
-    """``index[f]`` = the canonical (NHWC) feature at torch's (NCHW) flattened feature ``f``.
+def flatten_order(*shape: int) -> tuple[int, ...]:
+    """``index[f]`` = the canonical (channels-last) feature at torch's (channels-first)
+    flattened feature ``f``, for a map of canonical ``shape`` (H, W, C) or (L, C).
 
-    torch's feature f = (c*H + h)*W + w is Keras' feature (h*W + w)*C + c, so a torch tensor
-    along the flattened axis is ``canonical.take(index)``; the adjoint puts it back."""
+    Image: torch's feature f = (c*H + h)*W + w is Keras' feature (h*W + w)*C + c. 1-D map:
+    torch's c*L + l is Keras' l*C + c. A torch tensor along the flattened axis is
+    ``canonical.take(index)``; the adjoint puts it back."""
     import numpy as np
 
-    return tuple(int(i) for i in np.arange(H * W * C).reshape(H, W, C).transpose(2, 0, 1).ravel())
+    size = int(np.prod(shape))
+    order = (len(shape) - 1, *range(len(shape) - 1))
+    return tuple(int(i) for i in np.arange(size).reshape(shape).transpose(order).ravel())
+
+
+def flatten_text(shape: tuple[int, ...]) -> str:
+    """"(H,W,C) = (2,3,4) order -> (C,H,W) order" for the Permute that ``flatten_order`` makes."""
+    names = ("H", "W", "C") if len(shape) == 3 else ("L", "C")
+    first = (names[-1], *names[:-1])
+    return (f"({','.join(names)}) = ({','.join(map(str, shape))}) order -> "
+            f"({','.join(first)}) order")
 
 
 def flow_for(shape: tuple[int, ...]) -> Flow:
@@ -334,8 +355,8 @@ class LayerDecl:
                              self.wrong_layout_fix(flow))
 
     def wrong_layout_fix(self, flow: Flow) -> str:
-        if flow.layout == "image":
-            return "put a flatten before it"
+        if flow.layout in ("image", "signal"):
+            return "put a flatten (or a global pooling) before it"
         return "check the layer order and the --input shape"
 
     def infer(self, shapes: dict[str, tuple], flow: Flow) -> dict:
@@ -401,7 +422,8 @@ class LayerDecl:
 
 
 def _layout_shape(layout: str) -> str:
-    return {"flat": "(F,)", "image": "(H, W, C)", "sequence": "(T, D)"}[layout]
+    return {"flat": "(F,)", "image": "(H, W, C)", "sequence": "(T, D)",
+            "signal": "(L, C) a 1-D feature map"}[layout]
 
 
 def full_params(cfg_name: str, params: list[ParamSpec]) -> tuple[ParamSpec, ...]:

@@ -189,7 +189,7 @@ class Flatten(LayerDecl):
         size = 1
         for s in flow.shape:
             size *= s
-        if flow.layout == "image":
+        if flow.channels_first:       # torch flattens NCHW / NCL: channel first
             return Flow((size,), "flat", tuple(flow.shape))
         return Flow((size,), "flat", flow.flattened)
 
@@ -200,6 +200,11 @@ class Flatten(LayerDecl):
         return "layers.Flatten()"
 
     def formula(self, cfg, framework):
+        if cfg.flow_in.layout == "signal":
+            L, C = cfg.flow_in.shape
+            return {"torch": f"features in (c, l) order: c*{L} + l",
+                    "keras": f"features in (l, c) order: l*{C} + c",
+                    "scratch": f"features in (l, c) order: l*{C} + c"}[framework]
         if cfg.flow_in.layout != "image":
             return ""
         H, W, C = cfg.flow_in.shape

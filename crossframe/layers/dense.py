@@ -11,7 +11,8 @@ import math
 
 from ..mapping import Chain, Entry, Identity, Permute, Transpose
 from ..difference import Difference
-from .base import Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, integer, number
+from .base import (Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, flatten_text,
+                   integer, number)
 
 TORCH_W_WHY = "nn.Linear stores weight (out, in) and computes x @ weight.T"
 TORCH_FLAT_WHY = ("nn.Linear stores weight (out, in), and the Flatten before it ordered its "
@@ -70,8 +71,7 @@ class Dense(LayerDecl):
         if image is None:
             weight = Entry(cfg.p("W"), f"{cfg.name}.weight", Transpose((1, 0)), TORCH_W_WHY)
         else:
-            rows = Permute(flatten_order(*image), 0,
-                           "rows (H,W,C) = ({},{},{}) order -> (C,H,W) order".format(*image))
+            rows = Permute(flatten_order(*image), 0, "rows " + flatten_text(image))
             weight = Entry(cfg.p("W"), f"{cfg.name}.weight", Chain((rows, Transpose((1, 0)))),
                            TORCH_FLAT_WHY)
         out = [weight]
@@ -90,7 +90,7 @@ class Dense(LayerDecl):
         return f"nn.Linear({cfg.flow_in.features}, {cfg.opts['units']}{bias})"
 
     def torch_forward(self, cfg):
-        if cfg.flow_in.layout == "image":   # Linear acts on the last axis: NCHW's is W
+        if cfg.flow_in.channels_first:   # Linear acts on the last axis: NCHW's is W, NCL's L
             return [f"x = self.{cfg.name}(x.movedim(1, -1)).movedim(-1, 1)  # on the channels"]
         return [f"x = self.{cfg.name}(x)"]
 
@@ -160,7 +160,7 @@ class Softmax(Activation):
              "computes from them: the probabilities are never clipped or logged.")
 
     def torch_code(self, cfg):
-        return "nn.Softmax(dim=1)" if cfg.flow_in.layout == "image" else "nn.Softmax(dim=-1)"
+        return "nn.Softmax(dim=1)" if cfg.flow_in.channels_first else "nn.Softmax(dim=-1)"
 
     def keras_code(self, cfg):
         return "layers.Softmax()"
@@ -216,7 +216,7 @@ class LayerNormalization(LayerDecl):
         return f"nn.LayerNorm({cfg.flow_in.features}, eps={cfg.opts['epsilon']:g})"
 
     def torch_forward(self, cfg):
-        if cfg.flow_in.layout == "image":
+        if cfg.flow_in.channels_first:
             return [f"x = self.{cfg.name}(x.movedim(1, -1)).movedim(-1, 1)  # on the channels"]
         return [f"x = self.{cfg.name}(x)"]
 

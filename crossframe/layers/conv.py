@@ -1,26 +1,38 @@
-"""Conv2D and Flatten: the image layers (the pools are in ``layers.pooling``).
+"""Conv2D, Conv1D and Flatten: the convolutions (the pools are in ``layers.pooling``).
 
-Canonical layout (Keras', channels_last): images ``(N, H, W, C)``, a convolution kernel
-``W (kh, kw, C_in, C_out)``, bias ``b (C_out,)``, and a Flatten orders the features
-``(h*W + w)*C + c``. PyTorch differs in all three, and every difference is one declared entry:
-images ``(N, C, H, W)`` (the model's input and output entries), ``weight (C_out, C_in, kh, kw)``
-(``Transpose((3, 2, 0, 1))``), and ``nn.Flatten`` of NCHW orders the features
-``(c*H + h)*W + w`` (the Dense after it has its rows permuted, ``layers.dense``).
+Canonical layout (Keras', channels_last): images ``(N, H, W, C)`` and 1-D feature maps
+``(N, L, C)``; a kernel ``W (kh, kw, C_in/groups, C_out)`` or ``W (k, C_in/groups, C_out)``,
+bias ``b (C_out,)``; a Flatten orders the features ``(h*W + w)*C + c`` or ``l*C + c``. PyTorch
+differs in all three, and every difference is one declared entry: maps ``(N, C, H, W)`` /
+``(N, C, L)`` (the model's input and output entries; a Conv1D reading a batch-first sequence
+``(N, T, D)`` transposes it to NCL itself), ``weight (C_out, C_in/groups, kh, kw)``
+(``Transpose((3, 2, 0, 1))``) or ``(C_out, C_in/groups, k)`` (``Transpose((2, 1, 0))``), and
+``nn.Flatten`` of a channels-first map orders the features ``(c*H + h)*W + w`` or ``c*L + l``
+(the Dense after it has its rows permuted, ``layers.dense``).
 
-Output sizes and pads follow Keras' rule (``crossframe.geometry``); torch has no strided
-``padding="same"``, so its implementation pads explicitly with the same amounts.
+Output sizes and pads follow Keras' rule (``crossframe.geometry``), with a dilated kernel read
+as its span ``(k - 1)*d + 1``; torch has no strided ``padding="same"`` and no ``"causal"``, so
+its implementation pads explicitly with the same amounts.
+
+Groups (``groups=G``): input channels split into G equal blocks, output channels too; output
+block g sees input block g only, through kernel slice ``W[..., g*O/G:(g+1)*O/G]`` (Keras) =
+``weight[g*O/G:(g+1)*O/G]`` (torch). Both libraries order the blocks the same way, so the kernel
+mapping is the plain transpose; ``groups == C_in`` is a depthwise convolution.
 """
 from __future__ import annotations
 
 from ..difference import Difference
 from ..errors import InputError
-from ..geometry import PADDINGS, output_size, pads, shape_text
+from ..geometry import PADDINGS, PADDINGS_1D, effective, output_size, pads, shape_text, single
 from ..mapping import Entry, Identity, Transpose
 from .base import Flow, LayerDecl, Option, ParamSpec, boolean, integer, size2
 
 TORCH_KERNEL = Transpose((3, 2, 0, 1))  # (kh, kw, I, O) -> (O, I, kh, kw)
-TORCH_K_WHY = "nn.Conv2d stores weight (C_out, C_in, kh, kw)"
-KERAS_K_WHY = "Conv2D stores kernel (kh, kw, C_in, C_out): the canonical layout"
+TORCH_K_WHY = "nn.Conv2d stores weight (C_out, C_in/groups, kh, kw)"
+KERAS_K_WHY = "Conv2D stores kernel (kh, kw, C_in/groups, C_out): the canonical layout"
+TORCH_KERNEL_1D = Transpose((2, 1, 0))  # (k, I, O) -> (O, I, k)
+TORCH_K1_WHY = "nn.Conv1d stores weight (C_out, C_in/groups, k)"
+KERAS_K1_WHY = "Conv1D stores kernel (k, C_in/groups, C_out): the canonical layout"
 
 PADDING_NOTES = (
     "padding='same' (Keras/TF rule): output ceil(n / stride); pad_total = max((out - 1) * "
@@ -35,6 +47,24 @@ PADDING_NOTES = (
     "when kh = kw, but with every kernel mirrored across its diagonal: a silent bug that only "
     "the numbers catch.",
 )
+DILATION_NOTE = (
+    "dilation_rate d: tap t of the kernel reads input position i*stride + t*d, so a k-tap "
+    "kernel spans (k-1)*d + 1 positions, and 'same' pads for that span by the same rule (odd "
+    "extra zero after). torch's own padding='same' (stride 1 only) pads d*(k-1) in total, "
+    "half before and the odd one after: Keras' amounts; the port padding=k//2 forgets d and "
+    "gives a shorter output. Keras refuses strides > 1 together with dilation_rate > 1 (torch "
+    "allows it): crossframe refuses it too.")
+GROUPS_NOTE = (
+    "groups G: Keras' kernel (..., C_in/G, C_out) and torch's weight (C_out, C_in/G, ...) are "
+    "the same transpose as without groups; output channels [g*C_out/G, (g+1)*C_out/G) see "
+    "input channels [g*C_in/G, (g+1)*C_in/G) only, in both libraries (block g to block g). "
+    "groups = C_in is depthwise; Keras' DepthwiseConv2D stores the same numbers as "
+    "(kh, kw, C_in, multiplier) instead, output channel c*multiplier + m.")
+CAUSAL_NOTE = (
+    "padding='causal' (Conv1D only): (k-1)*d zeros on the LEFT and none on the right, so "
+    "output t sees inputs t-(k-1)*d .. t and never a later one; output length ceil(L / "
+    "stride). torch has no causal padding: F.pad(x, ((k-1)*d, 0)) then padding=0 (or "
+    "padding=(k-1)*d on both sides and the last (k-1)*d outputs cut off).")
 
 
 def _hw(size) -> str:
@@ -42,91 +72,189 @@ def _hw(size) -> str:
 
 
 class Window:
-    """Shared by convolutions and pools: the output size and the pads along H and W."""
+    """Shared by convolutions and pools: the output size and the pads along each spatial axis
+    (H and W of an image, L of a 1-D map: as many as ``window`` has entries)."""
 
     @staticmethod
-    def geometry(flow: Flow, window, strides, padding, where: str, fix: str):
-        """((Ho, Wo), ((top, bottom), (left, right))) or an InputError naming ``where``."""
-        H, W = flow.shape[:2]
+    def geometry(flow: Flow, window, strides, padding, where: str, fix: str, dilation=None):
+        """((Ho, Wo), ((top, bottom), (left, right))) for a 2-D ``window``, ((Lo,),
+        ((left, right),)) for a 1-D one, or an InputError naming ``where``."""
+        window, strides = tuple(window), tuple(strides)
+        dilation = tuple(dilation) if dilation is not None else (1,) * len(window)
+        sizes = tuple(flow.shape[:len(window)])
         try:
-            out = tuple(output_size(n, k, s, padding) for n, k, s in zip((H, W), window,
-                                                                          strides))
+            out = tuple(output_size(n, k, s, padding, d)
+                        for n, k, s, d in zip(sizes, window, strides, dilation))
         except ValueError:
-            raise InputError(f"{where}: a {_hw(window)} window does not fit its {_hw((H, W))} "
-                             f"input with padding='{padding}'", fix) from None
-        return out, tuple(pads(n, k, s, padding) for n, k, s in zip((H, W), window, strides))
+            span = "" if set(dilation) == {1} else (
+                f" with dilation_rate {_hw(dilation)} (it spans "
+                f"{_hw(tuple(effective(k, d) for k, d in zip(window, dilation)))})")
+            raise InputError(f"{where}: a {_hw(window)} window{span} does not fit its "
+                             f"{_hw(sizes)} input with padding='{padding}'", fix) from None
+        return out, tuple(pads(n, k, s, padding, d)
+                          for n, k, s, d in zip(sizes, window, strides, dilation))
 
 
-class Conv2D(LayerDecl, Window):
-    name, title, family, stem = "conv2d", "Conv2D", "conv", "conv"
-    keras, torch = "keras.layers.Conv2D", "torch.nn.Conv2d"
-    aliases = ("Conv2D", "conv")
-    layouts = ("image",)
-    example = ((6, 5, 2), {"filters": 3, "kernel_size": (3, 2), "strides": (2, 1),
-                           "padding": "same"})
-    bilinear = True
-    options = (
+def size1(value):
+    """A 1-D window, stride or dilation: 3, "3" or (3,) -> 3."""
+    return single(value)
+
+
+size1.__name__ = "size (e.g. 3)"
+
+
+def _options(size, padding_choices, padding_help):
+    """The options of a convolution, in Keras' order (data_format aside)."""
+    return (
         Option("filters", None, "output channels C_out (inferred from the kernel)", integer(1)),
-        Option("kernel_size", None, "window kh x kw: 3, or 3x2 (inferred from the kernel)",
-               size2, aliases=("kernel",)),
-        Option("strides", (1, 1), "step sh x sw: 1, or 2x1", size2, aliases=("stride",)),
-        Option("padding", "valid", "'valid' (no zeros) or 'same' (Keras' rule, odd zero "
-               "bottom/right)", str, PADDINGS),
+        Option("kernel_size", None, "window: " + ("3, or 3x2" if size is size2 else "3")
+               + " (inferred from the kernel)", size, aliases=("kernel",)),
+        Option("strides", (1, 1) if size is size2 else 1,
+               "step: " + ("1, or 2x1" if size is size2 else "1 or 2"), size,
+               aliases=("stride",)),
+        Option("padding", "valid", padding_help, str, padding_choices),
+        Option("dilation_rate", (1, 1) if size is size2 else 1,
+               "gap between kernel taps: 1 (adjacent), 2, ...; strides must then be 1", size,
+               aliases=("dilation",)),
+        Option("groups", 1, "split C_in and C_out into this many blocks, block g to block g "
+               "(C_in: depthwise)", integer(1)),
         Option("use_bias", True, "add a bias b (C_out,)", boolean, aliases=("bias",)),
     )
-    equations = (
-        "y[n,i,j,o] = b[o] + sum_{di,dj,c} xp[n, i*sh+di, j*sw+dj, c] W[di,dj,c,o]\n"
-        "    xp = x zero-padded (Keras' rule); x (N, H, W, C_in), W (kh, kw, C_in, C_out)\n"
-        "dL/dW[di,dj] = sum_{n,i,j} xp[n, i*sh+di, j*sw+dj]^T G[n,i,j]       G = dL/dy\n"
-        "dL/db = sum_{n,i,j} G[n,i,j]\n"
-        "dL/dxp[n, i*sh+di, j*sw+dj] += G[n,i,j] W[di,dj]^T, then the padding is cut off")
-    notes = PADDING_NOTES
+
+
+def _axes(value) -> tuple:
+    return tuple(value) if isinstance(value, tuple) else (value,)
+
+
+class Conv(LayerDecl, Window):
+    """What Conv2D and Conv1D share: options, validation, parameters and their mappings. A
+    subclass sets its rank (``axes``: the names of its spatial axes), the torch kernel
+    transform and the layout it returns."""
+
+    family, stem = "conv", "conv"
+    bilinear = True
+    axes: tuple[str, ...] = ()
+    out_layout = ""
+    torch_kernel = TORCH_KERNEL
+    torch_why = keras_why = ""
+
+    def window(self, opts):
+        """(kernel, strides, dilation) as tuples, one entry per spatial axis."""
+        return (_axes(opts["kernel_size"]), _axes(opts["strides"]), _axes(opts["dilation_rate"]))
+
+    def _geometry(self, opts, flow, where, fix=""):
+        kernel, strides, dilation = self.window(opts)
+        return self.geometry(flow, kernel, strides, opts["padding"], where, fix, dilation)
 
     def validate(self, opts, flow, where):
         super().validate(opts, flow, where)
+        example = f"e.g. {self.name}(filters=8, kernel_size=3)"
         for key in ("filters", "kernel_size"):
             if opts[key] is None:
-                raise InputError(f"{where}: Conv2D needs {key}",
-                                 "e.g. conv2d(filters=8, kernel_size=3)")
-        self.geometry(flow, opts["kernel_size"], opts["strides"], opts["padding"], where,
-                      "use padding=same, a smaller kernel_size or a larger input")
+                raise InputError(f"{where}: {self.title} needs {key}", example)
+        _, strides, dilation = self.window(opts)
+        if max(strides) > 1 and max(dilation) > 1:
+            raise InputError(f"{where}: strides={_hw(strides)} with dilation_rate="
+                             f"{_hw(dilation)}: Keras refuses strides > 1 together with "
+                             "dilation_rate > 1", "use strides=1 or dilation_rate=1")
+        G, C, O = opts["groups"], flow.features, opts["filters"]
+        if C % G or O % G:
+            which = " and ".join(f"{name} {n}" for name, n in (("input channels", C),
+                                                                 ("filters", O)) if n % G)
+            raise InputError(f"{where}: groups={G} does not divide the {which}",
+                             "choose groups dividing both the input channels and filters "
+                             f"(groups=1, or groups={C} for depthwise when filters is a "
+                             f"multiple of {C})")
+        self._geometry(opts, flow, where, "use padding=same, a smaller kernel_size or "
+                       "dilation_rate, or a larger input")
 
     def infer(self, shapes, flow):
         out = {"use_bias": "b" in shapes}
-        if len(shapes.get("W", ())) == 4:
-            kh, kw, _, filters = shapes["W"]
-            out.update(kernel_size=(kh, kw), filters=filters)
+        W = shapes.get("W", ())
+        if len(W) == len(self.axes) + 2:
+            k = tuple(W[:len(self.axes)])
+            out.update(kernel_size=k if len(k) > 1 else k[0], filters=W[-1])
+            if W[-2] and flow.features % W[-2] == 0 and flow.features != W[-2]:
+                out["groups"] = flow.features // W[-2]
         return out
 
     def output(self, opts, flow):
-        (Ho, Wo), _ = self.geometry(flow, opts["kernel_size"], opts["strides"], opts["padding"],
-                                    self.name, "")
-        return Flow((Ho, Wo, opts["filters"]), "image")
+        out, _ = self._geometry(opts, flow, self.name)
+        return Flow((*out, opts["filters"]), self.out_layout)
 
     def params(self, opts, flow):
-        (kh, kw), C, O = opts["kernel_size"], flow.features, opts["filters"]
-        out = [ParamSpec("W", (kh, kw, C, O), "weight", kh * kw * C,
-                         "kernel (kh, kw, C_in, C_out)")]
+        kernel, _, _ = self.window(opts)
+        C_g, O = flow.features // opts["groups"], opts["filters"]
+        fan_in = C_g
+        for k in kernel:
+            fan_in *= k
+        names = ", ".join(("kh", "kw") if len(kernel) == 2 else ("k",))
+        per = "C_in" if opts["groups"] == 1 else "C_in/groups"
+        out = [ParamSpec("W", (*kernel, C_g, O), "weight", fan_in,
+                         f"kernel ({names}, {per}, C_out)")]
         if opts["use_bias"]:
             out.append(ParamSpec("b", (O,), "bias", doc="bias (C_out,)"))
         return out
 
     def torch_params(self, cfg):
-        out = [Entry(cfg.p("W"), f"{cfg.name}.weight", TORCH_KERNEL, TORCH_K_WHY)]
+        out = [Entry(cfg.p("W"), f"{cfg.name}.weight", self.torch_kernel, self.torch_why)]
         if cfg.has("b"):
             out.append(Entry(cfg.p("b"), f"{cfg.name}.bias", Identity(), "same layout"))
         return out
 
     def keras_params(self, cfg):
-        out = [Entry(cfg.p("W"), f"{cfg.name}/kernel", Identity(), KERAS_K_WHY)]
+        out = [Entry(cfg.p("W"), f"{cfg.name}/kernel", Identity(), self.keras_why)]
         if cfg.has("b"):
             out.append(Entry(cfg.p("b"), f"{cfg.name}/bias", Identity(), "same layout"))
         return out
 
     def pads_of(self, cfg):
+        """One (before, after) per spatial axis, Keras' amounts for this input."""
+        return self._geometry(cfg.opts, cfg.flow_in, cfg.name)[1]
+
+    def _extras(self, cfg, torch: bool) -> str:
+        """The dilation/groups/bias arguments, only where they differ from the defaults."""
         o = cfg.opts
-        return self.geometry(cfg.flow_in, o["kernel_size"], o["strides"], o["padding"],
-                             cfg.name, "")[1]
+        _, _, dilation = self.window(o)
+        text = ""
+        if max(dilation) > 1:
+            value = o["dilation_rate"]
+            text += f", dilation={value}" if torch else f", dilation_rate={value}"
+        if o["groups"] > 1:
+            text += f", groups={o['groups']}"
+        if not o["use_bias"]:
+            text += ", bias=False" if torch else ", use_bias=False"
+        return text
+
+    def keras_code(self, cfg):
+        o = cfg.opts
+        return (f"layers.{self.title}({o['filters']}, {o['kernel_size']}, "
+                f"strides={o['strides']}, padding='{o['padding']}'{self._extras(cfg, False)})")
+
+
+class Conv2D(Conv):
+    name, title = "conv2d", "Conv2D"
+    keras, torch = "keras.layers.Conv2D", "torch.nn.Conv2d"
+    aliases = ("Conv2D", "conv")
+    layouts = ("image",)
+    axes = ("H", "W")
+    out_layout = "image"
+    torch_kernel, torch_why, keras_why = TORCH_KERNEL, TORCH_K_WHY, KERAS_K_WHY
+    example = ((6, 5, 2), {"filters": 3, "kernel_size": (3, 2), "strides": (2, 1),
+                           "padding": "same"})
+    options = _options(size2, PADDINGS, "'valid' (no zeros) or 'same' (Keras' rule, odd zero "
+                       "bottom/right)")
+    equations = (
+        "y[n,i,j,o] = b[o] + sum_{di,dj,c} xp[n, i*sh + di*dh, j*sw + dj*dw, g(o)*C_g + c] "
+        "W[di,dj,c,o]\n"
+        "    xp = x zero-padded (Keras' rule); x (N, H, W, C_in), W (kh, kw, C_g, C_out),\n"
+        "    (dh, dw) = dilation_rate, C_g = C_in/groups, g(o) = o // (C_out/groups)\n"
+        "dL/dW[di,dj] = sum_{n,i,j} xp[n, i*sh+di*dh, j*sw+dj*dw]^T G[n,i,j] (per group)   "
+        "G = dL/dy\n"
+        "dL/db = sum_{n,i,j} G[n,i,j]\n"
+        "dL/dxp[n, i*sh+di*dh, j*sw+dj*dw] += G[n,i,j] W[di,dj]^T (per group), then the "
+        "padding is cut off")
+    notes = PADDING_NOTES + (DILATION_NOTE, GROUPS_NOTE)
 
     def padding_text(self, cfg) -> str:
         """e.g. "same, stride 2, 8x8 input, 3x3 kernel: pad top 0 bottom 1, left 0 right 1
@@ -135,19 +263,20 @@ class Conv2D(LayerDecl, Window):
         (top, bottom), (left, right) = self.pads_of(cfg)
         sh, sw = o["strides"]
         stride = sh if sh == sw else _hw(o["strides"])
-        return (f"{o['padding']}, stride {stride}, {_hw(cfg.flow_in.shape[:2])} input, "
-                f"{_hw(o['kernel_size'])} kernel: pad top {top} bottom {bottom}, left {left} "
-                f"right {right} -> {_hw(cfg.flow_out.shape[:2])} output")
+        dh, dw = o["dilation_rate"]
+        dilation = "" if (dh, dw) == (1, 1) else \
+            f", dilation {dh if dh == dw else _hw((dh, dw))}"
+        return (f"{o['padding']}, stride {stride}{dilation}, {_hw(cfg.flow_in.shape[:2])} "
+                f"input, {_hw(o['kernel_size'])} kernel: pad top {top} bottom {bottom}, left "
+                f"{left} right {right} -> {_hw(cfg.flow_out.shape[:2])} output")
 
     def torch_code(self, cfg):
         o = cfg.opts
         (top, bottom), (left, right) = self.pads_of(cfg)
-        bias = "" if o["use_bias"] else ", bias=False"
         head = (f"nn.Conv2d({cfg.flow_in.features}, {o['filters']}, "
                 f"kernel_size={o['kernel_size']}, stride={o['strides']}")
-        if top == bottom and left == right:
-            return f"{head}, padding={(top, left)}{bias})"
-        return f"{head}, padding=0{bias})"
+        padding = (top, left) if top == bottom and left == right else 0
+        return f"{head}, padding={padding}{self._extras(cfg, True)})"
 
     def torch_forward(self, cfg):
         (top, bottom), (left, right) = self.pads_of(cfg)
@@ -156,19 +285,98 @@ class Conv2D(LayerDecl, Window):
         return [f"x = F.pad(x, {(left, right, top, bottom)})  # (left, right, top, bottom): "
                 "Keras' 'same', the odd zero bottom/right", f"x = self.{cfg.name}(x)"]
 
-    def keras_code(self, cfg):
-        o = cfg.opts
-        bias = "" if o["use_bias"] else ", use_bias=False"
-        return (f"layers.Conv2D({o['filters']}, {o['kernel_size']}, strides={o['strides']}, "
-                f"padding='{o['padding']}'{bias})")
-
     def formula(self, cfg, framework):
         text = self.padding_text(cfg)
         (top, bottom), (left, right) = self.pads_of(cfg)
-        how = {"scratch": "zero border by Keras' rule, then one product per kernel offset",
+        how = {"scratch": "zero border by Keras' rule, then one product per kernel offset"
+                          + (" and group" if cfg.opts["groups"] > 1 else ""),
                "keras": "Conv2D(padding=...): TensorFlow computes these pads at run time",
                "torch": ("nn.Conv2d's symmetric padding" if top == bottom and left == right
                          else "F.pad with these amounts, then nn.Conv2d(padding=0)")}
+        return f"{text}: {how[framework]}"
+
+
+class Conv1D(Conv):
+    name, title = "conv1d", "Conv1D"
+    keras, torch = "keras.layers.Conv1D", "torch.nn.Conv1d"
+    aliases = ("Conv1D", "Conv1d")
+    stem = "conv"
+    layouts = ("sequence", "signal")
+    axes = ("L",)
+    out_layout = "signal"
+    torch_kernel, torch_why, keras_why = TORCH_KERNEL_1D, TORCH_K1_WHY, KERAS_K1_WHY
+    example = ((9, 4), {"filters": 6, "kernel_size": 3, "padding": "causal",
+                        "dilation_rate": 2, "groups": 2})
+    options = _options(size1, PADDINGS_1D, "'valid' (no zeros), 'same' (Keras' rule, odd zero "
+                       "right) or 'causal' ((k-1)*dilation zeros on the left)")
+    equations = (
+        "y[n,i,o] = b[o] + sum_{t,c} xp[n, i*s + t*d, g(o)*C_g + c] W[t,c,o]\n"
+        "    xp = x zero-padded: 'same' Keras' rule, 'causal' (k-1)*d zeros on the left;\n"
+        "    x (N, L, C_in), W (k, C_g, C_out), C_g = C_in/groups, g(o) = o // (C_out/groups)\n"
+        "dL/dW[t] = sum_{n,i} xp[n, i*s + t*d]^T G[n,i] (per group)        G = dL/dy\n"
+        "dL/db = sum_{n,i} G[n,i]\n"
+        "dL/dxp[n, i*s + t*d] += G[n,i] W[t]^T (per group), then the padding is cut off")
+    notes = (
+        "Kernel layout: canonical/Keras (k, C_in/groups, C_out) -> torch (C_out, C_in/groups, "
+        "k) is transpose(2, 1, 0). Loaded untransposed it has the right shape whenever "
+        "k = C_out: a silent bug only the numbers catch.",
+        "Maps: Keras (N, L, C) channels_last, torch (N, C, L). A sequence input (N, T, D) is "
+        "the same array in both; torch_impl's Conv1D transposes it to (N, D, T) itself "
+        "(x.transpose(1, 2)), and returns NCL. A Flatten after it orders torch's features "
+        "(c, l), Keras' (l, c): the Dense after it has its rows permuted.",
+        CAUSAL_NOTE,
+        "padding='same': the Keras rule of Conv2D along L (odd extra zero on the right).",
+        DILATION_NOTE,
+        GROUPS_NOTE,
+    )
+
+    def wrong_layout_fix(self, flow):
+        if flow.layout == "image":
+            return "use conv2d on an image, or give a (T, D) input"
+        return "give a (T, D) input: Conv1D slides along T over D channels"
+
+    def padding_text(self, cfg) -> str:
+        """e.g. "causal, stride 1, dilation 2, length 9, kernel 3: pad left 4 right 0 ->
+        length 9"."""
+        o = cfg.opts
+        ((left, right),) = self.pads_of(cfg)
+        dilation = "" if o["dilation_rate"] == 1 else f", dilation {o['dilation_rate']}"
+        return (f"{o['padding']}, stride {o['strides']}{dilation}, length "
+                f"{cfg.flow_in.shape[0]}, kernel {o['kernel_size']}: pad left {left} right "
+                f"{right} -> length {cfg.flow_out.shape[0]}")
+
+    def torch_code(self, cfg):
+        o = cfg.opts
+        ((left, right),) = self.pads_of(cfg)
+        padding = left if left == right else 0
+        return (f"nn.Conv1d({cfg.flow_in.features}, {o['filters']}, "
+                f"kernel_size={o['kernel_size']}, stride={o['strides']}, padding={padding}"
+                f"{self._extras(cfg, True)})")
+
+    def torch_forward(self, cfg):
+        ((left, right),) = self.pads_of(cfg)
+        lines = []
+        if cfg.flow_in.layout == "sequence":
+            lines.append("x = x.transpose(1, 2)  # (N, T, D) -> (N, D, T): nn.Conv1d reads "
+                         "channels first")
+        if left != right:
+            why = ("causal: (k-1)*dilation zeros on the left only" if cfg.opts["padding"] ==
+                   "causal" else "Keras' 'same', the odd zero on the right")
+            lines.append(f"x = F.pad(x, {(left, right)})  # (left, right): {why}")
+        return lines + [f"x = self.{cfg.name}(x)"]
+
+    def formula(self, cfg, framework):
+        text = self.padding_text(cfg)
+        ((left, right),) = self.pads_of(cfg)
+        how = {"scratch": "zero border, then one product per kernel tap"
+                          + (" and group" if cfg.opts["groups"] > 1 else ""),
+               "keras": ("Conv1D(padding='causal'): Keras pads the left itself, then 'valid'"
+                         if cfg.opts["padding"] == "causal" else
+                         "Conv1D(padding=...): TensorFlow computes these pads at run time"),
+               "torch": ("nn.Conv1d's symmetric padding" if left == right
+                         else "F.pad with these amounts, then nn.Conv1d(padding=0)")}
+        if framework == "torch" and cfg.flow_in.layout == "sequence":
+            how["torch"] = "x.transpose(1, 2) to NCL, " + how["torch"]
         return f"{text}: {how[framework]}"
 
 
@@ -214,7 +422,7 @@ class Flatten(LayerDecl):
 
 
 # one object per kind of layer (what implementations name and users call: Conv2D(filters=8))
-Conv2D, Flatten = Conv2D(), Flatten()
+Conv2D, Conv1D, Flatten = Conv2D(), Conv1D(), Flatten()
 
 
 def without_flatten_permutation(mapping):

@@ -36,6 +36,10 @@ How the arithmetic is organised (NumPy is fast only on big whole-array operation
   one whole-array add per kernel offset (at most kh * kw of them) -- no loop over pixels or over
   the batch, and no ``np.add.at``.
 Every temporary is created in the input's dtype, so float32 stays float32 throughout.
+
+Dilation and groups are not tuned here: a Conv2D with ``dilation_rate`` != 1 or ``groups`` > 1
+hands the whole pass to the textbook layer (``Conv2D.textbook``), which computes them tap by
+tap and group by group; Conv1D has no fast twin (its textbook layer runs in scratch-fast).
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from crossframe import layers as L
 from crossframe.geometry import output_size, same_padding
 
+from .. import conv as textbook
 from ..base import Array, Layer
 
 
@@ -56,6 +61,13 @@ def _windows(x: Array, window: tuple[int, int], stride: tuple[int, int]) -> Arra
     (sh, sw) = stride
     view = sliding_window_view(x, window, axis=(1, 2))  # (N, H-kh+1, W-kw+1, C, kh, kw)
     return view[:, ::sh, ::sw].transpose(0, 1, 2, 4, 5, 3)
+
+
+class TextbookCache:
+    """A forward pass the textbook layer ran (dilation or groups): its layer and its cache."""
+
+    def __init__(self, layer, cache):
+        self.layer, self.cache = layer, cache
 
 
 # -- Conv2D ------------------------------------------------------------------------------------
@@ -94,7 +106,16 @@ class Conv2D(Layer):
     declaration = L.Conv2D
     strides = (1, 1)
     padding = "valid"
+    dilation_rate = (1, 1)
+    groups = 1
 
+    def textbook(self):
+        """The textbook layer with these options, or None where this kernel applies (no
+        dilation, one group)."""
+        if tuple(self.dilation_rate) == (1, 1) and self.groups == 1:
+            return None
+        return textbook.Conv2D(strides=self.strides, padding=self.padding,
+                               dilation_rate=self.dilation_rate, groups=self.groups)
 
     def _workspace(self, name: str, shape: tuple[int, ...], dtype: np.dtype, fill=0) -> Array:
         """A private work array, filled with ``fill`` when created, kept from call to call.
@@ -119,6 +140,10 @@ class Conv2D(Layer):
         return same_padding(H, kh, self.strides[0]), same_padding(W, kw, self.strides[1])
 
     def forward(self, params, x: Array):
+        slow = self.textbook()
+        if slow is not None:
+            y, cache = slow.forward(params, x)
+            return y, TextbookCache(slow, cache)
         W = params["W"]
         kh, kw, C_in, C_out = W.shape
         if x.ndim != 4 or x.shape[3] != C_in:
@@ -154,6 +179,8 @@ class Conv2D(Layer):
         return y.reshape(N, Ho, Wo, C_out), (cols, (xp.shape, pad_h, pad_w, Ho, Wo), (H, W_in))
 
     def backward(self, params, cache, dY: Array):
+        if isinstance(cache, TextbookCache):
+            return cache.layer.backward(params, cache.cache, dY)
         cols, grid, (H, W_in) = cache
         W = params["W"]
         kh, kw, C_in, C_out = W.shape

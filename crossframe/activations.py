@@ -99,25 +99,25 @@ class ActivationSpec:
         """The options (Keras' names) with this activation's defaults, parsed and checked."""
         return resolve_options(self.options, given, owner or self.name)
 
-    def _names(self, opts: dict | None) -> dict:
+    def _names(self, opts: dict | None, x: str = "x") -> dict:
         o = self.resolve(opts)
-        words = {k: repr(v) for k, v in o.items()}
+        words = {"x": x, **{k: repr(v) for k, v in o.items()}}
         if "approximate" in o:
             words["torch_approximate"] = repr("tanh" if o["approximate"] else "none")
         return words
 
     # -- the spellings -----------------------------------------------------------------------
-    def keras_code(self, opts: dict | None = None) -> str:
-        """``keras.activations.gelu(x, approximate=False)``: how Keras writes it on x."""
-        return self.keras_call.format(**self._names(opts))
+    def keras_code(self, opts: dict | None = None, x: str = "x") -> str:
+        """``keras.activations.gelu(x, approximate=False)``: how Keras writes it on ``x``."""
+        return self.keras_call.format(**self._names(opts, x))
 
     def torch_code(self, opts: dict | None = None) -> str:
         """``nn.GELU(approximate='none')``: the torch module for generated code."""
         return self.torch_module.format(**self._names(opts))
 
-    def torch_functional(self, opts: dict | None = None) -> str:
-        """``F.gelu(x, approximate='none')``: the functional torch spelling on x."""
-        return self.torch_call.format(**self._names(opts))
+    def torch_functional(self, opts: dict | None = None, x: str = "x") -> str:
+        """``F.gelu(x, approximate='none')``: the functional torch spelling on ``x``."""
+        return self.torch_call.format(**self._names(opts, x))
 
     def keras_fn(self, opts: dict | None = None) -> Callable:
         """A callable on Keras (TensorFlow) tensors computing it (exact in float64)."""
@@ -231,31 +231,31 @@ APPROXIMATE = Option("approximate", False, "the tanh approximation (Keras approx
 
 TABLE: tuple[ActivationSpec, ...] = (
     ActivationSpec(
-        "linear", "Linear", "linear", "y = x", "1", "linear", "keras.activations.linear(x)",
-        "nn.Identity()", "x", lambda o: (lambda x: x), lambda o: (lambda t: t),
+        "linear", "Linear", "linear", "y = x", "1", "linear", "keras.activations.linear({x})",
+        "nn.Identity()", "{x}", lambda o: (lambda x: x), lambda o: (lambda t: t),
         notes=("Keras' Dense(activation=None) is 'linear': no activation.",)),
     ActivationSpec(
         "relu", "ReLU", "relu", "y = max(x, 0)", "[x > 0] (0 at x = 0 in all three)", "relu",
-        "keras.activations.relu(x)", "nn.ReLU()", "F.relu(x)", _k("relu"), _t("relu")),
+        "keras.activations.relu({x})", "nn.ReLU()", "F.relu({x})", _k("relu"), _t("relu")),
     ActivationSpec(
         "sigmoid", "Sigmoid", "sigmoid", "y = 1 / (1 + exp(-x))", "y (1 - y)", "sigmoid",
-        "keras.activations.sigmoid(x)", "nn.Sigmoid()", "torch.sigmoid(x)", _k("sigmoid"),
+        "keras.activations.sigmoid({x})", "nn.Sigmoid()", "torch.sigmoid({x})", _k("sigmoid"),
         lambda o: _torch().sigmoid),
     ActivationSpec(
-        "tanh", "Tanh", "tanh", "y = tanh(x)", "1 - y^2", "tanh", "keras.activations.tanh(x)",
-        "nn.Tanh()", "torch.tanh(x)", _k("tanh"), lambda o: _torch().tanh),
+        "tanh", "Tanh", "tanh", "y = tanh(x)", "1 - y^2", "tanh", "keras.activations.tanh({x})",
+        "nn.Tanh()", "torch.tanh({x})", _k("tanh"), lambda o: _torch().tanh),
     ActivationSpec(
         "softmax", "Softmax", "softmax", "p = exp(z - max z) / sum exp(z - max z) over the "
         "last axis", "dL/dz = p (G - sum(G p))  (a vector-Jacobian product, not elementwise)",
-        "softmax", "keras.activations.softmax(x, axis=-1)", "nn.Softmax(dim=-1)",
-        "torch.softmax(x, dim=-1)", _k("softmax"), _torch_softmax, elementwise=False),
+        "softmax", "keras.activations.softmax({x}, axis=-1)", "nn.Softmax(dim=-1)",
+        "torch.softmax({x}, dim=-1)", _k("softmax"), _torch_softmax, elementwise=False),
     ActivationSpec(
         "gelu", "GELU", "gelu", "exact: y = x Phi(x) = x/2 (1 + erf(x / sqrt 2));  tanh: "
         "y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
         "exact: Phi(x) + x phi(x);  tanh: see scratch/activations.py gelu_grad", "gelu",
-        "keras.activations.gelu(x, approximate={approximate})",
+        "keras.activations.gelu({x}, approximate={approximate})",
         "nn.GELU(approximate={torch_approximate})",
-        "F.gelu(x, approximate={torch_approximate})", _keras_gelu, _torch_gelu,
+        "F.gelu({x}, approximate={torch_approximate})", _keras_gelu, _torch_gelu,
         options=(APPROXIMATE,),
         notes=("torch names the two forms approximate='none' (exact, the default) and "
                "'tanh'; Keras approximate=False (exact) and True. keras.activations.gelu and "
@@ -267,19 +267,19 @@ TABLE: tuple[ActivationSpec, ...] = (
     ActivationSpec(
         "elu", "ELU", "elu", "y = x (x > 0);  alpha (exp(x) - 1) (x <= 0)",
         "1 (x > 0);  alpha exp(x) = y + alpha (x <= 0; at 0: alpha, in all three)", "elu",
-        "keras.activations.elu(x, alpha={alpha})", "nn.ELU(alpha={alpha})",
-        "F.elu(x, alpha={alpha})", _k("elu"), _t("elu"), options=(ALPHA,)),
+        "keras.activations.elu({x}, alpha={alpha})", "nn.ELU(alpha={alpha})",
+        "F.elu({x}, alpha={alpha})", _k("elu"), _t("elu"), options=(ALPHA,)),
     ActivationSpec(
         "selu", "SELU", "selu", "y = scale * elu(x, alpha), alpha = 1.67326..., scale = "
         "1.05070...", "scale (x > 0);  scale alpha exp(x) (x <= 0; at 0: torch and scratch "
-        "scale alpha, TensorFlow scale)", "selu", "keras.activations.selu(x)", "nn.SELU()",
-        "F.selu(x)", _k("selu"), _t("selu")),
+        "scale alpha, TensorFlow scale)", "selu", "keras.activations.selu({x})", "nn.SELU()",
+        "F.selu({x})", _k("selu"), _t("selu")),
     ActivationSpec(
         "leaky_relu", "LeakyReLU", "leaky_relu", "y = x (x > 0);  negative_slope x (x <= 0)",
         "1 (x > 0);  negative_slope (x <= 0; at 0: negative_slope, in all three)",
-        "leaky_relu", "keras.activations.leaky_relu(x, negative_slope={negative_slope})",
+        "leaky_relu", "keras.activations.leaky_relu({x}, negative_slope={negative_slope})",
         "nn.LeakyReLU(negative_slope={negative_slope})",
-        "F.leaky_relu(x, negative_slope={negative_slope})", _keras_leaky, _t("leaky_relu"),
+        "F.leaky_relu({x}, negative_slope={negative_slope})", _keras_leaky, _t("leaky_relu"),
         options=(SLOPE,), aliases=("leakyrelu",),
         notes=("Default slopes differ: torch 0.01, keras.layers.LeakyReLU 0.3, "
                "keras.activations.leaky_relu (and Dense(activation='leaky_relu')) 0.2: say it "
@@ -291,7 +291,7 @@ TABLE: tuple[ActivationSpec, ...] = (
         "hard_sigmoid", "HardSigmoid", "hard_sigmoid",
         "Keras 3 and torch: y = relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)",
         "1/6 (-3 < x < 3), else 0 (at the kinks -3 and 3: 0, in all three)", "hard_sigmoid",
-        "keras.activations.hard_sigmoid(x)", "nn.Hardsigmoid()", "F.hardsigmoid(x)",
+        "keras.activations.hard_sigmoid({x})", "nn.Hardsigmoid()", "F.hardsigmoid({x})",
         _k("hard_sigmoid"), _torch_hard_sigmoid, aliases=("hardsigmoid", "hard_sigmoid_keras3"),
         notes=("This is Keras 3's (and torch's) hard sigmoid. Keras 2 computed clip(0.2 x + "
                "0.5, 0, 1): that one is hard_sigmoid_keras2.",
@@ -302,20 +302,20 @@ TABLE: tuple[ActivationSpec, ...] = (
         "hard_sigmoid_keras2", "HardSigmoidKeras2", "hard_sigmoid_keras2",
         "Keras 2: y = clip(0.2 x + 0.5, 0, 1)",
         "0.2 (-2.5 <= x <= 2.5), else 0 (at the kinks: 0.2, the clip's gradient in both)",
-        None, "keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)",
-        "HardSigmoidKeras2()  # forward: torch.clamp(0.2 * x + 0.5, 0.0, 1.0)",
-        "torch.clamp(0.2 * x + 0.5, 0.0, 1.0)", _keras_hard_sigmoid_keras2,
+        None, "keras.ops.clip(0.2 * {x} + 0.5, 0.0, 1.0)",
+        "nn.Identity()  # Keras 2's hard_sigmoid, no torch module: forward clamps 0.2 x + 0.5",
+        "torch.clamp(0.2 * {x} + 0.5, 0.0, 1.0)", _keras_hard_sigmoid_keras2,
         _torch_hard_sigmoid_keras2, aliases=("hard_sigmoid_old",),
         notes=("Keras 2's hard_sigmoid (keras/backend.py, 2.x), which old checkpoints and "
                "tutorials assume (LSTM recurrent_activation='hard_sigmoid' was the Keras 2 "
                "default). Neither Keras 3 nor torch has it built in: both write the clip.",)),
     ActivationSpec(
         "silu", "SiLU", "silu", "y = x sigmoid(x)", "s (1 + x (1 - s)), s = sigmoid(x)",
-        "silu", "keras.activations.silu(x)", "nn.SiLU()", "F.silu(x)", _k("silu"),
+        "silu", "keras.activations.silu({x})", "nn.SiLU()", "F.silu({x})", _k("silu"),
         _t("silu"), aliases=("swish",)),
     ActivationSpec(
         "softplus", "Softplus", "softplus", "y = log(1 + exp(x))", "sigmoid(x)", "softplus",
-        "keras.activations.softplus(x)", "nn.Softplus()", "F.softplus(x)", _k("softplus"),
+        "keras.activations.softplus({x})", "nn.Softplus()", "F.softplus({x})", _k("softplus"),
         _torch_softplus,
         notes=("torch's nn.Softplus() returns x itself above threshold=20 (relative error "
                "~exp(-x)/x there, 1e-10 at x = 20); Keras computes log1p(exp(x)) exactly.",)),

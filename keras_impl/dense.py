@@ -6,9 +6,22 @@ the model's dtype given explicitly and the layer's name (its variables' path pre
 """
 from __future__ import annotations
 
+from crossframe import activations as A
 from crossframe import layers as L
 
 from .backend import keras
+
+
+def _activation(name: str, opts: dict | None = None):
+    """What Keras' ``activation=`` gets: the name where Keras' own function is exact in float64,
+    else the table's exact callable (leaky_relu, gelu: TensorFlow rounds their constants to
+    float32; hard_sigmoid_keras2: Keras 3 has no such name)."""
+    spec = A.get(name)
+    if spec.name in ("leaky_relu", "gelu", "hard_sigmoid_keras2"):
+        return spec.keras_fn(opts)
+    if spec.options and spec.resolve(opts) != spec.resolve():
+        return spec.keras_fn(opts)
+    return spec.keras_name
 
 
 class Dense:
@@ -16,8 +29,8 @@ class Dense:
 
     @staticmethod
     def make(cfg, dtype):
-        return keras.layers.Dense(cfg.opts["units"], use_bias=cfg.opts["use_bias"], dtype=dtype,
-                                  name=cfg.name)
+        return keras.layers.Dense(cfg.opts["units"], activation=_activation(cfg.opts["activation"]),
+                                  use_bias=cfg.opts["use_bias"], dtype=dtype, name=cfg.name)
 
 
 class ReLU:
@@ -52,3 +65,57 @@ class Softmax:
     @staticmethod
     def make(cfg, dtype):
         return keras.layers.Softmax(axis=-1, dtype=dtype, name=cfg.name)
+
+
+def _table_layer(cfg, dtype):
+    opts = {o.name: cfg.opts[o.name] for o in cfg.decl.options}
+    return keras.layers.Activation(_activation(cfg.decl.spec_name, opts), dtype=dtype,
+                                   name=cfg.name)
+
+
+class GELU:
+    """Activation(gelu) in keras.ops (Keras' own gelu is 1e-9 off in float64)."""
+
+    declaration = L.GELU
+    make = staticmethod(_table_layer)
+
+
+class ELU:
+    declaration = L.ELU
+
+    @staticmethod
+    def make(cfg, dtype):
+        return keras.layers.ELU(alpha=cfg.opts["alpha"], dtype=dtype, name=cfg.name)
+
+
+class SELU:
+    declaration = L.SELU
+    make = staticmethod(_table_layer)
+
+
+class LeakyReLU:
+    """Activation(where(x > 0, x, slope x)): keras.layers.LeakyReLU's TensorFlow op holds the
+    slope in float32 (0.3 -> 0.30000001192... in float64; pinned in test_activations.py)."""
+
+    declaration = L.LeakyReLU
+    make = staticmethod(_table_layer)
+
+
+class HardSigmoid:
+    declaration = L.HardSigmoid
+    make = staticmethod(_table_layer)
+
+
+class HardSigmoidKeras2:
+    declaration = L.HardSigmoidKeras2
+    make = staticmethod(_table_layer)
+
+
+class SiLU:
+    declaration = L.SiLU
+    make = staticmethod(_table_layer)
+
+
+class Softplus:
+    declaration = L.Softplus
+    make = staticmethod(_table_layer)

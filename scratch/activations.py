@@ -272,3 +272,74 @@ class Softmax(Layer):
 
     def backward(self, params, p, dp):
         return {}, softmax_vjp(p, dp)
+
+
+class _FromTable(Layer):
+    """y = f(x);  dL/dx = G * f'(x), with f and f' from the table (crossframe/activations.py)
+    and the options (Keras' names) as attributes. The cache is (x, y): each derivative reads
+    whichever of the two its formula needs."""
+
+    def _spec(self):
+        from crossframe import activations as A
+
+        spec = A.get(self.declaration.spec_name)
+        opts = {o.name: getattr(self, o.name) for o in self.declaration.options}
+        return spec, opts
+
+    def forward(self, params, x):
+        spec, opts = self._spec()
+        y = spec.forward(opts)(x)
+        return y, (x, y)
+
+    def backward(self, params, cache, dy):
+        x, y = cache
+        spec, opts = self._spec()
+        return {}, dy * spec.derivative(opts)(x, y)
+
+
+class GELU(_FromTable):
+    """exact: y = x Phi(x), dy/dx = Phi(x) + x phi(x); tanh: see ``gelu`` / ``gelu_grad``."""
+
+    declaration = L.GELU
+
+
+class ELU(_FromTable):
+    """y = x (x > 0), alpha (exp(x) - 1) (x <= 0);  dy/dx = 1, alpha exp(x)."""
+
+    declaration = L.ELU
+
+
+class SELU(_FromTable):
+    """y = scale elu(x, alpha) with the paper's constants;  dy/dx = scale elu'(x)."""
+
+    declaration = L.SELU
+
+
+class LeakyReLU(_FromTable):
+    """y = x (x > 0), negative_slope x (x <= 0);  dy/dx = 1, negative_slope."""
+
+    declaration = L.LeakyReLU
+
+
+class HardSigmoid(_FromTable):
+    """Keras 3 / torch: y = relu6(x + 3) / 6;  dy/dx = 1/6 on -3 < x < 3."""
+
+    declaration = L.HardSigmoid
+
+
+class HardSigmoidKeras2(_FromTable):
+    """Keras 2: y = clip(0.2 x + 0.5, 0, 1);  dy/dx = 0.2 on -2.5 <= x <= 2.5."""
+
+    declaration = L.HardSigmoidKeras2
+
+
+class SiLU(_FromTable):
+    """y = x sigmoid(x);  dy/dx = s (1 + x (1 - s))."""
+
+    declaration = L.SiLU
+
+
+class Softplus(_FromTable):
+    """y = log(1 + exp(x));  dy/dx = sigmoid(x)."""
+
+    declaration = L.Softplus

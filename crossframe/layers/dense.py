@@ -1,4 +1,6 @@
-"""Dense and the element-wise activations (ReLU, sigmoid, tanh) and Softmax.
+"""Dense (with its activation) and the activations as layers: ReLU, sigmoid, tanh, Softmax,
+GELU, ELU, SELU, LeakyReLU, the two hard sigmoids, SiLU, Softplus (crossframe/activations.py
+holds the table they read: names, both libraries' spellings, the maths).
 
 Canonical layout (Keras'): kernel ``W (F_in, units)``, bias ``b (units,)``, ``y = x W + b`` on
 the last axis. PyTorch's ``nn.Linear`` stores ``weight (units, F_in)`` and computes
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from .. import activations as A
 from ..mapping import Chain, Entry, Identity, Permute, Transpose
 from ..difference import Difference
 from .base import (Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, flatten_text,
@@ -30,17 +33,29 @@ class Dense(LayerDecl):
     options = (
         Option("units", None, "output units U (inferred from the kernel when weights are given)",
                integer(1)),
+        Option("activation", "linear", "f applied to x W + b, by its Keras name (with the Keras "
+               "function's defaults: leaky_relu slope 0.2, gelu exact, elu alpha 1): "
+               + ", ".join(A.names()), A.parse),
         Option("use_bias", True, "add a bias b (U,)", boolean, aliases=("bias",)),
     )
     equations = (
-        "y = x W + b                    x (N, F), W (F, U), b (U,), y (N, U)\n"
-        "dL/dx = G W^T   dL/dW = x^T G   dL/db = sum_n G[n]      G = dL/dy (N, U)\n"
+        "z = x W + b    y = f(z)        x (N, F), W (F, U), b (U,), y (N, U); f = activation\n"
+        "Gz = G * f'(z)  (softmax: p (G - sum(G p)))      G = dL/dy (N, U); linear: Gz = G\n"
+        "dL/dx = Gz W^T   dL/dW = x^T Gz   dL/db = sum_n Gz[n]\n"
         "On a sequence (N, T, F) or an image (N, H, W, F) it acts on the last axis, the same "
         "W at every step or pixel (dL/dW and dL/db then also sum over them).")
     notes = (
         "torch's nn.Linear stores weight (out, in) = the transpose of Keras' kernel (in, out); "
         "a square kernel loaded without the transpose has the right shape and wrong numbers.",
         "dL/db sums the upstream gradient over the batch (and over steps or pixels).",
+        "Keras' Dense(units, activation=NAME) applies the activation inside the layer; torch's "
+        "nn.Linear has none: a port applies it in forward (here in the same module, so the "
+        "state_dict keys stay dense.weight / dense.bias; an nn.Sequential(nn.Linear, act) "
+        "would name them dense.0.weight). A port that drops it computes a linear layer.",
+        "activation='leaky_relu' in Keras is keras.activations.leaky_relu, slope 0.2 (not the "
+        "LeakyReLU layer's 0.3, not torch's 0.01); 'gelu' is the exact erf form (torch's "
+        "approximate='none'); 'hard_sigmoid' is Keras 3's relu6(x + 3) / 6 (torch's "
+        "F.hardsigmoid), not Keras 2's clip(0.2 x + 0.5, 0, 1) (hard_sigmoid_keras2 here).",
     )
 
     def validate(self, opts, flow, where):
@@ -90,17 +105,36 @@ class Dense(LayerDecl):
         return f"nn.Linear({cfg.flow_in.features}, {cfg.opts['units']}{bias})"
 
     def torch_forward(self, cfg):
+        spec = A.get(cfg.opts["activation"])
+        act = [] if spec.name == "linear" else [f"x = {spec.torch_functional()}"]
         if cfg.flow_in.channels_first:   # Linear acts on the last axis: NCHW's is W, NCL's L
-            return [f"x = self.{cfg.name}(x.movedim(1, -1)).movedim(-1, 1)  # on the channels"]
-        return [f"x = self.{cfg.name}(x)"]
+            if not act:
+                return [f"x = self.{cfg.name}(x.movedim(1, -1)).movedim(-1, 1)  # on the "
+                        "channels"]
+            return [f"x = self.{cfg.name}(x.movedim(1, -1))  # on the channels", *act,
+                    "x = x.movedim(-1, 1)"]
+        return [f"x = self.{cfg.name}(x)", *act]
 
     def keras_code(self, cfg):
         bias = "" if cfg.opts["use_bias"] else ", use_bias=False"
-        return f"layers.Dense({cfg.opts['units']}{bias})"
+        spec = A.get(cfg.opts["activation"])
+        if spec.name == "linear":
+            act = ""
+        elif spec.keras_name is None:
+            act = f", activation=lambda x: {spec.keras_code()}"
+        else:
+            act = f", activation={spec.keras_name!r}"
+        return f"layers.Dense({cfg.opts['units']}{act}{bias})"
 
     def formula(self, cfg, framework):
-        return {"scratch": "y = x @ W + b", "torch": "y = x @ weight.T + bias",
-                "keras": "y = x @ kernel + bias"}[framework]
+        spec = A.get(cfg.opts["activation"])
+        linear = {"scratch": "x @ W + b", "torch": "x @ weight.T + bias",
+                  "keras": "x @ kernel + bias"}[framework]
+        if spec.name == "linear":
+            return f"y = {linear}"
+        act = {"scratch": f"{spec.name}(z)", "torch": spec.torch_functional(x="z"),
+               "keras": spec.keras_code(x="z")}[framework]
+        return f"z = {linear}; y = {act}"
 
 
 # --- element-wise activations ----------------------------------------------------------------
@@ -164,6 +198,112 @@ class Softmax(Activation):
 
     def keras_code(self, cfg):
         return "layers.Softmax()"
+
+
+class TableActivation(Activation):
+    """An activation layer read from the table (crossframe/activations.py): its options (Keras'
+    names), both libraries' spellings and its maths come from the entry ``spec_name``."""
+
+    spec_name = ""
+    example = ((2, 7), {})      # a sequence: 14 values per sample, most of them inside the kinks
+
+    @property
+    def spec(self) -> A.ActivationSpec:
+        return A.get(self.spec_name)
+
+    @property
+    def equations(self) -> str:  # type: ignore[override]
+        s = self.spec
+        if not s.elementwise:
+            return f"{s.formula}\n{s.derivative_text}"
+        return f"{s.formula}\ndL/dx = G * f'(x),  f'(x) = {s.derivative_text}"
+
+    @property
+    def notes(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.spec.notes
+
+    def torch_code(self, cfg):
+        return self.spec.torch_code(cfg.opts)
+
+    def keras_code(self, cfg):
+        s = self.spec
+        if s.keras_name is not None and cfg.opts == s.resolve():
+            return f"layers.Activation({s.keras_name!r})"
+        return f"layers.Activation(lambda x: {s.keras_code(cfg.opts)})"
+
+    def formula(self, cfg, framework):
+        s = self.spec
+        return {"scratch": f"y = {s.name}(x)  ({s.formula})",
+                "torch": f"y = {s.torch_functional(cfg.opts)}",
+                "keras": f"y = {s.keras_code(cfg.opts)}"}[framework]
+
+
+class GELU(TableActivation):
+    name, title, stem, spec_name = "gelu", "GELU", "gelu", "gelu"
+    keras, torch = "keras.layers.Activation('gelu')", "torch.nn.GELU"
+    options = (A.APPROXIMATE,)
+
+
+class ELU(TableActivation):
+    name, title, stem, spec_name = "elu", "ELU", "elu", "elu"
+    keras, torch = "keras.layers.ELU", "torch.nn.ELU"
+    options = (A.ALPHA,)
+
+    def keras_code(self, cfg):
+        return f"layers.ELU(alpha={cfg.opts['alpha']!r})"
+
+
+class SELU(TableActivation):
+    name, title, stem, spec_name = "selu", "SELU", "selu", "selu"
+    keras, torch = "keras.layers.Activation('selu')", "torch.nn.SELU"
+
+
+class LeakyReLU(TableActivation):
+    """The Keras *layer*'s default slope, 0.3 (keras.activations.leaky_relu has 0.2, torch
+    0.01): a declared difference."""
+
+    name, title, stem, spec_name = "leaky_relu", "LeakyReLU", "leaky_relu", "leaky_relu"
+    keras, torch = "keras.layers.LeakyReLU", "torch.nn.LeakyReLU"
+    aliases = ("leakyrelu",)
+    options = (Option("negative_slope", A.LEAKY_SLOPE_KERAS_LAYER, "the slope for x <= 0 "
+                      "(Keras' LeakyReLU layer: 0.3; keras.activations.leaky_relu: 0.2; torch: "
+                      "0.01); Keras 2 called it alpha", number(0.0), aliases=("alpha",)),)
+
+    def keras_code(self, cfg):
+        return f"layers.LeakyReLU(negative_slope={cfg.opts['negative_slope']!r})"
+
+
+class HardSigmoid(TableActivation):
+    name, title, stem, spec_name = "hard_sigmoid", "HardSigmoid", "hard_sigmoid", "hard_sigmoid"
+    keras, torch = "keras.layers.Activation('hard_sigmoid')", "torch.nn.Hardsigmoid"
+    aliases = ("hardsigmoid", "hard_sigmoid_keras3")
+    example = ((2, 7), {})
+
+
+class HardSigmoidKeras2(TableActivation):
+    name, title, stem = "hard_sigmoid_keras2", "HardSigmoidKeras2", "hard_sigmoid_keras2"
+    spec_name = "hard_sigmoid_keras2"
+    keras = "keras.layers.Activation(lambda x: keras.ops.clip(0.2 * x + 0.5, 0, 1))"
+    torch = "torch.clamp(0.2 * x + 0.5, 0, 1) (no module)"
+    aliases = ("hard_sigmoid_old",)
+
+    def torch_code(self, cfg):
+        return "nn.Identity()  # Keras 2's hard_sigmoid has no torch module: see forward"
+
+    def torch_forward(self, cfg):
+        return [f"x = torch.clamp(0.2 * self.{cfg.name}(x) + 0.5, 0.0, 1.0)  # Keras 2's "
+                "hard_sigmoid"]
+
+
+class SiLU(TableActivation):
+    name, title, stem, spec_name = "silu", "SiLU", "silu", "silu"
+    keras, torch = "keras.layers.Activation('silu')", "torch.nn.SiLU"
+    aliases = ("swish",)
+
+
+class Softplus(TableActivation):
+    name, title, stem, spec_name = "softplus", "Softplus", "softplus", "softplus"
+    keras, torch = "keras.layers.Activation('softplus')", "torch.nn.Softplus"
 
 
 # --- normalization over the last axis --------------------------------------------------------
@@ -587,5 +727,8 @@ DIFFERENCES = (
 
 # one object per kind of layer (what implementations name and users call: Dense(units=10))
 Dense, ReLU, Sigmoid, Tanh, Softmax = Dense(), ReLU(), Sigmoid(), Tanh(), Softmax()
+GELU, ELU, SELU, LeakyReLU = GELU(), ELU(), SELU(), LeakyReLU()
+HardSigmoid, HardSigmoidKeras2, SiLU, Softplus = HardSigmoid(), HardSigmoidKeras2(), SiLU(), \
+    Softplus()
 LayerNormalization, BatchNormalization = LayerNormalization(), BatchNormalization()
 Dropout, Embedding = Dropout(), Embedding()

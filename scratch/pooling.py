@@ -72,10 +72,14 @@ class MaxPool2D(Layer):
     strides = None
     padding = "valid"
 
+    def geometry(self, H: int, W: int):
+        """((Ho, Wo), ((top, bottom), (left, right))): Keras' rule, the odd pad after."""
+        return pool_geometry(H, W, self.pool_size, self.strides or self.pool_size, self.padding)
+
     def forward(self, params, x):
         (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
         N, H, W, C = x.shape
-        (Ho, Wo), border = pool_geometry(H, W, self.pool_size, (sh, sw), self.padding)
+        (Ho, Wo), border = self.geometry(H, W)
         xp = pad_image(x, border, -np.inf)
         best = np.full((N, Ho, Wo, C), -np.inf, dtype=x.dtype)
         where = np.zeros((N, Ho, Wo, C), dtype=np.int64)      # window offset k = di*pw + dj
@@ -91,8 +95,7 @@ class MaxPool2D(Layer):
         shape, where = cache
         (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
         N, H, W, C = shape
-        (Ho, Wo), ((top, bottom), (left, right)) = pool_geometry(H, W, self.pool_size,
-                                                                 (sh, sw), self.padding)
+        (Ho, Wo), ((top, bottom), (left, right)) = self.geometry(H, W)
         dxp = np.zeros((N, top + H + bottom, left + W + right, C), dtype=G.dtype)
         for k in range(ph * pw):
             di, dj = divmod(k, pw)
@@ -117,10 +120,14 @@ class AveragePooling2D(Layer):
     strides = None
     padding = "valid"
 
+    def geometry(self, H: int, W: int):
+        """((Ho, Wo), ((top, bottom), (left, right))): Keras' rule, the odd pad after."""
+        return pool_geometry(H, W, self.pool_size, self.strides or self.pool_size, self.padding)
+
     def forward(self, params, x):
         (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
         N, H, W, C = x.shape
-        (Ho, Wo), border = pool_geometry(H, W, self.pool_size, (sh, sw), self.padding)
+        (Ho, Wo), border = self.geometry(H, W)
         count = real_count(H, W, self.pool_size, (sh, sw), border, (Ho, Wo))
         xp = pad_image(x, border, 0)
         total = np.zeros((N, Ho, Wo, C), dtype=x.dtype)
@@ -135,8 +142,7 @@ class AveragePooling2D(Layer):
         (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
         N, H, W, C = shape
         _, Ho, Wo, _ = G.shape
-        (_, border) = pool_geometry(H, W, self.pool_size, (sh, sw), self.padding)
-        ((top, bottom), (left, right)) = border
+        _, ((top, bottom), (left, right)) = self.geometry(H, W)
         dxp = np.zeros((N, top + H + bottom, left + W + right, C), dtype=G.dtype)
         share = G / count
         for di in range(ph):

@@ -161,7 +161,7 @@ class Pool(LayerDecl):
     def formula(self, cfg, framework):
         window, strides = self.window(cfg.opts)
         sizes = (shape_text(self.spatial(cfg.flow_in)), shape_text(self.spatial(cfg.flow_out)))
-        head = (f"{shape_text(window)} window, stride {_size(strides)}, "
+        head = (f"window {shape_text(window)}, stride {_size(strides)}, "
                 f"{cfg.opts['padding']}: {sizes[0]} -> {sizes[1]}")
         if cfg.opts["padding"] == "valid":
             unused = self.dropped(cfg)
@@ -176,7 +176,7 @@ class Pool(LayerDecl):
         how = {"scratch": "padded by Keras' rule",
                "keras": "TensorFlow pads at run time",
                "torch": ("torch's symmetric padding" if self.symmetric(cfg)
-                         else f"F.pad{self.torch_pad(cfg)}")}[framework]
+                         else f"F.pad {self.torch_pad(cfg)}")}[framework]
         if self.op == "average":
             how += ({"torch": ", count_include_pad=False" if self.symmetric(cfg)
                      else ", divided by the pooled ones-mask"}.get(framework, "")
@@ -316,7 +316,7 @@ class GlobalPool(LayerDecl):
         if cfg.flow_in.layout == "sequence":
             lines.append("x = x.transpose(1, 2)  # (N, T, D) -> (N, D, T): reduce over T")
         red = "amax" if self.op == "max" else "mean"
-        why = ("  # amax: ties split the gradient evenly, as Keras' reduce_max (not "
+        why = ("; amax: ties split the gradient evenly, as Keras' reduce_max (not "
                "max(dim) / AdaptiveMaxPool, which send it to the first)") if self.op == "max" \
             else ""
         shape = "(N, C, H*W)" if self.rank == 2 else "(N, C, L)"

@@ -387,11 +387,14 @@ class Flatten(LayerDecl):
     aliases = ("Flatten",)
     equations = ("y = x.reshape(N, -1)     dL/dx = G.reshape(x.shape)\n"
                  "Keras flattens NHWC: feature (h*W + w)*C + c; torch flattens NCHW: feature "
-                 "(c*H + h)*W + w. The same numbers in a different order.")
+                 "(c*H + h)*W + w. The same numbers in a different order.\n"
+                 "A 1-D map: Keras NLC, feature l*C + c; torch NCL, feature c*L + l.")
     notes = ("Keras flattens NHWC, torch NCHW: the torch output is a permutation of the "
              "canonical one, and a Dense after it needs its rows permuted (the declared torch "
              "entry of its kernel). Without the permutation the shapes still fit and only the "
-             "numbers are wrong.",)
+             "numbers are wrong.",
+             "The same after a Conv1D: Keras flattens (N, L, C) in (l, c) order, torch "
+             "(N, C, L) in (c, l) order; the Dense rows are permuted (L,C) -> (C,L).")
 
     def output(self, opts, flow):
         size = 1
@@ -472,6 +475,25 @@ def _flatten_without_permutation() -> float:
     return rel_error(run(bad, "torch").outputs["output"], run(case, "keras").outputs["output"])
 
 
+def _causal_as_same_port() -> float:
+    """Keras' Conv1D(padding='causal') vs the port nn.Conv1d(padding='same') (torch has no
+    'causal'; 'same' keeps the length), on the same canonical weights and input: 12 steps,
+    3 taps, dilation 2."""
+    import torch
+    import torch.nn.functional as F
+
+    from ..runner import prepare, run
+    from ..tolerances import rel_error
+
+    case = prepare("conv1d", options={"input": "12x2", "filters": 3, "kernel_size": 3,
+                                      "padding": "causal", "dilation_rate": 2, "groups": 1})
+    keras_out = run(case, "keras").outputs["output"]
+    NCL = Transpose((0, 2, 1))
+    x = torch.from_numpy(NCL.forward(case.batch.inputs["x"]))
+    w = torch.from_numpy(TORCH_KERNEL_1D.forward(case.weights["conv.W"]))
+    port = F.conv1d(x, w, torch.from_numpy(case.weights["conv.b"]), padding="same", dilation=2)
+    return rel_error(NCL.adjoint(port.numpy(), None), keras_out)
+
 
 DIFFERENCES = (
     Difference(
@@ -493,5 +515,16 @@ DIFFERENCES = (
         agree_when="the Dense kernel rows are permuted (H,W,C) -> (C,H,W) when weights move "
                    "between them (the declared torch entry of dense.W: permute, then transpose)",
         measure=_flatten_without_permutation,
+    ),
+    Difference(
+        "padding 'causal' (Conv1D)",
+        torch="no padding='causal'; nn.Conv1d(padding='same') keeps the length but centres "
+              "the window: output t sees x[t - (k-1)*d/2 .. t + (k-1)*d/2], the future too",
+        keras="Conv1D(padding='causal') pads (k-1)*d zeros on the left only: output t sees "
+              "x[t - (k-1)*d .. t]",
+        agree_when="torch pads F.pad(x, ((k-1)*d, 0)) then padding=0 (crossframe's "
+                   "torch_impl.conv does), or padding=(k-1)*d and the last (k-1)*d outputs "
+                   "cut off",
+        measure=_causal_as_same_port,
     ),
 )

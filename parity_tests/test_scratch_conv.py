@@ -47,35 +47,38 @@ def conv_data(rng, image, kernel, c_in, c_out, bias, dtype, n=2):
 IMPLS = {"textbook": textbook, "fast": fast}
 
 
-def conv_forward(impl, x, W, b, stride, padding):
+def conv_forward(impl, x, W, b, stride, padding, dilation=1, groups=1):
     params = {"W": W} if b is None else {"W": W, "b": b}
-    op = IMPLS[impl].Conv2D(strides=pair(stride), padding=padding)
+    op = IMPLS[impl].Conv2D(strides=pair(stride), padding=padding, dilation_rate=pair(dilation),
+                            groups=groups)
     y, cache = op.forward(params, x)
     return op, params, y, cache
 
 
-def scratch_conv(x, W, b, stride, padding, dY, impl="textbook") -> dict:
-    op, params, y, cache = conv_forward(impl, x, W, b, stride, padding)
+def scratch_conv(x, W, b, stride, padding, dY, impl="textbook", dilation=1, groups=1) -> dict:
+    op, params, y, cache = conv_forward(impl, x, W, b, stride, padding, dilation, groups)
     grads, dx = op.backward(params, cache, dY)
     return {"y": y, "dx": dx, **{f"d{name}": g for name, g in grads.items()}}
 
 
-def torch_conv(x, W, b, stride, padding, dY) -> dict:
+def torch_conv(x, W, b, stride, padding, dY, dilation=1, groups=1) -> dict:
     """The same convolution with torch autograd, results mapped back to NHWC / (kh,kw,I,O)."""
     H, W_in = x.shape[1:3]
     kh, kw = W.shape[:2]
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    dh, dw = pair(dilation)
     # contiguous leaves: torch 2.13's CPU slow_conv2d backward raises "grad_weight must be
     # contiguous" for some permuted (non-contiguous) weights, e.g. (kh, kw, I, O) = (1, 2, 2, 1)
     x_t = torch.tensor(x).permute(0, 3, 1, 2).contiguous().requires_grad_()
     W_t = torch.tensor(W).permute(3, 2, 0, 1).contiguous().requires_grad_()
     b_t = None if b is None else torch.tensor(b).requires_grad_()
     if padding == "same":
-        (top, bottom), (left, right) = same_padding(H, kh, sh), same_padding(W_in, kw, sw)
+        (top, bottom), (left, right) = (same_padding(H, kh, sh, dh),
+                                        same_padding(W_in, kw, sw, dw))
         x_in = F.pad(x_t, (left, right, top, bottom))
     else:
         x_in = x_t
-    y_t = F.conv2d(x_in, W_t, b_t, stride=(sh, sw))
+    y_t = F.conv2d(x_in, W_t, b_t, stride=(sh, sw), dilation=(dh, dw), groups=groups)
     y_t.backward(torch.tensor(dY).permute(0, 3, 1, 2))
     out = {
         "y": y_t.detach().permute(0, 2, 3, 1).numpy(),
@@ -87,10 +90,11 @@ def torch_conv(x, W, b, stride, padding, dY) -> dict:
     return out
 
 
-def conv_output_shape(x, W, stride, padding):
+def conv_output_shape(x, W, stride, padding, dilation=1):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    Ho = output_size(x.shape[1], W.shape[0], sh, padding)
-    Wo = output_size(x.shape[2], W.shape[1], sw, padding)
+    dh, dw = pair(dilation)
+    Ho = output_size(x.shape[1], W.shape[0], sh, padding, dh)
+    Wo = output_size(x.shape[2], W.shape[1], sw, padding, dw)
     return (x.shape[0], Ho, Wo, W.shape[3])
 
 
@@ -200,6 +204,188 @@ def test_conv2d_backward_matches_finite_differences(kernel, stride, padding, imp
         {name: analytic[name] for name in numeric}, numeric, FINITE_DIFFERENCE.rel,
         "conv2d backward vs finite differences",
     )
+
+
+# -- Conv2D dilation and groups against torch ---------------------------------------------------
+DILATED_GROUPED = [
+    pytest.param((3, 3), 1, 2, 1, "valid", id="k3-d2-valid"),
+    pytest.param((3, 2), 1, (2, 3), 1, "same", id="k3x2-d2x3-same-odd-zero-after"),
+    pytest.param((2, 2), 1, 3, 1, "same", id="k2-d3-same-span4"),
+    pytest.param((3, 3), 1, 1, 2, "same", id="groups2"),
+    pytest.param((2, 3), 2, 1, 2, "same", id="groups2-s2"),
+    pytest.param((3, 3), 1, 1, 4, "valid", id="depthwise"),
+    pytest.param((3, 3), 1, 2, 4, "same", id="depthwise-d2-same"),
+    pytest.param((2, 2), 1, 2, 2, "valid", id="groups2-d2-valid"),
+]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kernel, stride, dilation, groups, padding", DILATED_GROUPED)
+def test_conv2d_dilation_and_groups_match_torch(kernel, stride, dilation, groups, padding, dtype,
+                                                 impl):
+    rng = np.random.default_rng(13)
+    c_in, c_out = 4, 8
+    x, W, b = conv_data(rng, (9, 10), kernel, c_in // groups, c_out, bias=True, dtype=dtype)
+    x = rng.standard_normal((2, 9, 10, c_in)).astype(dtype)
+    dY = rng.standard_normal(conv_output_shape(x, W, stride, padding, dilation)).astype(dtype)
+    got = scratch_conv(x, W, b, stride, padding, dY, impl, dilation, groups)
+    want = torch_conv(x, W, b, stride, padding, dY, dilation, groups)
+    assert_match(got, want, tolerance(dtype).rel, f"conv2d {impl} vs torch {dtype}")
+
+
+@pytest.mark.parametrize("kernel, stride, dilation, groups, padding", DILATED_GROUPED)
+def test_fast_conv2d_equals_textbook_with_dilation_and_groups(kernel, stride, dilation, groups,
+                                                              padding):
+    # the fast twin hands these options to the textbook layer: pinned equal in float64
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 9, 10, 4))
+    W = rng.standard_normal((*kernel, 4 // groups, 8))
+    b = rng.standard_normal(8)
+    dY = rng.standard_normal(conv_output_shape(x, W, stride, padding, dilation))
+    fast_out = scratch_conv(x, W, b, stride, padding, dY, "fast", dilation, groups)
+    slow_out = scratch_conv(x, W, b, stride, padding, dY, "textbook", dilation, groups)
+    assert_match(fast_out, slow_out, tolerance("float64").rel, "fast vs textbook float64")
+
+
+@pytest.mark.parametrize("kernel, dilation, groups", [
+    pytest.param((3, 2), (2, 3), 2, id="k3x2-d2x3-g2"),
+    pytest.param((2, 2), (3, 1), 4, id="k2-d3x1-depthwise"),
+])
+def test_conv2d_dilation_and_groups_backward_match_finite_differences(kernel, dilation, groups):
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((2, 6, 7, 4))
+    W = rng.standard_normal((*kernel, 4 // groups, 4))
+    b = 0.5 + rng.random(4)
+    dY = rng.standard_normal(conv_output_shape(x, W, 1, "same", dilation))
+
+    def loss():
+        return float(np.sum(conv_forward("textbook", x, W, b, 1, "same", dilation,
+                                         groups)[2] * dY))
+
+    analytic = scratch_conv(x, W, b, 1, "same", dY, "textbook", dilation, groups)
+    numeric = {name: central_difference(loss, a) for name, a in {"dx": x, "dW": W, "db": b}.items()}
+    assert_match({name: analytic[name] for name in numeric}, numeric, FINITE_DIFFERENCE.rel,
+                 "conv2d dilation/groups backward vs finite differences")
+
+
+@pytest.mark.parametrize("image, kernel, dilation", [
+    pytest.param((9, 8), (2, 3), (3, 2), id="9x8-k2x3-d3x2"),
+    pytest.param((7, 7), (3, 3), (2, 2), id="7x7-k3-d2"),
+    pytest.param((5, 6), (4, 2), (1, 3), id="5x6-k4x2-d1x3"),
+])
+def test_same_padding_with_dilation_matches_tensorflow(image, kernel, dilation):
+    # TensorFlow pads the dilated kernel's span (k-1)*d + 1 by its 'same' rule, odd zero after
+    from crossframe.keras_impl.backend import tf
+    rng = np.random.default_rng(16)
+    x, W, b = conv_data(rng, image, kernel, c_in=2, c_out=3, bias=True, dtype="float64")
+    y_tf = tf.nn.conv2d(x, W, strides=1, padding="SAME", dilations=(1, *dilation, 1)).numpy() + b
+    for impl in IMPLS:
+        y = conv_forward(impl, x, W, b, 1, "same", dilation)[2]
+        assert rel_error(y, y_tf) <= tolerance("float64").rel, impl
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@pytest.mark.parametrize("kernel, dilation", [
+    pytest.param((2, 4), (3, 1), id="k2x4-d3x1-odd-totals"),
+    pytest.param((3, 3), (2, 2), id="k3-d2-even-totals"),
+])
+def test_torch_padding_same_with_dilation_is_keras_at_stride_1(kernel, dilation):
+    # torch's own padding="same" (stride 1 only) pads d*(k-1) in total, the odd zero after:
+    # Keras' amounts (the claim in layers/conv.py DILATION_NOTE)
+    rng = np.random.default_rng(17)
+    x, W, b = conv_data(rng, (7, 8), kernel, c_in=2, c_out=3, bias=True, dtype="float64")
+    x_t, W_t = torch.tensor(x).permute(0, 3, 1, 2), torch.tensor(W).permute(3, 2, 0, 1)
+    y_torch = F.conv2d(x_t, W_t, torch.tensor(b), padding="same", dilation=dilation)
+    y_scratch = conv_forward("textbook", x, W, b, 1, "same", dilation)[2]
+    assert rel_error(y_scratch, y_torch.permute(0, 2, 3, 1).numpy()) <= tolerance("float64").rel
+
+
+# -- Conv1D against torch ----------------------------------------------------------------------
+def scratch_conv1d(x, W, b, stride, padding, dilation, groups, dY) -> dict:
+    params = {"W": W} if b is None else {"W": W, "b": b}
+    op = textbook.Conv1D(strides=stride, padding=padding, dilation_rate=dilation, groups=groups)
+    y, cache = op.forward(params, x)
+    grads, dx = op.backward(params, cache, dY)
+    return {"y": y, "dx": dx, **{f"d{name}": g for name, g in grads.items()}}
+
+
+def torch_conv1d(x, W, b, stride, padding, dilation, groups, dY) -> dict:
+    """torch autograd on NCL with Keras' pads made explicit ("causal": all on the left)."""
+    from crossframe.geometry import pads
+    x_t = torch.tensor(x).permute(0, 2, 1).contiguous().requires_grad_()
+    W_t = torch.tensor(W).permute(2, 1, 0).contiguous().requires_grad_()
+    b_t = None if b is None else torch.tensor(b).requires_grad_()
+    left, right = pads(x.shape[1], W.shape[0], stride, padding, dilation)
+    y_t = F.conv1d(F.pad(x_t, (left, right)), W_t, b_t, stride=stride, dilation=dilation,
+                   groups=groups)
+    y_t.backward(torch.tensor(dY).permute(0, 2, 1))
+    out = {"y": y_t.detach().permute(0, 2, 1).numpy(), "dx": x_t.grad.permute(0, 2, 1).numpy(),
+           "dW": W_t.grad.permute(2, 1, 0).numpy()}
+    if b is not None:
+        out["db"] = b_t.grad.numpy()
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("k, stride, dilation, groups, padding, bias", [
+    pytest.param(3, 1, 1, 1, "valid", True, id="k3-valid"),
+    pytest.param(4, 1, 1, 1, "same", True, id="k4-same"),
+    pytest.param(3, 2, 1, 1, "causal", False, id="k3-s2-causal-nobias"),
+    pytest.param(3, 1, 3, 1, "causal", True, id="k3-d3-causal"),
+    pytest.param(2, 1, 2, 2, "same", True, id="k2-d2-g2-same"),
+    pytest.param(3, 1, 1, 4, "valid", True, id="depthwise"),
+])
+def test_conv1d_matches_torch(k, stride, dilation, groups, padding, bias, dtype):
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((2, 11, 4)).astype(dtype)
+    W = rng.standard_normal((k, 4 // groups, 8)).astype(dtype)
+    b = (0.5 * np.arange(1, 9) + 0.1 * rng.random(8)).astype(dtype) if bias else None
+    Lo = output_size(11, k, stride, padding, dilation)
+    dY = rng.standard_normal((2, Lo, 8)).astype(dtype)
+    got = scratch_conv1d(x, W, b, stride, padding, dilation, groups, dY)
+    want = torch_conv1d(x, W, b, stride, padding, dilation, groups, dY)
+    assert_match(got, want, tolerance(dtype).rel, f"conv1d scratch vs torch {dtype}")
+
+
+@settings(deadline=None, database=None)
+@given(k=st.integers(1, 5), s=st.integers(1, 3), d=st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same", "causal"]), groups=st.sampled_from([1, 2, 3]),
+       length=st.integers(1, 12), bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_conv1d_matches_torch_property(k, s, d, padding, groups, length, bias, seed):
+    if padding == "valid":
+        length = max(length, (k - 1) * d + 1)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, length, 2 * groups))
+    W = rng.standard_normal((k, 2, 2 * groups))
+    b = rng.standard_normal(2 * groups) if bias else None
+    dY = rng.standard_normal((2, output_size(length, k, s, padding, d), 2 * groups))
+    got = scratch_conv1d(x, W, b, s, padding, d, groups, dY)
+    want = torch_conv1d(x, W, b, s, padding, d, groups, dY)
+    assert_match(got, want, tolerance("float64").rel, "conv1d scratch vs torch (property)")
+
+
+def test_conv1d_backward_matches_finite_differences():
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((2, 9, 4))
+    W = rng.standard_normal((3, 2, 4))
+    b = 0.5 + rng.random(4)
+    op = textbook.Conv1D(strides=1, padding="causal", dilation_rate=2, groups=2)
+    dY = rng.standard_normal((2, 9, 4))
+
+    def loss():
+        return float(np.sum(op.forward({"W": W, "b": b}, x)[0] * dY))
+
+    analytic = scratch_conv1d(x, W, b, 1, "causal", 2, 2, dY)
+    numeric = {name: central_difference(loss, a) for name, a in {"dx": x, "dW": W, "db": b}.items()}
+    assert_match({name: analytic[name] for name in numeric}, numeric, FINITE_DIFFERENCE.rel,
+                 "conv1d backward vs finite differences")
+
+
+def test_group_blocks_pair_block_g_with_block_g():
+    from crossframe.scratch.conv import group_blocks
+    assert group_blocks(6, 4, 2) == [(slice(0, 3), slice(0, 2)), (slice(3, 6), slice(2, 4))]
+    assert group_blocks(3, 3, 1) == [(slice(0, 3), slice(0, 3))]
 
 
 # -- padding rule ------------------------------------------------------------------------------
@@ -386,6 +572,8 @@ LAYERS = {
     "conv-valid-s3-bias": (lambda: textbook.Conv2D(strides=(3, 3), padding="valid"), True),
     "fast-conv-same-s2-bias": (lambda: fast.Conv2D(strides=(2, 2), padding="same"), True),
     "fast-conv-valid-s1-nobias": (lambda: fast.Conv2D(strides=(1, 1), padding="valid"), False),
+    "conv-same-d2-bias": (lambda: textbook.Conv2D(padding="same", dilation_rate=(2, 2)), True),
+    "fast-conv-same-d2-bias": (lambda: fast.Conv2D(padding="same", dilation_rate=(2, 2)), True),
     "maxpool-p2": (lambda: MaxPool2D(pool_size=(2, 2)), None),
     "maxpool-p3-s1": (lambda: MaxPool2D(pool_size=(3, 3), strides=(1, 1)), None),
     "flatten": (lambda: Flatten(), None),

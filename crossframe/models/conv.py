@@ -81,13 +81,14 @@ register(Spec(
 
 # --- maxpool2d -------------------------------------------------------------------------------
 def _maxpool(o):
-    return Sequential([MaxPool2D(pool_size=o["pool_size"], strides=o["strides"])], _image(o))
+    return Sequential([MaxPool2D(pool_size=o["pool_size"], strides=o["strides"],
+                                 padding=o["padding"])], _image(o))
 
 
 register(Spec(
     name="maxpool2d", kind="layer", family="conv",
-    summary="one MaxPool2D, NHWC, floor (valid) semantics; ties send the gradient to the first "
-            "maximum",
+    summary="one MaxPool2D, NHWC, floor (valid) or Keras' 'same' padding; ties send the gradient "
+            "to the first maximum",
     model=_maxpool, batch=_image_batch(relu_channels=True), default_batch_size=4,
     layer="maxpool2d",
     options=(Option("height", 7, "input height H", integer(1)),
@@ -95,7 +96,9 @@ register(Spec(
              Option("channels", 3, "input channels C", integer(1)),
              Option("pool_size", (2, 2), "window size: 2, or 2x3", size2, aliases=("pool",)),
              Option("strides", None, "stride (default: the window size)", size2,
-                    aliases=("stride",))),
+                    aliases=("stride",)),
+             Option("padding", "valid", "'valid' (floor) or 'same' (Keras' rule: -inf pads, the "
+                    "odd one bottom/right)", str, ("valid", "same"))),
     notes=("The default 7x9 input with a 2x2 window drops row 6 and column 8 (floor).",
            "The default batch has every other channel passed through a ReLU so that ties "
            "occur."),

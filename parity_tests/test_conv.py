@@ -31,17 +31,19 @@ from crossframe.describe import describe, render
 from crossframe.errors import InputError
 from crossframe.gradcheck import numerical_gradients
 from crossframe.geometry import PADDINGS
+from crossframe.layers import Conv2D as Conv2DLayer
+from crossframe.layers import Dense, Flatten
 from crossframe.layers.base import flatten_order
 from crossframe.layers.conv import DIFFERENCES, TORCH_KERNEL, without_flatten_permutation
-from crossframe.mapping import Mapping, Transpose
+from crossframe.mapping import BlockReorder, Chain, Mapping, Transpose
 from crossframe.result import failures
 from crossframe.runner import check, prepare, run, run_all
 from crossframe.runner import with_mapping as run_with_mapping
 from crossframe.scratch.conv import Conv2D
 from crossframe.scratch.pooling import MaxPool2D
-from crossframe.sequential import NCHW
-from crossframe.spec import FRAMEWORKS, Batch, get
-from crossframe.testing import assert_results_differ, scratch_model_with
+from crossframe.sequential import NCHW, Sequential
+from crossframe.spec import FRAMEWORKS, PAIRS, Batch, get
+from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 from crossframe.torch_impl.conv import standard_strides
 
@@ -185,6 +187,106 @@ def test_cancelling_bias_gradient_is_measured_against_its_terms():
     assert results["keras"].terms["grad:conv.b"] == pytest.approx(np.abs(G).sum(), rel=1e-12)
     assert abs(G.sum()) < 1e-3 * np.abs(G).sum()
     assert not mismatches(case)
+
+
+# --- Conv2D dilation_rate and groups, three-way -------------------------------------------------
+def conv2d_model(image=(7, 8, 4), filters=8, kernel_size=3, strides=1, padding="same",
+                 dilation_rate=1, groups=1, use_bias=True, head=False) -> Sequential:
+    layers = [Conv2DLayer(filters=filters, kernel_size=kernel_size, strides=strides,
+                          padding=padding, dilation_rate=dilation_rate, groups=groups,
+                          use_bias=use_bias)]
+    if head:
+        layers += [Flatten(), Dense(units=3)]
+    return Sequential(layers, image)
+
+
+def assert_three_way(case, label: str) -> None:
+    results = run_all(case)
+    for a, b in PAIRS:
+        assert_results_match(results[a], results[b], case.dtype, f"{label} {a}~{b}")
+
+
+CONV2D_OPTIONS = [
+    pytest.param({"dilation_rate": 2}, id="d2-same"),
+    pytest.param({"dilation_rate": (2, 3), "kernel_size": (2, 3)}, id="k2x3-d2x3-same-odd-after"),
+    pytest.param({"dilation_rate": 2, "padding": "valid"}, id="d2-valid"),
+    pytest.param({"groups": 2}, id="groups2"),
+    pytest.param({"groups": 2, "strides": 2, "kernel_size": (3, 2)}, id="groups2-s2-k3x2"),
+    pytest.param({"groups": 4}, id="depthwise-x2"),
+    pytest.param({"groups": 4, "filters": 4, "dilation_rate": 2, "use_bias": False},
+                 id="depthwise-d2-nobias"),
+    pytest.param({"groups": 2, "dilation_rate": (1, 2), "head": True},
+                 id="groups2-d1x2-flatten-dense"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", CONV2D_OPTIONS)
+def test_conv2d_dilation_and_groups_three_way(options, dtype):
+    case = prepare(conv2d_model(**options), dtype=dtype, seed=4)
+    assert_three_way(case, f"conv2d {options}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(kh=st.integers(1, 3), kw=st.integers(1, 3), dh=st.integers(1, 3), dw=st.integers(1, 3),
+       s=st.integers(1, 2), padding=st.sampled_from(PADDINGS),
+       groups=st.sampled_from([1, 2, 3]), per_in=st.integers(1, 2), per_out=st.integers(1, 2),
+       height=st.integers(1, 8), width=st.integers(1, 8), bias=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_conv2d_dilation_groups_three_way_property(dtype, kh, kw, dh, dw, s, padding, groups,
+                                                   per_in, per_out, height, width, bias, seed):
+    if s > 1:      # Keras (and crossframe) refuse strides > 1 with dilation_rate > 1
+        dh = dw = 1
+    if padding == "valid":
+        height, width = max(height, (kh - 1) * dh + 1), max(width, (kw - 1) * dw + 1)
+    model = conv2d_model((height, width, groups * per_in), groups * per_out, (kh, kw), s,
+                         padding, (dh, dw), groups, bias)
+    case = prepare(model, dtype=dtype, seed=seed, batch_size=2)
+    assert_three_way(case, f"conv2d k{kh}x{kw} d{dh}x{dw} s{s} {padding} g{groups}")
+
+
+SWAP_GROUPS = BlockReorder(("g0", "g1"), ("g1", "g0"), axis=0)  # torch weight's C_out blocks
+
+
+@pytest.mark.parametrize("tensor", ["out:output", "grad:conv.W"])
+def test_conv2d_grouped_kernel_blocks_swapped_is_caught(tensor):
+    # groups=2: both groups' filters have the shape (C_out/2, C_in/2, kh, kw), so loading
+    # group 1's filters into group 0's output block (and back) fits; only the numbers show it
+    case = prepare(conv2d_model(groups=2))
+    bad = run(with_kernel_transform(case, "conv.W", Chain((TORCH_KERNEL, SWAP_GROUPS))),
+              "torch")
+    assert_results_differ(run(case, "keras"), bad, "float64", tensor)
+
+
+@pytest.mark.parametrize("options, match", [
+    pytest.param({"strides": 2, "dilation_rate": 2}, "Keras refuses strides > 1 together "
+                 "with dilation_rate > 1 — use strides=1 or dilation_rate=1",
+                 id="strides-and-dilation"),
+    pytest.param({"groups": 3}, "groups=3 does not divide the input channels 4 and filters 8",
+                 id="groups-divide-neither"),
+    pytest.param({"kernel_size": 3, "dilation_rate": 4, "padding": "valid"},
+                 r"a 3x3 window with dilation_rate 4x4 \(it spans 9x9\) does not fit its 7x8",
+                 id="dilated-kernel-too-large"),
+    pytest.param({"dilation_rate": 0}, "dilation_rate=0 is not valid", id="dilation-0"),
+])
+def test_bad_conv2d_dilation_groups_raise_an_input_error_with_a_fix(options, match):
+    with pytest.raises(InputError, match=match):
+        conv2d_model(**options)
+
+
+def test_describe_prints_dilation_and_groups_in_both_libraries():
+    spec = get("sequential")
+    opts = spec.resolve({"layers": "conv2d(filters=4, kernel_size=2, padding=same, "
+                         "dilation_rate=3, groups=2)", "input": "6x6x2"})
+    info = describe(spec, opts)
+    assert "nn.Conv2d(2, 4, kernel_size=(2, 2), stride=(1, 1), padding=0, dilation=(3, 3), " \
+        "groups=2)" in info["code"]["torch"]
+    assert "F.pad(x, (1, 2, 1, 2))" in info["code"]["torch"]
+    assert "dilation_rate=(3, 3), groups=2" in info["code"]["keras"]
+    assert "same, stride 1, dilation 3, 6x6 input, 2x2 kernel: pad top 1 bottom 2, left 1 " \
+        "right 2 -> 6x6 output" in info["frameworks"]["torch"]["formula"]
+    (row,) = [p for p in info["params"] if p["name"] == "conv.W"]
+    assert row["shape"] == [2, 2, 1, 4] and "C_in/groups" in row["doc"]
 
 
 # --- the suite can fail -------------------------------------------------------------------------

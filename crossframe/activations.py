@@ -52,9 +52,13 @@ LEAKY_SLOPE_TORCH = 0.01            # torch.nn.LeakyReLU(), F.leaky_relu
 
 
 def _scratch():
-    from .scratch import activations
+    """scratch/activations.py, found by name as crossframe.frameworks finds every
+    implementation (the hub never imports an implementation package statically)."""
+    import importlib
 
-    return activations
+    from .frameworks import PACKAGES
+
+    return importlib.import_module(f"{PACKAGES['scratch']}.activations")
 
 
 def _torch():

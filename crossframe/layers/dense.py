@@ -33,9 +33,9 @@ class Dense(LayerDecl):
     options = (
         Option("units", None, "output units U (inferred from the kernel when weights are given)",
                integer(1)),
-        Option("activation", "linear", "f applied to x W + b, by its Keras name (with the Keras "
-               "function's defaults: leaky_relu slope 0.2, gelu exact, elu alpha 1): "
-               + ", ".join(A.names()), A.parse),
+        Option("activation", "linear", "f applied to x W + b, by its Keras name, with the Keras "
+               "function's defaults (leaky_relu slope 0.2, gelu exact, elu alpha 1; "
+               "hard_sigmoid is Keras 3's, hard_sigmoid_keras2 Keras 2's)", A.parse),
         Option("use_bias", True, "add a bias b (U,)", boolean, aliases=("bias",)),
     )
     equations = (
@@ -681,6 +681,105 @@ def _epsilon_defaults() -> float:
     return rel_error(run(torch, "torch").outputs["output"], run(keras, "keras").outputs["output"])
 
 
+def _lone(name: str, framework: str, **options):
+    """The output of the lone check ``name`` with ``options`` in ``framework`` (float64)."""
+    from ..runner import prepare, run
+
+    return run(prepare(name, options=options), framework).outputs["output"]
+
+
+def _leaky_default_slopes() -> float:
+    """LeakyReLU with each library's default slope, torch 0.01 and the Keras layer's 0.3, on
+    the same batch: relative difference of the outputs."""
+    from ..tolerances import rel_error
+
+    return rel_error(_lone("leaky_relu", "torch", negative_slope=A.LEAKY_SLOPE_TORCH),
+                     _lone("leaky_relu", "keras", negative_slope=A.LEAKY_SLOPE_KERAS_LAYER))
+
+
+def _gelu_other_form() -> float:
+    """GELU's two forms on the same batch: torch approximate='tanh' against Keras
+    approximate=False (the flag a port misreads), relative difference of the outputs."""
+    from ..tolerances import rel_error
+
+    return rel_error(_lone("gelu", "torch", approximate=True),
+                     _lone("gelu", "keras", approximate=False))
+
+
+def _hard_sigmoid_versions() -> float:
+    """Keras 2's clip(0.2 x + 0.5, 0, 1) (Keras) against Keras 3's / torch's relu6(x + 3) / 6
+    (torch), same batch: relative difference of the outputs."""
+    from ..tolerances import rel_error
+
+    return rel_error(_lone("hard_sigmoid", "torch"), _lone("hard_sigmoid_keras2", "keras"))
+
+
+def _library_grads(torch_fn, keras_fn, x):
+    """dy/dx of torch_fn and keras_fn (summed outputs) at the float64 points x."""
+    import numpy as np
+    import torch
+
+    from ..keras_impl.backend import tf
+
+    t = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    torch_fn(t).sum().backward()
+    k = tf.constant(np.asarray(x, dtype=np.float64))
+    with tf.GradientTape() as tape:
+        tape.watch(k)
+        value = tf.reduce_sum(keras_fn(k))
+    return t.grad.numpy(), tape.gradient(value, k).numpy()
+
+
+def _selu_at_zero() -> float:
+    """SELU's derivative at exactly x = 0: torch's (scale alpha) over TensorFlow's (scale),
+    minus 1."""
+    import torch
+
+    from ..keras_impl.backend import keras
+
+    dt, dk = _library_grads(torch.nn.functional.selu, keras.activations.selu, [0.0])
+    return float(abs(dt[0] / dk[0] - 1))
+
+
+def _softplus_threshold() -> float:
+    """nn.Softplus() (threshold=20) against Keras' softplus at x = 20.5 .. 30: relative
+    difference of the outputs."""
+    import numpy as np
+    import torch
+
+    from ..keras_impl.backend import keras
+    from ..tolerances import rel_error
+
+    x = np.linspace(20.5, 30.0, 8)
+    return rel_error(torch.nn.Softplus()(torch.tensor(x)).numpy(),
+                     np.asarray(keras.activations.softplus(x)))
+
+
+def _torch_hardsigmoid_float64() -> float:
+    """torch's own F.hardsigmoid backward in float64 against the exact 1/6: relative."""
+    import torch
+
+    x = torch.linspace(-2.9, 2.9, 7, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.hardsigmoid(x).sum().backward()
+    return float((x.grad * 6 - 1).abs().max())
+
+
+def _keras_float64_constants() -> float:
+    """Keras' own leaky_relu (slope 0.3) and gelu in float64 against the formulas (scratch):
+    the larger relative difference of the outputs."""
+    import numpy as np
+
+    from ..keras_impl.backend import keras
+    from ..tolerances import rel_error
+
+    x = np.linspace(-3.0, 3.0, 13)
+    leaky = keras.layers.LeakyReLU(negative_slope=0.3, dtype="float64")(x)
+    gelu = keras.activations.gelu(x, approximate=False)
+    return max(rel_error(np.asarray(leaky), A.get("leaky_relu").forward(
+                   {"negative_slope": 0.3})(x)),
+               rel_error(np.asarray(gelu), A.get("gelu").forward()(x)))
+
+
 DIFFERENCES = (
     Difference(
         "BatchNormalization momentum convention",
@@ -721,6 +820,69 @@ DIFFERENCES = (
         agree_when="the port states it: nn.LayerNorm(F, eps=1e-3), or "
                    "LayerNormalization(epsilon=1e-5)",
         measure=_epsilon_defaults,
+    ),
+    Difference(
+        "LeakyReLU default slope",
+        torch="nn.LeakyReLU() and F.leaky_relu use negative_slope=0.01",
+        keras="layers.LeakyReLU() uses negative_slope=0.3 (Keras 2: alpha=0.3); "
+              "keras.activations.leaky_relu and Dense(activation='leaky_relu') use 0.2",
+        agree_when="the port states the slope: nn.LeakyReLU(0.3) for Keras' layer, 0.2 for "
+                   "Keras' activation string, LeakyReLU(negative_slope=0.01) for torch's",
+        measure=_leaky_default_slopes,
+    ),
+    Difference(
+        "GELU approximation names",
+        torch="nn.GELU(approximate='none') is the exact erf form (the default), "
+              "approximate='tanh' the tanh form",
+        keras="approximate=False is the exact form (keras.activations.gelu and "
+              "Activation('gelu') default to it), approximate=True the tanh form; "
+              "keras.ops.gelu defaults to approximate=True",
+        agree_when="torch 'none' = Keras False, torch 'tanh' = Keras True (measured: the tanh "
+                   "form against the exact one)",
+        measure=_gelu_other_form,
+    ),
+    Difference(
+        "hard_sigmoid: Keras 2 against Keras 3 and torch",
+        torch="nn.Hardsigmoid: relu6(x + 3) / 6 (slope 1/6 on -3 < x < 3), as Keras 3",
+        keras="Keras 2's hard_sigmoid (old checkpoints, LSTM recurrent_activation in old "
+              "tutorials): clip(0.2 x + 0.5, 0, 1) (slope 0.2 on -2.5 <= x <= 2.5)",
+        agree_when="the port knows which Keras wrote the model: crossframe's hard_sigmoid is "
+                   "Keras 3's, hard_sigmoid_keras2 Keras 2's",
+        measure=_hard_sigmoid_versions,
+    ),
+    Difference(
+        "SELU derivative at exactly 0",
+        torch="F.selu backward at x = 0 takes the x <= 0 side: scale * alpha = 1.7581 (as "
+              "its elu does; so does crossframe's scratch)",
+        keras="TensorFlow's SeluGrad at x = 0 takes the x > 0 side: scale = 1.0507",
+        agree_when="x != 0 (random inputs never hit 0 exactly; relu outputs fed to selu can)",
+        measure=_selu_at_zero,
+    ),
+    Difference(
+        "Softplus above 20",
+        torch="nn.Softplus() returns x itself where x > threshold=20 (beta=1)",
+        keras="softplus computes log1p(exp(x)) at every x (exact)",
+        agree_when="x <= 20, or nn.Softplus(threshold=...) raised (the difference is "
+                   "log1p(exp(-x)) ~ exp(-x), about 1e-10 of x at x = 20)",
+        measure=_softplus_threshold,
+    ),
+    Difference(
+        "torch's Hardsigmoid backward in float64",
+        torch="F.hardsigmoid / nn.Hardsigmoid backward multiplies by float32(1/6) in float64 "
+              "(3e-8 relative); the forward is exact",
+        keras="hard_sigmoid = relu6(x + 3) / 6 in the tensor's dtype: exact gradient",
+        agree_when="float32, or F.relu6(x + 3) / 6 written out (crossframe's torch layer does)",
+        measure=_torch_hardsigmoid_float64,
+    ),
+    Difference(
+        "Keras' leaky_relu and gelu in float64",
+        torch="F.leaky_relu and F.gelu compute in float64 with float64 constants",
+        keras="TensorFlow's LeakyRelu keeps negative_slope as a float32 attribute (0.3 -> "
+              "0.30000001192...), tf.nn.gelu casts 1/sqrt(2) and 0.044715 through float32 "
+              "tensors: ~1e-8 and ~1e-9 relative in float64",
+        agree_when="float32, or the formula written in keras.ops (crossframe's Keras layers "
+                   "do: where(x > 0, x, slope x); 0.5 x (1 + erf(x / sqrt 2)))",
+        measure=_keras_float64_constants,
     ),
 )
 

@@ -117,11 +117,33 @@ def tokens() -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.int64), y
 
 
-DATASETS = {"digits": digits, "diabetes": diabetes, "tokens": tokens}
+SERIES_STEPS, SERIES_ROWS = 24, 1000
+
+
+@lru_cache(maxsize=None)
+def series() -> tuple[np.ndarray, np.ndarray]:
+    """A univariate time series generated here, the same on every machine (numpy's PCG64 from
+    seed 0, no download): X (1000, 24, 1) windows, y (1000, 1) the value after each window.
+
+    Each row is its own signal, a sum of two sines with random periods (6..16 and 20..40
+    steps), phases and amplitudes, plus Gaussian noise of std 0.05: the next value follows
+    from the window's shape, which a Conv1D -> Flatten -> Dense regression can learn."""
+    rng = np.random.default_rng(0)
+    t = np.arange(SERIES_STEPS + 1, dtype=np.float64)
+    period = np.stack([rng.uniform(6, 16, SERIES_ROWS), rng.uniform(20, 40, SERIES_ROWS)], 1)
+    phase = rng.uniform(0, 2 * np.pi, size=(SERIES_ROWS, 2))
+    amplitude = np.stack([np.ones(SERIES_ROWS), rng.uniform(0.3, 0.8, SERIES_ROWS)], 1)
+    waves = amplitude[:, :, None] * np.sin(2 * np.pi * t / period[:, :, None]
+                                           + phase[:, :, None])
+    signal = waves.sum(axis=1) + rng.normal(0, 0.05, size=(SERIES_ROWS, SERIES_STEPS + 1))
+    return signal[:, :SERIES_STEPS, None].copy(), signal[:, SERIES_STEPS:].copy()
+
+
+DATASETS = {"digits": digits, "diabetes": diabetes, "tokens": tokens, "series": series}
 
 
 def dataset_rows(name: str) -> int:
-    """Rows of a data set ("digits": 1797, "diabetes": 442, "tokens": 1500)."""
+    """Rows of a data set ("digits": 1797, "diabetes": 442, "tokens": 1500, "series": 1000)."""
     return len(DATASETS[name]()[0])
 
 

@@ -38,7 +38,7 @@ from crossframe.testing import assert_results_differ, assert_results_match, scra
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 from crossframe.torch_impl.conv import standard_strides
 
-NAME = "conv2d_transpose"
+NAME = "conv2dtranspose"
 
 
 def options(H=4, W=5, C=2, filters=3, kernel=(3, 3), strides=(2, 2), padding="same",
@@ -150,6 +150,17 @@ def test_keras_refuses_output_padding_at_or_above_the_stride_and_even_same_with_
     W = np.ones((2, 2, 1, 1))
     with pytest.raises(Exception, match="out_backprop"):
         keras_layer(W, (2, 2), "same", (0, 0), 3, 3)(np.ones((1, 3, 3, 1)))
+
+
+def test_keras_own_torch_backend_ports_same_at_stride_2_as_the_naive_port():
+    # what the notes say of Keras' torch backend: 3x3, stride 2, 'same' -> padding=1,
+    # output_padding=1 (the port the TensorFlow numbers disagree with), with a warning
+    from keras.src.backend.common.backend_utils import \
+        _convert_conv_transpose_padding_args_from_keras_to_torch as keras_to_torch
+
+    with pytest.warns(UserWarning, match="inconsistencies across backends"):
+        assert keras_to_torch(3, 2, 1, "same", None) == (1, 1)
+    assert torch_port(3, 2, "same", None) == (0, 0, 1)
 
 
 def test_torch_port_reproduces_every_keras_crop():

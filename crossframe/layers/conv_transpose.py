@@ -138,9 +138,9 @@ output_padding_pair.__name__ = "none, or a size per axis >= 0 (e.g. 1 or 1x0)"
 
 
 class Conv2DTranspose(LayerDecl):
-    name, title, family, stem = "conv2d_transpose", "Conv2DTranspose", "conv_transpose", "convt"
+    name, title, family, stem = "conv2dtranspose", "Conv2DTranspose", "conv_transpose", "convt"
     keras, torch = "keras.layers.Conv2DTranspose", "torch.nn.ConvTranspose2d"
-    aliases = ("conv2dtranspose", "ConvTranspose2d", "convtranspose2d", "deconv2d",
+    aliases = ("conv2d_transpose", "ConvTranspose2d", "convtranspose2d", "deconv2d",
                "conv_transpose2d")
     layouts = ("image",)
     example = ((4, 5, 2), {"filters": 3, "kernel_size": (3, 2), "strides": (2, 3),
@@ -184,8 +184,9 @@ class Conv2DTranspose(LayerDecl):
         "crop, output_padding = top - bottom crop when >= 0, else one more row cut off the end "
         "by hand (3x3 kernel, stride 2: padding=0, then x[:, :, :-1, :-1]; 4x4 kernel, stride 2: "
         "padding=1; 5x5 kernel, stride 2: padding=1, then x[:, :, :-1, :-1]; 1x1 kernel, "
-        "stride 2: padding=0, output_padding=1). Wherever k - s is odd torch's two arguments "
-        "cannot say it: the crop is needed.",
+        "stride 2: padding=0, output_padding=1). Wherever k - s (k - k%2 - op with "
+        "output_padding) is positive and odd, torch's two arguments cannot say it: the cut is "
+        "needed.",
         "The usual port of Keras' 'same' at stride 2, ConvTranspose2d(k, 2, padding=k//2, "
         "output_padding=1), has Keras' output shape for an odd k and numbers shifted by one row "
         "and column (for k=3 Keras crops top 0 bottom 1, the port 1 and 0). Keras' own torch "
@@ -204,7 +205,7 @@ class Conv2DTranspose(LayerDecl):
         for key in ("filters", "kernel_size"):
             if opts[key] is None:
                 raise InputError(f"{where}: Conv2DTranspose needs {key}",
-                                 "e.g. conv2d_transpose(filters=8, kernel_size=3, strides=2)")
+                                 "e.g. conv2dtranspose(filters=8, kernel_size=3, strides=2)")
         op = opts["output_padding"]
         if op is None:
             return
@@ -301,9 +302,13 @@ class Conv2DTranspose(LayerDecl):
         stride = sh if sh == sw else shape_text(o["strides"])
         op = "" if o["output_padding"] is None else \
             f", output_padding {shape_text(o['output_padding'])}"
+        def side(name, n, what):
+            return f"{name} {n}" if n >= 0 else f"{name} {n} ({-n} zero {what} added)"
+
         return (f"{o['padding']}, stride {stride}{op}, {shape_text((H, W))} input, "
                 f"{shape_text(o['kernel_size'])} kernel: full {shape_text(full)}, crop top {top} "
-                f"bottom {bottom}, left {left} right {right} -> "
+                f"{side('bottom', bottom, 'rows' if bottom < -1 else 'row')}, left {left} "
+                f"{side('right', right, 'columns' if right < -1 else 'column')} -> "
                 f"{shape_text(cfg.flow_out.shape[:2])} output")
 
     def formula(self, cfg, framework):
@@ -332,7 +337,7 @@ def _port_vs_keras(kernel: int, output_padding, port_padding: int, port_output_p
     from ..runner import prepare, run
     from ..tolerances import rel_error
 
-    case = prepare("conv2d_transpose", options={
+    case = prepare("conv2dtranspose", options={
         "input": f"{height}x{width}x2", "filters": 3, "kernel_size": kernel, "strides": 2,
         "padding": "same", "output_padding": output_padding})
     keras_out = run(case, "keras").outputs["output"]

@@ -36,6 +36,7 @@ from .mapping import Entry, Identity, Mapping, Permute, Transpose
 
 NCHW = Transpose((0, 3, 1, 2))  # NHWC -> NCHW
 NCL = Transpose((0, 2, 1))      # NLC -> NCL (a 1-D feature map)
+LAYER_AXIS = Transpose((1, 0, 2))   # (N, L*dirs, H) -> torch's (L*dirs, N, H)
 SCRATCH_WHY = "scratch computes in the canonical layout"
 WHY = {
     "x": {"scratch": "canonical layout",
@@ -48,9 +49,20 @@ WHY = {
     "state": {"scratch": "(N, H); zeros when not given",
               "torch": "(N, H); the module adds torch's num_layers axis, state[None]",
               "keras": "(N, H), passed as initial_state=[h0(, c0)]"},
-    "out": {"torch": {"h_seq": "output (N, T, H)", "h_last": "h_n[0]", "c_last": "c_n[0]"},
+    "out": {"torch": {"h_seq": "output (N, T, H)", "h_last": "h_n[0]", "c_last": "c_n[0]",
+                      "y_last": "the last layer's h_n (both directions' final states, merged)"},
             "keras": {"h_seq": "return_sequences=True", "h_last": "return_state=True",
-                      "c_last": "return_state=True"}},
+                      "c_last": "return_state=True",
+                      "y_last": "return_sequences=False: the output at the last step"}},
+    "stacked": "torch's h_0 / c_0 are (num_layers * num_directions, N, H): the batch axis "
+               "second; row l * dirs + d is layer l, direction d",
+    "stacked_in": {"scratch": "(N, num_layers * directions, H), row l * dirs + d for layer l, "
+                              "direction d; zeros when not given",
+                   "keras": "(N, num_layers * directions, H): initial_state=[h0[:, k], ...] per "
+                            "Keras layer, the forward direction's then the backward one's"},
+    "stacked_out": "torch's h_n / c_n (num_layers * num_directions, N, H), batch axis second",
+    "keras_stacked_out": "each Keras layer's return_state (forward, then backward), stacked on "
+                         "axis 1",
 }
 
 
@@ -178,7 +190,7 @@ class Sequential:
         self.notes: list[str] = []          # what a user should know (a softmax applied twice)
         self.items = tuple(items)
         self.layers = self._resolve(items, shapes or {})
-        self.inputs = {"x": self.input_shape, **{s: (self._state_size(s),)
+        self.inputs = {"x": self.input_shape, **{s: self._state_shape(s)
                                                   for cfg in self.layers for s in cfg.state_inputs}}
         self.outputs = self._outputs()
         self._check_loss()
@@ -245,16 +257,29 @@ class Sequential:
             flow = out
         return tuple(configs)
 
-    def _state_size(self, state: str) -> int:
-        return next(cfg.opts["units"] for cfg in self.layers if state in cfg.state_inputs)
+    def _state_shape(self, state: str) -> tuple[int, ...]:
+        """(H,), or (num_layers * directions, H) for a stacked or bidirectional layer."""
+        return next(cfg.decl.state_shape(cfg.opts) for cfg in self.layers
+                    if state in cfg.state_inputs)
 
     def _outputs(self) -> dict[str, tuple]:
         last = self.layers[-1]
         if last.decl.recurrent and last.opts.get("return_state"):
-            T, H = last.flow_in.shape[0], last.opts["units"]
-            sizes = {"h_seq": (T, H), "h_last": (H,), "c_last": (H,)}
+            sizes = last.decl.output_shapes(last.opts, last.flow_in)
             return {n: sizes[n] for n in last.decl.outputs(last.opts)}
         return {self.output_name: last.flow_out.shape}
+
+    def _stacked_states(self) -> set[str]:
+        """Model inputs and outputs holding states with torch's layer axis (a stacked or
+        bidirectional recurrent layer): torch holds them (L*dirs, N, H), canonical (N, L*dirs,
+        H)."""
+        out = set()
+        for cfg in self.layers:
+            if cfg.decl.recurrent and cfg.decl.general(cfg.opts):
+                out |= set(cfg.state_inputs)
+                if cfg.last and cfg.opts.get("return_state"):
+                    out |= set(cfg.decl.finals(cfg.opts))
+        return out
 
     def _check_loss(self) -> None:
         loss = self.loss
@@ -340,7 +365,11 @@ class Sequential:
         layout = flow_for(self.input_shape).layout
         why = WHY["x"][fw] if fw == "scratch" else WHY["x"][fw][layout]
         x = NCHW if fw == "torch" and layout == "image" else Identity()
-        states = [Entry(s, s, Identity(), WHY["state"][fw]) for s in self.inputs if s != "x"]
+        stacked = self._stacked_states()
+        states = [Entry(s, s, LAYER_AXIS, WHY["stacked"]) if fw == "torch" and s in stacked
+                  else Entry(s, s, Identity(), WHY["stacked_in"][fw] if s in stacked
+                             else WHY["state"][fw])
+                  for s in self.inputs if s != "x"]
         return [Entry("x", "x", x, why)] + states
 
     def _output_entries(self, fw: str) -> list[Entry]:
@@ -348,6 +377,10 @@ class Sequential:
         out = []
         for name in self.outputs:
             transform, why = Identity(), WHY["out"].get(fw, {}).get(name, "")
+            if fw == "torch" and name in self._stacked_states():
+                transform, why = LAYER_AXIS, WHY["stacked_out"]
+            elif fw == "keras" and name in self._stacked_states():
+                why = WHY["keras_stacked_out"]
             if fw == "torch" and name == self.output_name:
                 if flow.layout == "image":
                     transform, why = NCHW, "torch returns NCHW; mapped back to NHWC"
@@ -382,11 +415,10 @@ class Sequential:
         if len(self.outputs) == 1:
             lines += ["        return x"]
         else:                                   # a recurrent layer with return_state, last
-            finals = {"h_last": "state[0][0]", "c_last": "state[1][0]"} \
-                if "c_last" in self.outputs else {"h_last": "state[0]"}
-            values = {"h_seq": "x", **finals}
-            if "h_seq" not in self.outputs:     # x was cut to h_last already
-                values["h_last"] = "x"
+            last = self.layers[-1]
+            values = last.decl.torch_returns(last)
+            if not last.opts["return_sequences"] and not last.decl.general(last.opts):
+                values["h_last"] = "x"          # x was cut to h_last already
             lines += ["        return {" + ", ".join(f"{n!r}: {values[n]}"
                                                     for n in self.outputs) + "}"]
         lines += ["", "", "model = Model().double()  # or .float()"]
@@ -404,7 +436,11 @@ class Sequential:
                  "for the layers (set_floatx alone is ignored once a layer has read the policy)",
                  "keras.config.set_floatx('float64')",
                  "keras.config.set_dtype_policy('float64')"]
-        code = {cfg.name: _named(cfg.decl.keras_code(cfg), cfg.name) for cfg in self.layers}
+        stacks = {cfg.name for cfg in self.layers
+                  if cfg.decl.recurrent and cfg.decl.general(cfg.opts)}
+        code = {cfg.name: ",\n    ".join(cfg.decl.keras_layers(cfg, False))
+                if cfg.name in stacks else _named(cfg.decl.keras_code(cfg), cfg.name)
+                for cfg in self.layers}
         if len(self.inputs) == 1 and len(self.outputs) == 1:
             lines += ["# variables: sequential/<layer>/kernel (a keras.Sequential prefixes its "
                       "name)", "model = keras.Sequential([",
@@ -416,6 +452,10 @@ class Sequential:
                       for name, shape in self.inputs.items()]
             h = "x"
             for cfg in self.layers:
+                if cfg.name in stacks:          # several Keras layers (or Bidirectional)
+                    lines += cfg.decl.keras_functional(cfg, h)
+                    h = "h"
+                    continue
                 states = list(cfg.state_inputs)
                 call = f"(h{', initial_state=[' + ', '.join(states) + ']' if states else ''})"
                 target = "h"
@@ -428,7 +468,7 @@ class Sequential:
             if len(outputs) == 1:
                 outs = "h"
             else:
-                outs = "{" + ", ".join(f"{n!r}: {'h' if n == 'h_seq' else n}"
+                outs = "{" + ", ".join(f"{n!r}: {'h' if n in ('h_seq', 'y_last') else n}"
                                        for n in outputs) + "}"
             inputs = "{" + ", ".join(f"{n!r}: {n}" for n in self.inputs) + "}"
             lines.append(f"model = keras.Model({inputs}, {outs})")

@@ -23,12 +23,8 @@ def build(sequential, dtype: str, classes: dict):
             h = layer(h)
             continue
         states = [inputs[s] for s in cfg.state_inputs] or None
-        out = layer(h, initial_state=states)
+        named = layer(h, initial_state=states)     # keras_impl.recurrent.Stack: a dict
+        h = named[cfg.decl.passed_on(cfg.opts)]
         if cfg.opts["return_state"]:
-            h, *finals = out
-            names = cfg.decl.outputs(cfg.opts)
-            values = ([h] if cfg.opts["return_sequences"] else []) + finals
-            outputs = dict(zip(names, values))
-        else:
-            h = out
+            outputs = {n: named[n] for n in cfg.decl.outputs(cfg.opts)}
     return keras.Model(inputs=inputs, outputs=outputs or {sequential.output_name: h})

@@ -1,6 +1,7 @@
 """Recurrent layers in Keras 3: SimpleRNN, LSTM, GRU (reset_after=True and False).
 
-Shapes: N batch, T time, D in, H hidden.  x: (N, T, D); h0 / c0: (N, H).
+Shapes: N batch, T time, D in, H hidden, L num_layers, dirs 1 or 2.  x: (N, T, D);
+h0 / c0: (N, H), or (N, L * dirs, H) for a stacked or bidirectional layer.
 
 Keras' layout is the canonical one: ``kernel (D, kH)``, ``recurrent_kernel (H, kH)`` with the
 gate blocks as *column* blocks (LSTM i, f, g(c), o; GRU z, r, h), one ``bias (kH,)`` — except
@@ -8,8 +9,18 @@ the GRU with ``reset_after=True`` (the default), whose bias is ``(2, kH)``: row 
 input side, row 1 on the recurrent side (inside the reset gate for the h block).
 Variables live under the layer's cell: ``lstm/lstm_cell/kernel`` (Keras 3.15).
 
-The model calls the layer with ``initial_state`` when the model takes the states as inputs;
-with ``return_state`` Keras returns ``[output, h_last(, c_last)]``.
+One crossframe layer is one Keras layer, or for ``num_layers`` / ``bidirectional`` a stack of
+them (``Stack``): layer l is a Keras layer named ``<name>_l<l>`` (``<name>`` for l = 0), each but
+the last returning sequences; with two directions each is ``Bidirectional(layer)`` of the same
+name, whose copies Keras 3 names ``forward_<name>`` / ``backward_<name>``
+(``lstm/forward_lstm/lstm_cell/kernel``), concatenated between layers (as torch does) and merged
+by ``merge_mode`` after the last. Keras takes one initial state per layer and direction (a
+Bidirectional layer: the forward ones, then the backward ones) and returns the final states
+likewise: the stack slices and stacks them along crossframe's axis 1.
+
+Every implementation here is called ``impl(h, initial_state)`` and returns a dict of the
+declaration's ``layer_outputs`` names it computed: what it passes on, and with return_state the
+final states.
 """
 from __future__ import annotations
 
@@ -18,10 +29,48 @@ from crossframe import layers as L
 from .backend import keras
 
 
-def _make(cls, cfg, dtype, **extra):
-    o = cfg.opts
-    return cls(o["units"], return_sequences=o["return_sequences"],
-               return_state=o["return_state"], dtype=dtype, name=cfg.name, **extra)
+class Stack:
+    """The Keras layers of one crossframe recurrent layer, applied in the functional API."""
+
+    def __init__(self, cfg, dtype, cls, **extra):
+        self.cfg, o = cfg, cfg.opts
+        self.finals = bool(o["return_state"])
+        decl = cfg.decl
+        self.general = decl.general(o)
+        self.layers = []
+        for layer in range(o["num_layers"]):
+            last = layer == o["num_layers"] - 1
+            name = decl.keras_layer_name(cfg, layer)
+            rnn = cls(o["units"], return_sequences=(not last) or o["return_sequences"],
+                      return_state=self.finals, go_backwards=o["go_backwards"],
+                      use_bias=o["use_bias"], dtype=dtype, name=name, **extra)
+            if o["bidirectional"]:
+                rnn = keras.layers.Bidirectional(
+                    rnn, merge_mode=o["merge_mode"] if last else "concat", dtype=dtype,
+                    name=name)
+            self.layers.append(rnn)
+
+    def __call__(self, h, initial_state=None) -> dict:
+        cfg, decl = self.cfg, self.cfg.decl
+        dirs, names = decl.directions(cfg.opts), decl.finals(cfg.opts)
+        collected: dict[str, list] = {n: [] for n in names}
+        for layer, rnn in enumerate(self.layers):
+            state = None
+            if initial_state:
+                state = ([s[:, layer * dirs + d] for d in range(dirs) for s in initial_state]
+                         if self.general else list(initial_state))
+            out = rnn(h, initial_state=state)
+            if self.finals:
+                h, *finals = out
+                for name, value in zip(names * dirs, finals):
+                    collected[name].append(value)
+            else:
+                h = out
+        outs = {decl.passed_on(cfg.opts): h}
+        if self.finals:
+            outs.update({n: keras.ops.stack(v, axis=1) if self.general else v[0]
+                         for n, v in collected.items()})
+        return outs
 
 
 class SimpleRNN:
@@ -29,7 +78,7 @@ class SimpleRNN:
 
     @staticmethod
     def make(cfg, dtype):
-        return _make(keras.layers.SimpleRNN, cfg, dtype, activation="tanh")
+        return Stack(cfg, dtype, keras.layers.SimpleRNN, activation="tanh")
 
 
 class LSTM:
@@ -37,7 +86,7 @@ class LSTM:
 
     @staticmethod
     def make(cfg, dtype):
-        return _make(keras.layers.LSTM, cfg, dtype)
+        return Stack(cfg, dtype, keras.layers.LSTM)
 
 
 class GRU:
@@ -45,4 +94,4 @@ class GRU:
 
     @staticmethod
     def make(cfg, dtype):
-        return _make(keras.layers.GRU, cfg, dtype, reset_after=cfg.opts["reset_after"])
+        return Stack(cfg, dtype, keras.layers.GRU, reset_after=cfg.opts["reset_after"])

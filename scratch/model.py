@@ -11,8 +11,10 @@ The runner does the bookkeeping, so a layer writes only its maths (``scratch.bas
   that implements it when one does not (``ProtocolError``).
 
 Recurrent layers get their initial states (the model's inputs ``h0``/``c0`` where given, zeros
-otherwise) and return ``(h_seq, h_last[, c_last])``; the layer after one reads ``h_seq`` with
-``return_sequences``, else ``h_last``.
+otherwise) and return what their declaration's ``layer_outputs`` names: ``(h_seq, h_last[,
+c_last])``, or ``(h_seq, y_last, h_last[, c_last])`` for a stacked or bidirectional layer (states
+then (N, num_layers * directions, H)); the layer after one reads ``passed_on``: ``h_seq`` with
+``return_sequences``, else ``h_last`` (``y_last``).
 
 The model protocol the engine runs:
     params   {canonical name: array}       grads    {canonical name: array}, after backward
@@ -105,14 +107,14 @@ class Model:
             where = self.where(cfg, layer)
             kwargs = {"training": self.training} if cfg.decl.mode_dependent else {}
             if cfg.decl.recurrent:
-                H = cfg.opts["units"]
-                states = [inputs[s] if s in inputs else np.zeros((N, H), dtype=h.dtype)
+                shape = (N, *cfg.decl.state_shape(cfg.opts))
+                states = [inputs[s] if s in inputs else np.zeros(shape, dtype=h.dtype)
                           for s in (cfg.state_inputs or cfg.decl.states(cfg.opts))]
                 outs, cache = layer.forward(self._local(cfg), h, *states, **kwargs)
                 self._check_recurrent_outputs(outs, cfg, N, h.dtype, where)
-                h = outs[0] if cfg.opts["return_sequences"] else outs[1]
+                named = dict(zip(cfg.decl.layer_outputs(cfg.opts), outs))
+                h = named[cfg.decl.passed_on(cfg.opts)]
                 if cfg.last and cfg.opts["return_state"]:
-                    named = dict(zip(("h_seq", "h_last", "c_last"), outs))
                     outputs = {n: named[n] for n in cfg.decl.outputs(cfg.opts)}
             else:
                 x_dtype = self.dtype          # (an Embedding's x holds integer ids)
@@ -129,15 +131,13 @@ class Model:
 
     @staticmethod
     def _check_recurrent_outputs(outs, cfg, N, dtype, where):
-        k = len(cfg.decl.states(cfg.opts)) + 1
-        if not isinstance(outs, tuple) or len(outs) != k:
-            raise ProtocolError(f"{where}: forward should return a tuple of {k} arrays "
-                                f"(h_seq, h_last{', c_last' if k == 3 else ''}), got "
-                                f"{type(outs).__name__}")
-        T, H = cfg.flow_in.shape[0], cfg.opts["units"]
-        for name, out, shape in zip(("h_seq", "h_last", "c_last"), outs,
-                                    ((N, T, H), (N, H), (N, H))):
-            _check(f"forward output {name}", out, shape, dtype, where)
+        names = cfg.decl.layer_outputs(cfg.opts)
+        if not isinstance(outs, tuple) or len(outs) != len(names):
+            raise ProtocolError(f"{where}: forward should return a tuple of {len(names)} arrays "
+                                f"({', '.join(names)}), got {type(outs).__name__}")
+        shapes = cfg.decl.output_shapes(cfg.opts, cfg.flow_in)
+        for name, out in zip(names, outs):
+            _check(f"forward output {name}", out, (N, *shapes[name]), dtype, where)
 
     # -- backward ----------------------------------------------------------------------------
     def backward(self, grad_outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -148,25 +148,27 @@ class Model:
             where = self.where(cfg, layer)
             params = self._local(cfg, "trainable")
             if cfg.decl.recurrent:
-                outs = layer_outputs = self._recurrent_outs(cfg, cache, out)
-                douts = [np.zeros_like(o) for o in layer_outputs]
+                names = cfg.decl.layer_outputs(cfg.opts)
+                douts = dict(zip(names, self._recurrent_outs(cfg, out)))
                 if cfg.last and cfg.opts["return_state"]:
-                    names = ("h_seq", "h_last", "c_last")
-                    for i, name in enumerate(names[:len(douts)]):
+                    for name in names:
                         if name in grad_outputs:
-                            douts[i] = grad_outputs[name]
+                            douts[name] = grad_outputs[name]
                 else:
                     if g is None:
                         g = grad_outputs[self.sequential.output_name]
-                    douts[0 if cfg.opts["return_sequences"] else 1] = g
-                grads, dins = layer.backward(params, cache, tuple(douts))
-                k = len(outs)
+                    douts[cfg.decl.passed_on(cfg.opts)] = g
+                grads, dins = layer.backward(params, cache, tuple(douts.values()))
+                state_names = cfg.decl.states(cfg.opts)
+                k = len(state_names) + 1
                 if not isinstance(dins, tuple) or len(dins) != k:
-                    raise ProtocolError(f"{where}: backward should return (grads, (dx, dh0"
-                                        f"{', dc0' if k == 3 else ''})), got {type(dins).__name__}")
+                    raise ProtocolError(f"{where}: backward should return (grads, (dx, "
+                                        f"{', '.join('d' + s for s in state_names)})), got "
+                                        f"{type(dins).__name__}")
                 g, dstates = dins[0], dins[1:]
-                for name, d, s in zip(cfg.decl.states(cfg.opts), dstates, outs[1:]):
-                    _check(f"gradient of {name}", d, s.shape, s.dtype, where)
+                state = (out.shape[0], *cfg.decl.state_shape(cfg.opts))
+                for name, d in zip(state_names, dstates):
+                    _check(f"gradient of {name}", d, state, self.dtype, where)
                 for s, d in zip(cfg.state_inputs, dstates):
                     if s in self._given:
                         input_grads[s] = d
@@ -195,10 +197,11 @@ class Model:
         prev = self._caches[i - 1][3]
         return prev.shape
 
-    def _recurrent_outs(self, cfg, cache, out):
-        N, T, H = out.shape[0], cfg.flow_in.shape[0], cfg.opts["units"]
-        shapes = [(N, T, H)] + [(N, H)] * len(cfg.decl.states(cfg.opts))
-        return tuple(np.zeros(s, dtype=self.dtype) for s in shapes)
+    def _recurrent_outs(self, cfg, out):
+        """Zero gradients for every output the layer returns (layer_outputs), to be filled."""
+        shapes = cfg.decl.output_shapes(cfg.opts, cfg.flow_in)
+        return tuple(np.zeros((out.shape[0], *shapes[n]), dtype=self.dtype)
+                     for n in cfg.decl.layer_outputs(cfg.opts))
 
     @staticmethod
     def _check_grads(cfg, grads, params, where, batch):

@@ -144,8 +144,134 @@ def gru_step_backward(dh, cache, W_x, W_h, reset_after=True):
     return da @ W_x.T, dh_prev, x_t.T @ da, dW_h, da.sum(axis=0)
 
 
+# --- merging two directions (Keras' Bidirectional merge_mode) ----------------------------------
+def merge(mode, a, b):
+    """Combine the forward output ``a`` and the backward output ``b`` (both (N, ..., H)):
+    concat [a b] (N, ..., 2H), sum a + b, mul a * b, ave (a + b) / 2."""
+    if mode == "concat":
+        return np.concatenate([a, b], axis=-1)
+    return {"sum": lambda: a + b, "mul": lambda: a * b, "ave": lambda: (a + b) / 2}[mode]()
+
+
+def merge_backward(mode, g, a, b):
+    """dL/da, dL/db from g = dL/d merge(a, b)."""
+    if mode == "concat":
+        return np.split(g, 2, axis=-1)
+    if mode == "sum":
+        return g, g
+    if mode == "ave":
+        return g / 2, g / 2
+    return g * b, g * a                                   # mul
+
+
 # --- the layers: a loop over time -------------------------------------------------------------
-class SimpleRNN(Layer):
+class _Recurrent(Layer):
+    """What the three layers share: the options around the time loop of one direction.
+
+    A subclass writes ``forward_one`` / ``backward_one``: the loop over time of ONE layer in
+    ONE direction (x (N, T, D), its initial states (N, H) -> (h_seq, h_last[, c_last])).
+    Around it, readable loops do the options:
+
+    - ``use_bias=False``: the loop runs with a zero bias and no gradient comes back for it;
+    - ``go_backwards``: the loop reads x[:, ::-1]; h_seq stays in that (reversed) order, as
+      Keras returns it, and dx is turned back;
+    - ``num_layers`` L, ``bidirectional`` (dirs = 2): for layer l = 0..L-1 and direction d, the
+      cell's weights are ``W_x{suffix}``, ``W_h{suffix}``, ``b{suffix}`` (suffix "", "_reverse",
+      "_l1", "_l1_reverse", ...). The backward direction reads its input reversed and its h_seq
+      is turned back, so that step t of both directions lines up; the next layer reads both
+      concatenated (torch's rule); the last layer's two are merged by ``merge_mode``.
+      States are then (N, L * dirs, H), row l * dirs + d for layer l, direction d (torch's h_0
+      order, batch first), and the layer returns (h_seq, y_last, h_last[, c_last]) where
+      y_last, the output at the last step, is the merge of the last layer's two final states
+      (for one direction, its final state)."""
+
+    use_bias, go_backwards, num_layers, bidirectional, merge_mode = True, False, 1, False, None
+
+    @property
+    def general(self) -> bool:
+        return self.num_layers > 1 or self.bidirectional
+
+    def _cell(self, params, suffix=""):
+        """The weights of one cell, the bias zero when there is none."""
+        W_x, W_h = params["W_x" + suffix], params["W_h" + suffix]
+        b = params.get("b" + suffix)
+        if b is None:
+            b = np.zeros(self._bias_shape(W_h.shape[1]), dtype=W_x.dtype)
+        return {"W_x": W_x, "W_h": W_h, "b": b}
+
+    def _bias_shape(self, kH):
+        return (kH,)
+
+    def _grads(self, grads, suffix=""):
+        return {k + suffix: v for k, v in grads.items() if k != "b" or self.use_bias}
+
+    def forward(self, params, x, *states):
+        if not self.general:
+            x_in = x[:, ::-1] if self.go_backwards else x
+            return self.forward_one(self._cell(params), x_in, *states)
+        L, dirs = self.num_layers, 2 if self.bidirectional else 1
+        layer_in, caches, finals = x, [], [[] for _ in states]
+        for layer in range(L):
+            seqs = []
+            for d in range(dirs):
+                k = layer * dirs + d                     # row of the states
+                x_d = layer_in[:, ::-1] if d else layer_in    # backward: the last step first
+                outs, cache = self.forward_one(self._cell(params, L_suffix(layer, d)), x_d,
+                                               *[s[:, k] for s in states])
+                seqs.append(outs[0][:, ::-1] if d else outs[0])   # re-reversed: aligned
+                caches.append(cache)
+                for f, last in zip(finals, outs[1:]):
+                    f.append(last)
+            layer_in = np.concatenate(seqs, axis=2) if dirs == 2 else seqs[0]
+        h_finals = [np.stack(f, axis=1) for f in finals]         # (N, L * dirs, H)
+        if dirs == 2:
+            last_h = (h_finals[0][:, -2], h_finals[0][:, -1])
+            h_seq = merge(self.merge_mode, *seqs)
+            y_last = merge(self.merge_mode, *last_h)
+        else:
+            last_h, h_seq, y_last = None, seqs[0], h_finals[0][:, -1].copy()
+        return (h_seq, y_last, *h_finals), (caches, seqs, last_h)
+
+    def backward(self, params, cache, douts):
+        if not self.general:
+            grads, (dx, *dstates) = self.backward_one(self._cell(params), cache, douts)
+            return self._grads(grads), (dx[:, ::-1].copy() if self.go_backwards else dx,
+                                        *dstates)
+        caches, seqs, last_h = cache
+        dh_seq, dy_last, *dfinals = douts
+        dfinals = [d.copy() for d in dfinals]          # (N, L * dirs, H); y_last adds to it
+        L, dirs = self.num_layers, 2 if self.bidirectional else 1
+        if dirs == 2:
+            d_seqs = merge_backward(self.merge_mode, dh_seq, *seqs)
+            dy_f, dy_b = merge_backward(self.merge_mode, dy_last, *last_h)
+            dfinals[0][:, -2] += dy_f
+            dfinals[0][:, -1] += dy_b
+        else:
+            d_seqs = [dh_seq]
+            dfinals[0][:, -1] += dy_last
+        grads, dstates = {}, [np.zeros_like(d) for d in dfinals]
+        for layer in reversed(range(L)):
+            d_in = 0
+            for d in range(dirs):
+                k, suffix = layer * dirs + d, L_suffix(layer, d)
+                dseq = d_seqs[d][:, ::-1] if d else d_seqs[d]   # back in processing order
+                g, (dx, *ds) = self.backward_one(self._cell(params, suffix), caches[k],
+                                                 (dseq, *[f[:, k] for f in dfinals]))
+                grads.update(self._grads(g, suffix))
+                d_in = d_in + (dx[:, ::-1] if d else dx)
+                for dst, v in zip(dstates, ds):
+                    dst[:, k] = v
+            if layer:                        # layer l read layer l - 1's [forward backward]
+                d_seqs = np.split(d_in, dirs, axis=2) if dirs == 2 else [d_in]
+        return grads, (np.ascontiguousarray(d_in), *dstates)
+
+
+def L_suffix(layer, d):
+    """The parameter suffix of layer ``layer``, direction ``d`` (crossframe.layers.recurrent)."""
+    return L.SimpleRNN.suffix(layer, d)
+
+
+class SimpleRNN(_Recurrent):
     """h_t = tanh(x_t W_x + h_{t-1} W_h + b), for t = 1..T.
 
     forward(params, x (N, T, D), h0 (N, H)) -> ((h_seq (N, T, H), h_last (N, H)), cache)
@@ -153,7 +279,7 @@ class SimpleRNN(Layer):
 
     declaration = L.SimpleRNN
 
-    def forward(self, params, x, h0):
+    def forward_one(self, params, x, h0):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
         h, hs, caches = h0, [], []
         for t in range(x.shape[1]):
@@ -162,7 +288,7 @@ class SimpleRNN(Layer):
             caches.append(cache)
         return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
 
-    def backward(self, params, caches, douts):
+    def backward_one(self, params, caches, douts):
         dh_seq, dh_last = douts
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
@@ -177,7 +303,7 @@ class SimpleRNN(Layer):
         return {"W_x": dW_x, "W_h": dW_h, "b": db}, (dx, dh_next)
 
 
-class LSTM(Layer):
+class LSTM(_Recurrent):
     """c_t = f c_{t-1} + i g,  h_t = o tanh(c_t)  (lstm_step_forward), for t = 1..T.
 
     forward(params, x (N, T, D), h0, c0 (N, H)) -> ((h_seq, h_last, c_last), cache)
@@ -185,7 +311,7 @@ class LSTM(Layer):
 
     declaration = L.LSTM
 
-    def forward(self, params, x, h0, c0):
+    def forward_one(self, params, x, h0, c0):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
         h, c, hs, caches = h0, c0, [], []
         for t in range(x.shape[1]):
@@ -194,7 +320,7 @@ class LSTM(Layer):
             caches.append(cache)
         return (np.stack(hs, axis=1), h.copy(), c.copy()), caches   # the caches keep h, c
 
-    def backward(self, params, caches, douts):
+    def backward_one(self, params, caches, douts):
         dh_seq, dh_last, dc_last = douts
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
@@ -209,7 +335,7 @@ class LSTM(Layer):
         return {"W_x": dW_x, "W_h": dW_h, "b": db}, (dx, dh_next, dc_next)
 
 
-class GRU(Layer):
+class GRU(_Recurrent):
     """h_t = z h_{t-1} + (1 - z) hh  (gru_step_forward), for t = 1..T; option ``reset_after``.
 
     forward(params, x (N, T, D), h0 (N, H)) -> ((h_seq, h_last), cache)
@@ -218,7 +344,10 @@ class GRU(Layer):
     declaration = L.GRU
     reset_after = True
 
-    def forward(self, params, x, h0):
+    def _bias_shape(self, kH):
+        return (2, kH) if self.reset_after else (kH,)
+
+    def forward_one(self, params, x, h0):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
         h, hs, caches = h0, [], []
         for t in range(x.shape[1]):
@@ -227,7 +356,7 @@ class GRU(Layer):
             caches.append(cache)
         return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
 
-    def backward(self, params, caches, douts):
+    def backward_one(self, params, caches, douts):
         dh_seq, dh_last = douts
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)

@@ -3,8 +3,9 @@
 Parameters are therefore named ``<layer>.<torch name>`` (``dense1.weight``,
 ``lstm.weight_ih_l0``), which is what the declared mappings name. Images stay NCHW from the
 input to the output (the model's input and output entries convert); a recurrent layer returns
-``(h_seq, h_last[, c_last])`` and the next layer gets ``h_seq`` with ``return_sequences``, else
-``h_last``.
+what its declaration's ``layer_outputs`` names (``(h_seq, h_last[, c_last])``; stacked or
+bidirectional ``(h_seq, y_last, h_n[, c_n])``) and the next layer gets ``passed_on``: ``h_seq``
+with ``return_sequences``, else the output at the last step.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class Model(nn.Module):
                 h = module(h)
                 continue
             outs = module(h, *[states[s] for s in cfg.state_inputs if s in states])
-            h = outs[0] if cfg.opts["return_sequences"] else outs[1]
+            named = dict(zip(cfg.decl.layer_outputs(cfg.opts), outs))
+            h = named[cfg.decl.passed_on(cfg.opts)]
             if cfg.last and cfg.opts["return_state"]:
-                named = dict(zip(("h_seq", "h_last", "c_last"), outs))
                 outputs = {n: named[n] for n in cfg.decl.outputs(cfg.opts)}
         return outputs or {self.sequential.output_name: h}

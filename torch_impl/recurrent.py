@@ -1,8 +1,12 @@
 """Recurrent layers and models in PyTorch: SimpleRNN, LSTM, GRU, and the reset-before GRU.
 
-Shapes: N batch, T time, D in, H hidden.  x: (N, T, D) (``batch_first=True``),
-h0 / c0: (N, H) canonical; torch's layers want (num_layers=1, N, H), added here. Every layer
-returns ``(h_seq (N, T, H), h_last (N, H)[, c_last (N, H)])``; the model picks what it passes on.
+Shapes: N batch, T time, D in, H hidden, L num_layers, dirs 1 or 2 (bidirectional).
+x: (N, T, D) (``batch_first=True``). Initial states h0 / c0: canonical (N, H); torch's layers
+want (L * dirs, N, H): for one layer and direction the module adds the axis (``h0[None]``);
+for several, the model's input mapping hands them over in torch's layout already. Every layer
+returns what its declaration's ``layer_outputs`` names, in torch's layouts:
+``(h_seq (N, T, H'), h_last (N, H)[, c_last (N, H)])``, or for several layers or directions
+``(h_seq, y_last (N, H'), h_n (L*dirs, N, H)[, c_n])``; the model picks what it passes on.
 
 What torch stores (the canonical <-> torch mapping is declared in crossframe/layers/recurrent.py):
     weight_ih_l0 (kH, D), weight_hh_l0 (kH, H)   gate blocks as *row* blocks:
@@ -10,6 +14,15 @@ What torch stores (the canonical <-> torch mapping is declared in crossframe/lay
     bias_ih_l0 (kH,), bias_hh_l0 (kH,)           two biases, both added to every pre-activation
                                                  (for the GRU's n block, bias_hh sits inside
                                                  the reset gate: r * (W_hn h + b_hn))
+    ..._l1 (layer 1; its weight_ih reads the 2H concatenated directions of layer 0 when
+    bidirectional), ..._reverse (the backward direction)
+
+The options torch has no argument for are done here, around torch's own module, and said in
+``crossframe describe``: ``go_backwards`` flips x before the call (Keras then returns h_seq in
+that reversed order, and so does this module); ``merge_mode`` sum / mul / ave is computed from
+the two halves of torch's concatenated output; the output at the last step of a bidirectional
+layer is the merge of the last layer's two final states ``h_n[-2], h_n[-1]`` (torch's
+``output[:, -1]`` holds the backward direction after only ONE step).
 
 ``torch.nn.GRU`` computes the reset gate *after* the recurrent product (Keras'
 ``reset_after=True``). No torch layer computes the original formula with the reset applied
@@ -19,80 +32,204 @@ third implementation. It keeps nn.GRU's parameter names and layout, so one mappi
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from crossframe import layers as L
 
 
-class GRUResetBefore(nn.Module):
-    """A one-layer, batch-first GRU with the reset gate applied BEFORE the recurrent product.
+def merge(mode: str, a, b):
+    """Keras' Bidirectional merge of the forward half ``a`` and the backward half ``b``."""
+    if mode == "concat":
+        return torch.cat([a, b], dim=-1)
+    return {"sum": lambda: a + b, "mul": lambda: a * b, "ave": lambda: (a + b) / 2}[mode]()
+
+
+class Explicit(nn.Module):
+    """A batch-first recurrent layer written out step by step with torch operations (autograd
+    differentiates it), with nn.RNN / nn.LSTM / nn.GRU's parameter names and layouts, for what
+    no torch layer computes. ``kind``: "rnn", "lstm", "gru_after" (nn.GRU's formula) or
+    "gru_before" (the reset gate before the recurrent product). Per step, h = h_{t-1}, rows in
+    torch's gate order:
+
+        rnn:         h_t = act(W_ih x_t + b_ih + W_hh h + b_hh)
+        lstm:        i, f, g, o = rec(.), rec(.), act(.), rec(.) of W_ih x_t + b_ih + W_hh h + b_hh
+                     c_t = f c + i g;  h_t = o act(c_t)
+        gru_after:   r, z = rec(W_i{r,z} x_t + b_i{r,z} + W_h{r,z} h + b_h{r,z})
+                     n = act(W_in x_t + b_in + r * (W_hn h + b_hn));  h_t = (1 - z) n + z h
+        gru_before:  r, z as above;  n = act(W_in x_t + b_in + W_hn (r * h) + b_hn)
+
+    with ``act`` tanh and ``rec`` sigmoid by default. Layers and directions as nn.LSTM runs
+    them: the backward direction reads the sequence reversed and its outputs are turned back,
+    layer l + 1 reads both directions concatenated.
+
+    forward(x (N, T, D), hx (L*dirs, N, H) or (h0, c0) or None) -> (output (N, T, dirs*H),
+    h_n (L*dirs, N, H) or (h_n, c_n)), as torch's layers. Parameters start as torch.empty;
+    ``reset_parameters`` draws nn.RNNBase's U(-1/sqrt(H), 1/sqrt(H)) in torch's order."""
+
+    GATES = {"rnn": 1, "lstm": 4, "gru_after": 3, "gru_before": 3}
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, bias: bool = True, activation=torch.tanh,
+                 recurrent_activation=torch.sigmoid):
+        super().__init__()
+        self.kind, self.hidden_size, self.num_layers = kind, hidden_size, num_layers
+        self.bidirectional, self.bias = bidirectional, bias
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        kH, dirs = self.GATES[kind] * hidden_size, 2 if bidirectional else 1
+        for layer in range(num_layers):
+            D = input_size if layer == 0 else hidden_size * dirs
+            for d in range(dirs):
+                s = f"_l{layer}" + ("_reverse" if d else "")
+                setattr(self, f"weight_ih{s}", nn.Parameter(torch.empty(kH, D)))
+                setattr(self, f"weight_hh{s}", nn.Parameter(torch.empty(kH, hidden_size)))
+                if bias:
+                    setattr(self, f"bias_ih{s}", nn.Parameter(torch.empty(kH)))
+                    setattr(self, f"bias_hh{s}", nn.Parameter(torch.empty(kH)))
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def step(self, gx, h, c, W_hh, b_hh):
+        """One step from the input side ``gx`` = W_ih x_t + b_ih (N, kH): (h_t, c_t)."""
+        act, rec, H = self.activation, self.recurrent_activation, self.hidden_size
+        if self.kind == "gru_before":
+            gh = h @ W_hh[:2 * H].T + (0 if b_hh is None else b_hh[:2 * H])
+            r, z = rec(gx[:, :2 * H] + gh).chunk(2, dim=1)
+            n = act(gx[:, 2 * H:] + (r * h) @ W_hh[2 * H:].T
+                    + (0 if b_hh is None else b_hh[2 * H:]))
+            return (1 - z) * n + z * h, c
+        gh = h @ W_hh.T + (0 if b_hh is None else b_hh)
+        if self.kind == "rnn":
+            return act(gx + gh), c
+        if self.kind == "gru_after":
+            r, z = rec(gx[:, :2 * H] + gh[:, :2 * H]).chunk(2, dim=1)
+            n = act(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+            return (1 - z) * n + z * h, c
+        i, f, g, o = (gx + gh).chunk(4, dim=1)
+        i, f, g, o = rec(i), rec(f), act(g), rec(o)
+        c = f * c + i * g
+        return o * act(c), c
+
+    def forward(self, x, hx=None):
+        N, T, _ = x.shape
+        dirs, H = 2 if self.bidirectional else 1, self.hidden_size
+        lstm = self.kind == "lstm"
+        if hx is None:
+            zeros = x.new_zeros(self.num_layers * dirs, N, H)
+            hx = (zeros, zeros) if lstm else zeros
+        h0, c0 = hx if lstm else (hx, None)
+        layer_in, h_n, c_n = x, [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k, s = layer * dirs + d, f"_l{layer}" + ("_reverse" if d else "")
+                x_d = layer_in.flip(1) if d else layer_in
+                gx = x_d @ getattr(self, f"weight_ih{s}").T
+                if self.bias:
+                    gx = gx + getattr(self, f"bias_ih{s}")
+                W_hh = getattr(self, f"weight_hh{s}")
+                b_hh = getattr(self, f"bias_hh{s}") if self.bias else None
+                h, c = h0[k], None if c0 is None else c0[k]
+                steps = []
+                for t in range(T):
+                    h, c = self.step(gx[:, t], h, c, W_hh, b_hh)
+                    steps.append(h)
+                seq = torch.stack(steps, dim=1)
+                outs.append(seq.flip(1) if d else seq)
+                h_n.append(h)
+                c_n.append(c)
+            layer_in = torch.cat(outs, dim=2) if dirs == 2 else outs[0]
+        h_n = torch.stack(h_n)
+        return layer_in, ((h_n, torch.stack(c_n)) if lstm else h_n)
+
+
+class GRUResetBefore(Explicit):
+    """A batch-first GRU with the reset gate applied BEFORE the recurrent product.
 
     Parameters as in ``nn.GRU`` (rows r, z, n): weight_ih_l0 (3H, D), weight_hh_l0 (3H, H),
-    bias_ih_l0 (3H,), bias_hh_l0 (3H,). Per step, with h = h_{t-1}:
+    bias_ih_l0 (3H,), bias_hh_l0 (3H,) (and _l1, _reverse, as nn.GRU names them). Per step,
+    with h = h_{t-1}:
 
         r = sigmoid(W_ir x_t + b_ir + W_hr h + b_hr)
         z = sigmoid(W_iz x_t + b_iz + W_hz h + b_hz)
         n = tanh(W_in x_t + b_in + W_hn (r * h) + b_hn)      (nn.GRU: ... + r * (W_hn h + b_hn))
         h_t = (1 - z) * n + z * h
 
-    forward(x (N, T, D), h0 (1, N, H) or None) -> (h_seq (N, T, H), h_n (1, N, H)), as nn.GRU.
-    Backward is torch autograd through these operations.
+    forward(x (N, T, D), h0 (L*dirs, N, H) or None) -> (h_seq (N, T, dirs*H), h_n (L*dirs, N,
+    H)), as nn.GRU. Backward is torch autograd through these operations.
     """
 
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        H = self.hidden_size = hidden_size
-        self.weight_ih_l0 = nn.Parameter(torch.empty(3 * H, input_size))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(3 * H, H))
-        self.bias_ih_l0 = nn.Parameter(torch.empty(3 * H))
-        self.bias_hh_l0 = nn.Parameter(torch.empty(3 * H))
-
-    def forward(self, x, h0=None):
-        N, T, _ = x.shape
-        H = self.hidden_size
-        h = x.new_zeros(N, H) if h0 is None else h0[0]
-        # the input side of every step in one product: (N, T, 3H), rows r, z, n
-        gx = x @ self.weight_ih_l0.T + self.bias_ih_l0
-        W_hrz, W_hn = self.weight_hh_l0[:2 * H], self.weight_hh_l0[2 * H:]
-        b_hrz, b_hn = self.bias_hh_l0[:2 * H], self.bias_hh_l0[2 * H:]
-        steps = []
-        for t in range(T):
-            g = gx[:, t]
-            rz = torch.sigmoid(g[:, :2 * H] + h @ W_hrz.T + b_hrz)
-            r, z = rz[:, :H], rz[:, H:]
-            n = torch.tanh(g[:, 2 * H:] + (r * h) @ W_hn.T + b_hn)
-            h = (1 - z) * n + z * h
-            steps.append(h)
-        return torch.stack(steps, dim=1), h[None]
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, bias: bool = True):
+        super().__init__("gru_before", input_size, hidden_size, num_layers, bidirectional, bias)
 
 
-class SimpleRNN(nn.RNN):
+class _Options:
+    """The options torch's recurrent modules have no argument for, around their forward:
+    a 1-D feature map (N, C, L) read as the sequence (N, L, C), go_backwards (x flipped),
+    the states' layer axis, merge_mode and the output at the last step."""
+
+    def _options(self, cfg) -> None:
+        self._opts = dict(cfg.opts)
+        self._signal = cfg.flow_in.layout == "signal"
+        self._general = cfg.decl.general(cfg.opts)
+        self._lstm = cfg.decl.states(cfg.opts) == ("h0", "c0")
+
+    def forward(self, x, *states):
+        o = self._opts
+        if self._signal:                       # nn.Conv1d's (N, C, L) -> batch-first (N, L, C)
+            x = x.transpose(1, 2)
+        if o["go_backwards"]:                  # Keras reads the last step first
+            x = x.flip(1)
+        state = None
+        if states:
+            states = states if self._general else tuple(s[None] for s in states)
+            state = tuple(states) if self._lstm else states[0]
+        h_seq, finals = super().forward(x, state)
+        finals = finals if self._lstm else (finals,)
+        if not self._general:
+            return (h_seq, *(f[0] for f in finals))
+        h_n = finals[0]
+        if o["bidirectional"]:
+            H, mode = o["units"], o["merge_mode"]
+            y_last = merge(mode, h_n[-2], h_n[-1])
+            if mode != "concat":
+                h_seq = merge(mode, h_seq[..., :H], h_seq[..., H:])
+        else:
+            y_last = h_n[-1]
+        return (h_seq, y_last, *finals)
+
+
+def _sizes(cfg) -> dict:
+    o = cfg.opts
+    return dict(num_layers=o["num_layers"], bidirectional=o["bidirectional"], bias=o["use_bias"])
+
+
+class SimpleRNN(_Options, nn.RNN):
     """nn.RNN(D, H, nonlinearity='tanh', batch_first=True)."""
 
     declaration = L.SimpleRNN
 
     def __init__(self, cfg):
-        super().__init__(cfg.flow_in.features, cfg.opts["units"], nonlinearity="tanh",
-                         batch_first=True)
-
-    def forward(self, x, h0=None):
-        h_seq, h_n = super().forward(x, None if h0 is None else h0[None])
-        return h_seq, h_n[0]
+        nn.RNN.__init__(self, cfg.flow_in.features, cfg.opts["units"], nonlinearity="tanh",
+                        batch_first=True, **_sizes(cfg))
+        self._options(cfg)
 
 
-class LSTM(nn.LSTM):
+class LSTM(_Options, nn.LSTM):
     """nn.LSTM(D, H, batch_first=True)."""
 
     declaration = L.LSTM
 
     def __init__(self, cfg):
-        super().__init__(cfg.flow_in.features, cfg.opts["units"], batch_first=True)
-
-    def forward(self, x, h0=None, c0=None):
-        state = None if h0 is None else (h0[None], c0[None])
-        h_seq, (h_n, c_n) = super().forward(x, state)
-        return h_seq, h_n[0], c_n[0]
+        nn.LSTM.__init__(self, cfg.flow_in.features, cfg.opts["units"], batch_first=True,
+                         **_sizes(cfg))
+        self._options(cfg)
 
 
 class GRU(nn.Module):
@@ -103,19 +240,17 @@ class GRU(nn.Module):
 
     def __new__(cls, cfg):
         base = _GRUAfter if cfg.opts["reset_after"] else _GRUBefore
-        return base(cfg.flow_in.features, cfg.opts["units"])
+        return base(cfg)
 
 
-class _GRUAfter(nn.GRU):
-    def __init__(self, D: int, H: int):
-        super().__init__(D, H, batch_first=True)
-
-    def forward(self, x, h0=None):
-        h_seq, h_n = super().forward(x, None if h0 is None else h0[None])
-        return h_seq, h_n[0]
+class _GRUAfter(_Options, nn.GRU):
+    def __init__(self, cfg):
+        nn.GRU.__init__(self, cfg.flow_in.features, cfg.opts["units"], batch_first=True,
+                        **_sizes(cfg))
+        self._options(cfg)
 
 
-class _GRUBefore(GRUResetBefore):
-    def forward(self, x, h0=None):
-        h_seq, h_n = super().forward(x, None if h0 is None else h0[None])
-        return h_seq, h_n[0]
+class _GRUBefore(_Options, GRUResetBefore):
+    def __init__(self, cfg):
+        GRUResetBefore.__init__(self, cfg.flow_in.features, cfg.opts["units"], **_sizes(cfg))
+        self._options(cfg)

@@ -20,9 +20,10 @@ from __future__ import annotations
 from ..errors import InputError
 from ..mapping import BlockReorder, Chain, Entry, Identity, Row, Scale, Transform, Transpose
 from ..difference import Difference
-from .base import Flow, LayerDecl, Option, ParamSpec, boolean, integer
+from .base import Flow, LayerDecl, Option, ParamSpec, boolean, integer, text
 
 KERAS_WHY = "Keras' layout is the canonical one"
+MERGE_MODES = ("concat", "sum", "mul", "ave")
 BIAS_HALVES_WHY = (
     "torch adds bias_ih + bias_hh inside every pre-activation, so the canonical b fixes only "
     "their sum: each gets b/2 (any split with that sum computes the same; equal halves also make "
@@ -52,16 +53,72 @@ class Recurrent(LayerDecl):
                boolean),
         Option("initial_state", False, "take h0 (and c0) as model inputs, so their gradients "
                "are checked (else start from zeros)", boolean),
+        Option("use_bias", True, "add the bias b (torch bias=False / Keras use_bias=False: no b)",
+               boolean),
+        Option("go_backwards", False, "read the sequence last step first; h_seq comes out in "
+               "that (reversed) order, as Keras returns it (torch has no option: the module "
+               "flips x)", boolean),
+        Option("num_layers", 1, "stacked layers (torch's num_layers; Keras: that many layers, "
+               "each returning sequences to the next)", integer(1)),
+        Option("bidirectional", False, "a forward and a backward direction (torch "
+               "bidirectional=True; Keras Bidirectional(layer))", boolean),
+        Option("merge_mode", None, "how the two directions' outputs are combined (Keras "
+               "Bidirectional's merge_mode; torch only concatenates); concat when "
+               "bidirectional", text, MERGE_MODES),
     )
 
     @property
     def k(self) -> int:
         return len(self.gates)
 
+    # -- layers and directions ---------------------------------------------------------------
+    @staticmethod
+    def directions(opts) -> int:
+        """1, or 2 with ``bidirectional``: the forward direction (d = 0), then the backward one."""
+        return 2 if opts.get("bidirectional") else 1
+
+    @classmethod
+    def cells(cls, opts) -> list[tuple[int, int]]:
+        """(layer, direction) of every cell, in torch's order: l0, l0_reverse, l1, ..."""
+        return [(layer, d) for layer in range(opts.get("num_layers", 1))
+                for d in range(cls.directions(opts))]
+
+    @staticmethod
+    def general(opts) -> bool:
+        """Several layers or two directions: the final states then carry torch's layer axis
+        (N, num_layers * directions, H), and the output at the last step is its own tensor,
+        ``y_last`` (for two directions: their merge, not h_seq[:, -1])."""
+        return opts.get("num_layers", 1) > 1 or bool(opts.get("bidirectional"))
+
+    @staticmethod
+    def suffix(layer: int, d: int) -> str:
+        """The canonical name suffix of a cell: "" (layer 0 forward), "_reverse", "_l1", ...
+        read like torch's (torch always writes the layer: weight_ih_l0_reverse)."""
+        return ("" if layer == 0 else f"_l{layer}") + ("_reverse" if d else "")
+
+    @staticmethod
+    def merge(opts) -> str | None:
+        return opts.get("merge_mode") if opts.get("bidirectional") else None
+
+    def out_features(self, opts) -> int:
+        """Features of what the layer passes on: 2H for two concatenated directions, else H."""
+        return opts["units"] * (2 if self.merge(opts) == "concat" else 1)
+
+    # -- options -----------------------------------------------------------------------------
     def validate(self, opts, flow, where):
         super().validate(opts, flow, where)
         if opts["units"] is None:
             raise InputError(f"{where}: {self.title} needs units", f"e.g. {self.name}(units=8)")
+        if opts["go_backwards"] and self.general(opts):
+            raise InputError(f"{where}: go_backwards with num_layers > 1 or bidirectional has "
+                             "no torch equivalent (Keras would reverse between layers)",
+                             "drop go_backwards (bidirectional already reads backwards), or "
+                             "stack separate layers")
+        if opts["merge_mode"] is not None and not opts["bidirectional"]:
+            raise InputError(f"{where}: merge_mode={opts['merge_mode']} is for two directions",
+                             "add bidirectional=true, or drop merge_mode")
+        if opts["bidirectional"] and opts["merge_mode"] is None:
+            opts["merge_mode"] = "concat"          # Keras Bidirectional's default
 
     def wrong_layout_fix(self, flow):
         return ("a recurrent layer reads (T, D) sequences: give --input TxD, or set "
@@ -73,17 +130,47 @@ class Recurrent(LayerDecl):
         return {}
 
     def output(self, opts, flow):
-        H = opts["units"]
+        F = self.out_features(opts)
         if opts["return_sequences"]:
-            return Flow((flow.shape[0], H), "sequence")
-        return Flow((H,), "flat")
+            return Flow((flow.shape[0], F), "sequence")
+        return Flow((F,), "flat")
 
     def states(self, opts):
         return ("h0",)
 
+    def state_shape(self, opts) -> tuple[int, ...]:
+        """Per-sample shape of each initial and final state: (H,), or (num_layers * directions,
+        H) where there are several (torch's h_0 (L*dirs, N, H) with the batch axis first, as
+        every crossframe input; row l * dirs + d is layer l, direction d)."""
+        H = opts["units"]
+        if self.general(opts):
+            return (opts["num_layers"] * self.directions(opts), H)
+        return (H,)
+
+    def finals(self, opts) -> tuple[str, ...]:
+        return tuple(s.replace("0", "_last") for s in self.states(opts))
+
+    def layer_outputs(self, opts) -> tuple[str, ...]:
+        """What every implementation's forward returns, in order: (h_seq, h_last[, c_last]);
+        with several layers or directions (h_seq, y_last, h_last[, c_last])."""
+        last = ("y_last",) if self.general(opts) else ()
+        return ("h_seq",) + last + self.finals(opts)
+
+    def passed_on(self, opts) -> str:
+        """The output the next layer reads: h_seq with return_sequences, else the output at
+        the last step (h_last for one layer and direction)."""
+        if opts["return_sequences"]:
+            return "h_seq"
+        return "y_last" if self.general(opts) else "h_last"
+
     def outputs(self, opts):
-        seq = ("h_seq",) if opts["return_sequences"] else ()
-        return seq + tuple(s.replace("0", "_last") for s in self.states(opts))
+        first = self.passed_on(opts)
+        return ((first,) if first != "h_last" else ()) + self.finals(opts)
+
+    def output_shapes(self, opts, flow) -> dict[str, tuple[int, ...]]:
+        """Per-sample shapes of every name in ``layer_outputs``."""
+        F, state = self.out_features(opts), self.state_shape(opts)
+        return {"h_seq": (flow.shape[0], F), "y_last": (F,), "h_last": state, "c_last": state}
 
     # -- parameters --------------------------------------------------------------------------
     def _blocks(self) -> tuple[str, str]:
@@ -95,18 +182,34 @@ class Recurrent(LayerDecl):
     def stacked_bias(self, opts) -> bool:
         return False
 
+    @staticmethod
+    def _cell_text(layer: int, d: int) -> str:
+        if layer == 0 and d == 0:
+            return ""
+        return f" of layer {layer}" + (", backward direction" if d else "")
+
     def params(self, opts, flow):
         D, H = flow.features, opts["units"]
         kH, blocks = self._blocks()
-        if self.stacked_bias(opts):
-            bias = ParamSpec("b", (2, self.k * H), "bias",
-                             doc=f"bias (2, {kH}): row 0 input side, row 1 recurrent side{blocks}")
-        else:
-            bias = ParamSpec("b", (self.k * H,), "bias", doc=f"bias ({kH},){blocks}")
-        return [ParamSpec("W_x", (D, self.k * H), "weight", D, f"input kernel (D, {kH}){blocks}"),
-                ParamSpec("W_h", (H, self.k * H), "weight", H,
-                          f"recurrent kernel (H, {kH}){blocks}"),
-                bias]
+        out = []
+        for layer, d in self.cells(opts):
+            s, of = self.suffix(layer, d), self._cell_text(layer, d)
+            D_l = D if layer == 0 else H * self.directions(opts)
+            inp = "D" if layer == 0 else ("2H" if self.directions(opts) == 2 else "H")
+            out += [ParamSpec(f"W_x{s}", (D_l, self.k * H), "weight", D_l,
+                              f"input kernel{of} ({inp}, {kH}){blocks}"),
+                    ParamSpec(f"W_h{s}", (H, self.k * H), "weight", H,
+                              f"recurrent kernel{of} (H, {kH}){blocks}")]
+            if not opts["use_bias"]:
+                continue
+            if self.stacked_bias(opts):
+                out.append(ParamSpec(f"b{s}", (2, self.k * H), "bias",
+                                     doc=f"bias{of} (2, {kH}): row 0 input side, row 1 "
+                                         f"recurrent side{blocks}"))
+            else:
+                out.append(ParamSpec(f"b{s}", (self.k * H,), "bias", doc=f"bias{of} ({kH},)"
+                                     f"{blocks}"))
+        return out
 
     # -- the mappings ------------------------------------------------------------------------
     def torch_module(self, opts) -> str:
@@ -114,7 +217,8 @@ class Recurrent(LayerDecl):
 
     def torch_params(self, cfg):
         """Canonical (Keras) -> torch: transpose (gate blocks become row blocks), the GRU's
-        block reorder z, r, h -> r, z, n, and the bias into torch's two biases."""
+        block reorder z, r, h -> r, z, n, and the bias into torch's two biases; per cell,
+        layer l and direction d are torch's suffix _l{l}[_reverse]."""
         reorder = (BlockReorder(self.gates, self.torch_gates, axis=-1)
                    if self.gates != self.torch_gates else None)
 
@@ -129,63 +233,204 @@ class Recurrent(LayerDecl):
         else:
             w_why = (f"{module} stacks rows r, z, n (n is Keras' candidate h), Keras columns "
                      "z, r, h: swap the first two blocks, then transpose to (3H, in)")
-        n = cfg.name
-        entries = [Entry(cfg.p("W_x"), f"{n}.weight_ih_l0", chain(Transpose((1, 0))), w_why),
-                   Entry(cfg.p("W_h"), f"{n}.weight_hh_l0", chain(Transpose((1, 0))), w_why)]
-        if self.stacked_bias(cfg.opts):
-            row_why = ("row {i} of Keras' (2, 3H) bias is torch's {name} ({side}): the same two "
-                       "biases in one array; each gradient row is that bias' gradient")
-            rows = (reorder,) if reorder else ()
+        n, entries = cfg.name, []
+        for layer, d in self.cells(cfg.opts):
+            s, t = self.suffix(layer, d), f"_l{layer}" + ("_reverse" if d else "")
+            where = ""
+            if layer or d:
+                where = (f"; torch's suffix _l{layer}" + ("_reverse" if d else "")
+                         + f" is layer {layer}" + (", the backward direction" if d else ""))
             entries += [
-                Entry(cfg.p("b"), f"{n}.bias_ih_l0", Chain((Row(0),) + rows),
-                      row_why.format(i=0, name="bias_ih", side="input side")),
-                Entry(cfg.p("b"), f"{n}.bias_hh_l0", Chain((Row(1),) + rows),
-                      row_why.format(i=1, name="bias_hh",
-                                     side="recurrent side, inside the reset gate for n")),
-            ]
-        else:
-            why = ("b/2 each: torch adds bias_ih + bias_hh, only their sum is b; b enters only "
-                   "through that sum, so each torch bias' gradient IS dL/db, and the adjoint "
-                   "0.5 g + 0.5 g returns it")
-            if self.name == "gru":
-                why += " (in this formula b_hn is outside the reset gate, so the sum is all)"
-            entries += [Entry(cfg.p("b"), f"{n}.bias_ih_l0", chain(Scale(0.5)), why),
-                        Entry(cfg.p("b"), f"{n}.bias_hh_l0", chain(Scale(0.5)), why)]
+                Entry(cfg.p(f"W_x{s}"), f"{n}.weight_ih{t}", chain(Transpose((1, 0))),
+                      w_why + where),
+                Entry(cfg.p(f"W_h{s}"), f"{n}.weight_hh{t}", chain(Transpose((1, 0))),
+                      w_why + where)]
+            if not cfg.opts["use_bias"]:
+                continue
+            if self.stacked_bias(cfg.opts):
+                row_why = ("row {i} of Keras' (2, 3H) bias is torch's {name} ({side}): the same "
+                           "two biases in one array; each gradient row is that bias' gradient")
+                rows = (reorder,) if reorder else ()
+                entries += [
+                    Entry(cfg.p(f"b{s}"), f"{n}.bias_ih{t}", Chain((Row(0),) + rows),
+                          row_why.format(i=0, name="bias_ih", side="input side") + where),
+                    Entry(cfg.p(f"b{s}"), f"{n}.bias_hh{t}", Chain((Row(1),) + rows),
+                          row_why.format(i=1, name="bias_hh",
+                                         side="recurrent side, inside the reset gate for n")
+                          + where),
+                ]
+            else:
+                why = ("b/2 each: torch adds bias_ih + bias_hh, only their sum is b; b enters "
+                       "only through that sum, so each torch bias' gradient IS dL/db, and the "
+                       "adjoint 0.5 g + 0.5 g returns it")
+                if self.name == "gru":
+                    why += " (in this formula b_hn is outside the reset gate, so the sum is all)"
+                entries += [Entry(cfg.p(f"b{s}"), f"{n}.bias_ih{t}", chain(Scale(0.5)),
+                                  why + where),
+                            Entry(cfg.p(f"b{s}"), f"{n}.bias_hh{t}", chain(Scale(0.5)),
+                                  why + where)]
         return entries
 
+    def keras_layer_name(self, cfg, layer: int) -> str:
+        """Keras' name of layer ``layer`` of the stack: the crossframe layer name, then
+        ``<name>_l1``, ``<name>_l2`` for the layers stacked on it."""
+        return cfg.name if layer == 0 else f"{cfg.name}_l{layer}"
+
+    def keras_path(self, cfg, layer: int, d: int) -> str:
+        """``lstm/lstm_cell``; in a Bidirectional wrapper named ``lstm`` around a layer named
+        ``lstm``, Keras 3 names the copies ``forward_lstm`` and ``backward_lstm``:
+        ``lstm/forward_lstm/lstm_cell``."""
+        base = self.keras_layer_name(cfg, layer)
+        if not cfg.opts.get("bidirectional"):
+            return f"{base}/{self.keras_cell}"
+        return f"{base}/{('backward' if d else 'forward')}_{base}/{self.keras_cell}"
+
     def keras_params(self, cfg):
-        path = f"{cfg.name}/{self.keras_cell}"
         bias_why = (KERAS_WHY + ": GRU(reset_after=True) keeps (2, 3H), input and recurrent rows"
                     if self.stacked_bias(cfg.opts) else KERAS_WHY)
-        return [Entry(cfg.p("W_x"), f"{path}/kernel", Identity(), KERAS_WHY),
-                Entry(cfg.p("W_h"), f"{path}/recurrent_kernel", Identity(), KERAS_WHY),
-                Entry(cfg.p("b"), f"{path}/bias", Identity(), bias_why)]
+        entries = []
+        for layer, d in self.cells(cfg.opts):
+            s, path = self.suffix(layer, d), self.keras_path(cfg, layer, d)
+            why = KERAS_WHY
+            if layer:
+                why += (f"; layer {layer} is its own Keras layer, "
+                        f"{self.keras_layer_name(cfg, layer)}")
+            if cfg.opts.get("bidirectional"):
+                why += (f"; Bidirectional keeps the {'backward' if d else 'forward'} direction in "
+                        f"a copy of the layer named {'backward' if d else 'forward'}_<name>")
+            entries += [Entry(cfg.p(f"W_x{s}"), f"{path}/kernel", Identity(), why),
+                        Entry(cfg.p(f"W_h{s}"), f"{path}/recurrent_kernel", Identity(), why)]
+            if cfg.opts["use_bias"]:
+                entries.append(Entry(cfg.p(f"b{s}"), f"{path}/bias", Identity(),
+                                     bias_why + why[len(KERAS_WHY):]))
+        return entries
 
     # -- code --------------------------------------------------------------------------------
+    def torch_extra(self, cfg) -> str:
+        """torch's arguments for the options: num_layers, bidirectional, bias."""
+        o = cfg.opts
+        extra = f", num_layers={o['num_layers']}" if o["num_layers"] > 1 else ""
+        extra += ", bidirectional=True" if o["bidirectional"] else ""
+        return extra + (", bias=False" if not o["use_bias"] else "")
+
     def torch_code(self, cfg):
-        return f"{self.torch.replace('torch.', '')}({cfg.flow_in.features}, {cfg.opts['units']}, " \
-               "batch_first=True)"
+        return (f"{self.torch.replace('torch.', '')}({cfg.flow_in.features}, "
+                f"{cfg.opts['units']}{self.torch_extra(cfg)}, batch_first=True)")
+
+    def keras_options(self, cfg) -> str:
+        """Keras' arguments for the options every layer of the stack shares."""
+        o = cfg.opts
+        return ("".join(f", {k}=True" for k in ("go_backwards",) if o[k])
+                + ("" if o["use_bias"] else ", use_bias=False"))
 
     def keras_code(self, cfg):
         o = cfg.opts
         extra = "".join(f", {k}=True" for k in ("return_sequences", "return_state") if o[k])
-        return f"layers.{self.title}({o['units']}{extra})"
+        return f"layers.{self.title}({o['units']}{extra}{self.keras_options(cfg)})"
+
+    def keras_layers(self, cfg, finals: bool) -> list[str]:
+        """The Keras layers of a stack (several layers or two directions), each named:
+        every layer but the last returns sequences (torch passes every step on), the last
+        the layer's return_sequences; two directions are Bidirectional(layer), concatenated
+        between layers (torch's rule) and merged by merge_mode after the last."""
+        o, out = cfg.opts, []
+        for layer in range(o["num_layers"]):
+            last = layer == o["num_layers"] - 1
+            name = self.keras_layer_name(cfg, layer)
+            args = ", return_sequences=True" if (not last or o["return_sequences"]) else ""
+            args += ", return_state=True" if finals else ""
+            code = (f"layers.{self.title}({o['units']}{args}{self.keras_options(cfg)}"
+                    f"{self.keras_extra(cfg)}, name={name!r})")
+            if o["bidirectional"]:
+                mode = o["merge_mode"] if last else "concat"
+                code = f"layers.Bidirectional({code}, merge_mode={mode!r}, name={name!r})"
+            out.append(code)
+        return out
+
+    def keras_extra(self, cfg) -> str:
+        return ""
+
+    def keras_functional(self, cfg, h: str) -> list[str]:
+        """Functional-API lines applying the stack to ``h`` and leaving its output in ``h``
+        (and, as the last layer with return_state, each final state stacked on axis 1 in
+        ``h_last`` / ``c_last``): the initial states go in per layer, forward then backward,
+        as Keras' Bidirectional takes them."""
+        o, dirs = cfg.opts, self.directions(cfg.opts)
+        finals = cfg.last and o["return_state"]
+        names = self.finals(o)
+        collected: dict[str, list[str]] = {f: [] for f in names}
+        lines = []
+        for layer, code in enumerate(self.keras_layers(cfg, finals)):
+            init = ""
+            if cfg.state_inputs:
+                parts = [f"{s}[:, {layer * dirs + d}]" for d in range(dirs)
+                         for s in cfg.state_inputs]
+                init = f", initial_state=[{', '.join(parts)}]"
+            target = "h"
+            if finals:
+                got = [f"{f}_{layer}{'fb'[d] if dirs == 2 else ''}"
+                       for d in range(dirs) for f in names]
+                for f, g in zip(names * dirs, got):
+                    collected[f].append(g)
+                target = ", ".join(["h", *got])
+            lines.append(f"{target} = {code}({h}{init})")
+            h = "h"
+        for f, got in collected.items() if finals else ():
+            lines.append(f"{f} = keras.ops.stack([{', '.join(got)}], axis=1)")
+        return lines
 
     def torch_forward(self, cfg):
-        states = list(cfg.state_inputs)
+        o, states = cfg.opts, list(cfg.state_inputs)
+        general = self.general(o)
+        index = "" if general else "[None]"
         if len(states) == 2:
-            state = f", ({states[0]}[None], {states[1]}[None])"
+            state = f", ({states[0]}{index}, {states[1]}{index})"
         else:
-            state = f", {states[0]}[None]" if states else ""
-        lines = [f"x, state = self.{cfg.name}(x{state})  # x: h_seq (N, T, H), batch_first"]
-        if not cfg.opts["return_sequences"]:
-            lines.append("x = x[:, -1]  # h_last")
+            state = f", {states[0]}{index}" if states else ""
+        lines = []
+        if o["go_backwards"]:
+            lines.append("x = x.flip(1)  # go_backwards: Keras reads the last step first and "
+                         "returns h_seq in that order; torch has no option")
+        lines.append(f"x, state = self.{cfg.name}(x{state})  # x: h_seq (N, T, "
+                     f"{'2H' if o['bidirectional'] else 'H'}), batch_first")
+        H, mode = o["units"], self.merge(o)
+        h_n = "state[0]" if self.states(o) == ("h0", "c0") else "state"
+        if not o["return_sequences"] and general:
+            if mode is None:
+                lines.append(f"x = {h_n}[-1]  # the last layer's final state")
+            else:
+                lines.append(f"x = {_merge_code(mode, f'{h_n}[-2]', f'{h_n}[-1]')}  # both "
+                             "directions' final states (x[:, -1] would hold the backward "
+                             "direction after ONE step)")
+        else:
+            if mode not in (None, "concat"):
+                lines.append(f"x = {_merge_code(mode, f'x[..., :{H}]', f'x[..., {H}:]')}  # "
+                             f"merge_mode={mode!r}: torch only concatenates")
+            if not o["return_sequences"]:
+                lines.append("x = x[:, -1]  # h_last")
         return lines
+
+    def torch_returns(self, cfg) -> dict[str, str]:
+        """The printed torch forward's expression for each final output: torch's own h_n /
+        c_n ((L*dirs, N, H), mapped to the canonical (N, L*dirs, H)) where there are several,
+        else h_n[0]."""
+        lstm = self.states(cfg.opts) == ("h0", "c0")
+        h_n = "state[0]" if lstm else "state"
+        if self.general(cfg.opts):
+            out = {"h_last": h_n, "c_last": "state[1]"}
+        else:
+            out = {"h_last": f"{h_n}[0]", "c_last": "state[1][0]"}
+        return {"h_seq": "x", "y_last": "x", **out}
 
     def formula(self, cfg, framework):
         return self.formulas[framework]
 
     formulas: dict = {}
+
+
+def _merge_code(mode: str, a: str, b: str) -> str:
+    return {"concat": f"torch.cat([{a}, {b}], -1)", "sum": f"{a} + {b}",
+            "mul": f"{a} * {b}", "ave": f"({a} + {b}) / 2"}[mode]
 
 
 class SimpleRNN(Recurrent):
@@ -207,8 +452,8 @@ class SimpleRNN(Recurrent):
     }
 
     def torch_code(self, cfg):
-        return (f"nn.RNN({cfg.flow_in.features}, {cfg.opts['units']}, nonlinearity='tanh', "
-                "batch_first=True)")
+        return (f"nn.RNN({cfg.flow_in.features}, {cfg.opts['units']}, nonlinearity='tanh'"
+                f"{self.torch_extra(cfg)}, batch_first=True)")
 
 
 class LSTM(Recurrent):
@@ -284,9 +529,10 @@ class GRU(Recurrent):
 
     def torch_code(self, cfg):
         if cfg.opts["reset_after"]:
-            return f"nn.GRU({cfg.flow_in.features}, {cfg.opts['units']}, batch_first=True)"
-        return (f"GRUResetBefore({cfg.flow_in.features}, {cfg.opts['units']})  # no torch layer "
-                "computes reset_after=False: crossframe.torch_impl.recurrent")
+            return super().torch_code(cfg)
+        return (f"GRUResetBefore({cfg.flow_in.features}, {cfg.opts['units']}"
+                f"{self.torch_extra(cfg)})  # no torch layer computes reset_after=False: "
+                "crossframe.torch_impl.recurrent")
 
     def torch_imports(self, cfg):
         if cfg.opts["reset_after"]:
@@ -296,6 +542,9 @@ class GRU(Recurrent):
     def keras_code(self, cfg):
         code = super().keras_code(cfg)
         return code if cfg.opts["reset_after"] else code[:-1] + ", reset_after=False)"
+
+    def keras_extra(self, cfg):
+        return "" if cfg.opts["reset_after"] else ", reset_after=False"
 
     def formula(self, cfg, framework):
         after = cfg.opts["reset_after"]

@@ -4,7 +4,9 @@ Registered names, per cell (``rnn``, ``lstm``, ``gru``, ``gru_reset_before``):
 
 - ``<cell>_layer``  the layer alone, random input and random upstream gradients; options
                     ``--features D --units H --steps T --return-sequences true|false
-                    --initial-state true|false``. Outputs ``h_seq`` (N, T, H) when returning
+                    --initial-state true|false``, and the layer's own options
+                    (``--use-bias --go-backwards --num-layers --bidirectional
+                    --merge-mode``). Outputs ``h_seq`` (N, T, H) when returning
                     sequences, and always the final state ``h_last`` (N, H) (and ``c_last`` for
                     the LSTM): Keras ``return_state=True``, torch's ``(h_n, c_n)``.
 - ``<cell>``        sequence classifier on scikit-learn's digits read row by row (8 steps x 8
@@ -39,6 +41,10 @@ CELLS = {
 STATE_OPTION = Option("initial_state", True,
                       "pass h0 (and c0 for the LSTM) as inputs: seeded random states whose "
                       "gradient is checked (false: start from zeros)", boolean)
+
+
+# the layer's own options, as flags of the <cell>_layer checks (crossframe.layers.recurrent)
+LAYER_OPTIONS = ("use_bias", "go_backwards", "num_layers", "bidirectional", "merge_mode")
 
 
 def _cell(key: str, o: dict, **options):
@@ -89,14 +95,16 @@ def _register(key: str) -> None:
         summary=f"one {title} layer, batch-first, checked with random upstream gradients on "
                 "h_seq and the final state",
         model=lambda o: Sequential([_cell(key, o, return_sequences=o["return_sequences"],
-                                          return_state=True)], (o["steps"], o["features"])),
+                                          return_state=True,
+                                          **{k: o[k] for k in LAYER_OPTIONS})],
+                                   (o["steps"], o["features"])),
         infer=_infer(key), default_batch_size=6, layer=decl.name,
         options=(Option("features", 3, "D, input features per step", integer(1)),
                  Option("units", 4, "H, hidden units", integer(1), aliases=("hidden",)),
                  Option("steps", 5, "T, time steps", integer(1)),
                  Option("return_sequences", True,
                         "output h_seq (N, T, H) besides the final state", boolean),
-                 STATE_OPTION),
+                 STATE_OPTION) + tuple(o for o in decl.options if o.name in LAYER_OPTIONS),
         notes=("Outputs: h_seq (with --return-sequences true) and the final state h_last"
                + (", c_last" if decl is LSTM else "") + " (Keras return_state=True; torch's "
                "h_n" + (", c_n" if decl is LSTM else "") + "), each with its own random "

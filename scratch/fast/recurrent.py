@@ -162,9 +162,38 @@ class _Recurrent(Layer):
     def name(self) -> str:
         return type(self).__name__
 
+    # the layer's options (crossframe.layers.recurrent); this twin computes one layer in one
+    # direction, with or without a bias, forwards or backwards. Several layers or directions
+    # run on the textbook layer (its loops over layers and directions; the kept work arrays
+    # here hold one call's cache, so one instance cannot serve several cells).
+    use_bias, go_backwards, num_layers, bidirectional = True, False, 1, False
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self._options = options
+
+    @property
+    def general(self) -> bool:
+        return self.num_layers > 1 or self.bidirectional
+
+    def _textbook(self):
+        """The textbook layer of the same options (crossframe/scratch/recurrent.py)."""
+        from .. import recurrent as textbook
+
+        if "_slow" not in self.__dict__:
+            self._slow = getattr(textbook, type(self).__name__)(**self._options)
+        return self._slow
+
     def forward(self, params: dict, x: Array, *states: Array):
         """The scratch protocol (crossframe.scratch.base): ((h_seq, h_last[, c_last]), cache).
         The parameters are checked, then the loop runs on kept work arrays."""
+        if self.general:
+            return self._textbook().forward(params, x, *states)
+        if not self.use_bias:               # a zero bias; no gradient is returned for it
+            W_h = params["W_h"]
+            params = {**params, "b": np.zeros(self._bias_shape(W_h.shape[0]), W_h.dtype)}
+        if self.go_backwards:               # the last step first; h_seq stays in that order
+            x = x[:, ::-1]
         self._check_params(params["W_x"], params["W_h"], params["b"])
         self.params, self.grads = params, {}
         self.input_size, self.hidden_size = params["W_x"].shape[0], params["W_h"].shape[0]
@@ -172,9 +201,17 @@ class _Recurrent(Layer):
 
     def backward(self, params: dict, cache, grad_out: tuple):
         """(grads, (dx, dh0[, dc0])) from the cache of the matching forward."""
+        if self.general:
+            return self._textbook().backward(params, cache, grad_out)
+        if not self.use_bias:
+            W_h = params["W_h"]
+            params = {**params, "b": np.zeros(self._bias_shape(W_h.shape[0]), W_h.dtype)}
         self.params, self.grads, self._cache = params, {}, cache
-        grad_in = self._backward(grad_out)
-        return dict(self.grads), grad_in
+        dx, *dstates = self._backward(grad_out)
+        grads = {k: v for k, v in self.grads.items() if k != "b" or self.use_bias}
+        if self.go_backwards:
+            dx = np.ascontiguousarray(dx[:, ::-1])
+        return grads, (dx, *dstates)
 
     # -- checks that name the argument, the expectation and the likely cause ------------------
     def _bias_shape(self, H: int) -> tuple[int, ...]:

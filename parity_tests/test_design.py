@@ -201,7 +201,7 @@ def test_layers_syntax_reads_keras_names_positionals_sizes_and_names():
     ("dens(4)", "6", "unknown layer 'dens'.*did you mean 'dense'"),
     ("dense(4);; relu", "6", "empty item"),
     ("dense(units=four)", "6", "units='four' is not valid"),
-    ("dense(4, 5, 6)", "6", "takes at most 2 positional"),
+    ("dense(4, 5, 6, 7)", "6", "takes at most 3 positional"),
     ("dense(4, units=5)", "6", "gives units twice"),
     ("dense(width=4)", "6", "has no option 'width'"),
     ("dense(4); relu(", "6", "cannot read 'relu\\('"),

@@ -27,7 +27,8 @@ from crossframe.verification import build_cases
 from crossframe.verification.faults import has_faulty, layer_faults
 
 LEARNERS = pathlib.Path(__file__).parent / "learners"
-LAYER_OF_PREFIX = {"simple": "simple_rnn", "torch": "lstm", "keras": "dense"}
+LAYER_OF_PREFIX = {"simple": "simple_rnn", "torch": "lstm", "keras": "dense", "leaky": "leaky_relu",
+                   "hard": "hard_sigmoid", "hardkeras2": "hard_sigmoid_keras2"}
 
 # file -> (layer, phrases every mismatching tensor's diagnosis must contain)
 MISTAKES = {

@@ -6,6 +6,7 @@ Each is a Sequential of declared layers (crossframe/layers/dense.py); canonical 
 """
 from __future__ import annotations
 
+from .. import activations as A
 from .. import data
 from ..bench import Benchmark
 from ..errors import InputError
@@ -128,8 +129,8 @@ register(Spec(
 
 # --- lone layers -----------------------------------------------------------------------------
 def _dense(o):
-    return Sequential([Dense(units=o["units"], use_bias=o["use_bias"], name="dense1")],
-                      (o["features"],))
+    return Sequential([Dense(units=o["units"], activation=o["activation"],
+                             use_bias=o["use_bias"], name="dense1")], (o["features"],))
 
 
 def _dense_infer(shapes):
@@ -144,6 +145,8 @@ register(Spec(
     model=_dense, infer=_dense_infer, layer="dense",
     options=(Option("features", 12, "input features F", integer(1)),
              Option("units", 7, "output units U", integer(1)),
+             Option("activation", "linear", "f applied to x W + b, by its Keras name "
+                    "(`crossframe describe --layer dense`)", A.parse),
              Option("use_bias", True, "use a bias", boolean, aliases=("bias",))),
     notes=("dL/db sums the upstream gradient over the batch; dL/dW = x^T G.",),
 ))

@@ -321,7 +321,7 @@ def test_describe_prints_the_transpose_the_causal_pad_and_the_row_permutation():
 def test_conv1d_lone_check_is_registered_from_its_example():
     spec = get("conv1d")
     opts = spec.resolve()
-    assert (opts["padding"], opts["dilation_rate"], opts["groups"]) == ("causal", 2, 2)
+    assert (opts["padding"], opts["dilation_rate"]) == ("causal", 2)
 
 
 def test_causal_difference_is_declared_and_real():

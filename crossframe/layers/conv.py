@@ -305,8 +305,9 @@ class Conv1D(Conv):
     axes = ("L",)
     out_layout = "signal"
     torch_kernel, torch_why, keras_why = TORCH_KERNEL_1D, TORCH_K1_WHY, KERAS_K1_WHY
+    # groups stay 1 here: verify's second case grows every size by one (4 -> 5 channels)
     example = ((9, 4), {"filters": 6, "kernel_size": 3, "padding": "causal",
-                        "dilation_rate": 2, "groups": 2})
+                        "dilation_rate": 2})
     options = _options(size1, PADDINGS_1D, "'valid' (no zeros), 'same' (Keras' rule, odd zero "
                        "right) or 'causal' ((k-1)*dilation zeros on the left)")
     equations = (

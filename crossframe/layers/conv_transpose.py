@@ -30,8 +30,9 @@ and the crop (TensorFlow's conv2d_backprop_input with that output size: the forw
 So Keras crops the odd extra row at the END (bottom/right). torch's ``padding=p`` crops p rows
 from BOTH ends of ``full`` and ``output_padding`` gives back rows at the end only, so torch
 reproduces Keras with ``padding=before, output_padding=max(before - after, 0)`` and, where
-``after = before + 1`` (Keras' 'same' with ``full - O`` odd: an odd kernel at an even stride,
-or an even kernel at an odd stride), one more row cut off the end by hand (``torch_port``).
+``after = before + 1`` (Keras' 'same' with ``full - O`` positive and odd: k - s odd with
+k > s, e.g. a 3x3 kernel at stride 2 or 2x2 at stride 1), one more row cut off the end by hand
+(``torch_port``).
 All three amounts depend on k, s and op only, not on the input size.
 """
 from __future__ import annotations

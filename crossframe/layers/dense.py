@@ -19,7 +19,8 @@ from .base import (Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, f
 
 TORCH_W_WHY = "nn.Linear stores weight (out, in) and computes x @ weight.T"
 TORCH_FLAT_WHY = ("nn.Linear stores weight (out, in), and the Flatten before it ordered its "
-                  "inputs (c, h, w) from NCHW: rows permuted, then transposed")
+                  "inputs (c, h, w) from NCHW or (c, l) from NCL: rows permuted, then "
+                  "transposed")
 KERAS_W_WHY = "layers.Dense stores kernel (in, out) and computes x @ kernel"
 SAME_LAYOUT = "same layout"
 

@@ -56,12 +56,14 @@ def _conv_infer(prefix: str, filters: str = "filters"):
 def _conv2d(o):
     return Sequential([Conv2D(filters=o["filters"], kernel_size=o["kernel_size"],
                               strides=o["strides"], padding=o["padding"],
+                              dilation_rate=o["dilation_rate"], groups=o["groups"],
                               use_bias=o["use_bias"])], _image(o))
 
 
 register(Spec(
     name="conv2d", kind="layer", family="conv",
-    summary="one Conv2D (cross-correlation), NHWC; strides, valid/same padding with Keras' rule",
+    summary="one Conv2D (cross-correlation), NHWC; strides, valid/same padding with Keras' rule, "
+            "dilation, groups",
     model=_conv2d, infer=_conv_infer("conv"), default_batch_size=4, layer="conv2d",
     options=IMAGE_OPTIONS + (
         Option("filters", 4, "output channels (filters)", integer(1)),
@@ -70,6 +72,10 @@ register(Spec(
         Option("strides", (2, 2), "stride: 2, or 2x1", size2, aliases=("stride",)),
         Option("padding", "same", "'valid' (no zeros) or 'same' (Keras' rule)", str,
                ("valid", "same")),
+        Option("dilation_rate", (1, 1), "gap between kernel taps: 1, or 2x1 (strides must then "
+               "be 1)", size2, aliases=("dilation",)),
+        Option("groups", 1, "channel groups: block g of the inputs to block g of the filters "
+               "(groups = channels: depthwise)", integer(1)),
         Option("use_bias", True, "use a bias", boolean, aliases=("bias",)),
     ),
     notes=PADDING_NOTES + (

@@ -67,6 +67,8 @@ def _square(decl, shape, opts) -> tuple[tuple, dict]:
         k = max(pair(opts.get("kernel_size") or 3))
         opts["kernel_size"], opts["filters"] = (k, k), shape[-1]        # kh = kw, C_in = C_out
         shape = (shape[0] + 1, shape[1] + 2, shape[2])
+    elif decl.name == "conv1d":
+        shape = (shape[0] + 2, shape[1])          # longer; channels kept, so groups still divide
     elif decl.recurrent:
         shape = (shape[0] + 2, opts.get("units") or shape[1])          # T + 2, D = H
     elif len(shape) == 3:

@@ -15,6 +15,7 @@ from .. import data
 from ..layers.base import Option, integer, text
 from ..sequential import Sequential
 from ..spec import Batch, Spec, register
+from .recurrent import _tokens_batch
 
 
 def _model(o):
@@ -65,4 +66,32 @@ register(Spec(
            "torch entry of dense.W), the port most often got wrong.",
            "The data set is generated (crossframe.data.series): sums of two noisy sines, the "
            "target the value after the window."),
+))
+
+
+# --- a text classifier: Embedding -> bidirectional GRU x 2 -> GlobalMaxPooling1D -> Dense ------
+def _text_bigru(o):
+    from ..layers import GRU, Dense, Embedding, GlobalMaxPooling1D
+
+    return Sequential([Embedding(input_dim=data.TOKENS_VOCABULARY, output_dim=o["output_dim"]),
+                       GRU(units=o["units"], num_layers=2, bidirectional=True,
+                           merge_mode=o["merge_mode"], return_sequences=True),
+                       GlobalMaxPooling1D(), Dense(units=data.TOKENS_CLASSES)],
+                      (data.TOKENS_STEPS,), "softmax_ce", output="logits")
+
+
+register(Spec(
+    name="text_bigru", kind="model", family="composed",
+    summary="Embedding(16, E) -> bidirectional GRU, 2 layers -> GlobalMaxPooling1D -> Dense(3) + "
+            "softmax cross-entropy on generated token sequences (which marker came last)",
+    model=_text_bigru, batch=_tokens_batch, dataset="tokens", default_batch_size=32,
+    options=(Option("output_dim", 8, "embedding size E", integer(1)),
+             Option("units", 8, "GRU units H per direction", integer(1)),
+             Option("merge_mode", "concat", "how the two directions meet: concat, sum, mul or "
+                    "ave (torch only concatenates)", text, ("concat", "sum", "mul", "ave"))),
+    notes=("torch holds the stack in one nn.GRU(num_layers=2, bidirectional=True): parameters "
+           "weight_ih_l0, weight_ih_l0_reverse, weight_ih_l1, weight_ih_l1_reverse; Keras in "
+           "two Bidirectional(GRU) layers with forward_/backward_ variables.",
+           "The global max pool's gradient goes to each channel's maximum over time: ties split "
+           "evenly in torch's amax and TensorFlow's reduce_max."),
 ))

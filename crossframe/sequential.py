@@ -337,9 +337,11 @@ class Sequential:
     def bilinear(self) -> bool:
         """A lone bilinear layer (Dense, Conv2D, Flatten + Dense) under the upstream loss: every
         gradient is a sum of products (crossframe.tolerances)."""
-        return self.loss.upstream and all(cfg.decl.bilinear or cfg.decl.name == "flatten"
+        def bilinear(cfg) -> bool:      # a Dense with a non-linear activation is not
+            return cfg.decl.bilinear and cfg.opts.get("activation") in (None, "linear")
+        return self.loss.upstream and all(bilinear(cfg) or cfg.decl.name == "flatten"
                                           for cfg in self.layers) and any(
-            cfg.decl.bilinear for cfg in self.layers)
+            bilinear(cfg) for cfg in self.layers)
 
     # -- the mappings ------------------------------------------------------------------------
     def mapping(self, framework: str) -> Mapping:
@@ -436,6 +438,10 @@ class Sequential:
                  "for the layers (set_floatx alone is ignored once a layer has read the policy)",
                  "keras.config.set_floatx('float64')",
                  "keras.config.set_dtype_policy('float64')"]
+        for cfg in self.layers:      # a recurrent layer's activation Keras has no name for
+            if cfg.decl.recurrent:
+                lines += [line for line in cfg.decl.keras_preamble(cfg) if line not in lines
+                          or not line.strip()]
         stacks = {cfg.name for cfg in self.layers
                   if cfg.decl.recurrent and cfg.decl.general(cfg.opts)}
         code = {cfg.name: ",\n    ".join(cfg.decl.keras_layers(cfg, False))

@@ -26,7 +26,30 @@ from __future__ import annotations
 
 from crossframe import layers as L
 
+from functools import lru_cache
+
+from crossframe import activations as A
+
 from .backend import keras
+from .dense import _activation
+
+
+@lru_cache(maxsize=None)
+def keras_activation(name: str):
+    """What the layer's ``activation=`` gets: Keras' own name where it is exact in float64,
+    else the table's exact callable as a named, registered function (Bidirectional copies its
+    layer through get_config / from_config, which cannot carry a lambda)."""
+    got = _activation(name)
+    if isinstance(got, str):
+        return got
+    fn = A.get(name).keras_fn()
+
+    def activation(x):
+        return fn(x)
+
+    activation.__name__ = f"crossframe_{name}"
+    return keras.saving.register_keras_serializable("crossframe", activation.__name__)(
+        activation)
 
 
 class Stack:
@@ -41,9 +64,10 @@ class Stack:
         for layer in range(o["num_layers"]):
             last = layer == o["num_layers"] - 1
             name = decl.keras_layer_name(cfg, layer)
+            acts = {k: keras_activation(v) for k, v in decl.activations(o).items()}
             rnn = cls(o["units"], return_sequences=(not last) or o["return_sequences"],
                       return_state=self.finals, go_backwards=o["go_backwards"],
-                      use_bias=o["use_bias"], dtype=dtype, name=name, **extra)
+                      use_bias=o["use_bias"], dtype=dtype, name=name, **acts, **extra)
             if o["bidirectional"]:
                 rnn = keras.layers.Bidirectional(
                     rnn, merge_mode=o["merge_mode"] if last else "concat", dtype=dtype,
@@ -78,7 +102,7 @@ class SimpleRNN:
 
     @staticmethod
     def make(cfg, dtype):
-        return Stack(cfg, dtype, keras.layers.SimpleRNN, activation="tanh")
+        return Stack(cfg, dtype, keras.layers.SimpleRNN)
 
 
 class LSTM:

@@ -22,12 +22,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from crossframe import frameworks
 from crossframe.errors import InputError
 from crossframe.mapping import Entry
+from crossframe.result import compare_expected, failures
 from crossframe.models import recurrent as family
 from crossframe.runner import prepare, run
 from crossframe.runner import with_mapping as run_with_mapping
@@ -51,7 +53,22 @@ OPTIONS = {
     "bidirectional-two-layers": {"bidirectional": True, "num_layers": 2},
     "bidirectional-two-layers-sum-no-bias": {"bidirectional": True, "num_layers": 2,
                                              "merge_mode": "sum", "use_bias": False},
+    # SimpleRNN relu: torch's nn.RNN(nonlinearity='relu'); the others: the written-out cell
+    "relu": {"activation": "relu"},
+    # Keras 2's LSTM / GRU gates (the porting trap); SimpleRNN has no recurrent_activation
+    "old-keras-gates": {"recurrent_activation": "hard_sigmoid_keras2"},
+    # Bidirectional copies its layer through its config: the activation must be a named one
+    "old-keras-gates-bidirectional": {"recurrent_activation": "hard_sigmoid_keras2",
+                                      "bidirectional": True, "merge_mode": "mul"},
+    "softplus-hard-sigmoid-bidirectional": {"activation": "softplus",
+                                            "recurrent_activation": "hard_sigmoid",
+                                            "bidirectional": True},
 }
+
+
+def for_cell(cell: str, options: dict) -> dict:
+    """The options a cell takes (SimpleRNN has no recurrent_activation)."""
+    return {k: v for k, v in options.items() if cell != "rnn" or k != "recurrent_activation"}
 
 
 def assert_three_agree(case, label: str) -> None:
@@ -63,7 +80,7 @@ def assert_three_agree(case, label: str) -> None:
 def layer_case(cell: str, options: dict, dtype: str = "float64", seed: int = 5,
                batch_size: int = 3, **sizes):
     return prepare(f"{cell}_layer", dtype=dtype, seed=seed, batch_size=batch_size,
-                   options={**options, **sizes})
+                   options={**for_cell(cell, options), **sizes})
 
 
 # -- the option grid: every cell, every option, all three pairs, both dtypes --------------------
@@ -130,11 +147,15 @@ def test_t100_float32_gap_on_a_growing_gradient_is_each_librarys_rounding():
        D=st.integers(1, 4), H=st.integers(1, 4), bias=st.booleans(),
        shape=st.sampled_from(["one", "backwards", "stacked", "bidirectional"]),
        layers=st.integers(1, 3), merge=st.sampled_from(["concat", "sum", "mul", "ave"]),
-       sequences=st.booleans(), state=st.booleans(), seed=st.integers(0, 2**16))
+       sequences=st.booleans(), state=st.booleans(),
+       act=st.sampled_from(["tanh", "relu", "softplus", "elu"]),
+       rec=st.sampled_from(["sigmoid", "hard_sigmoid", "hard_sigmoid_keras2"]),
+       seed=st.integers(0, 2**16))
 def test_any_options_agree_in_all_three_float64(cell, N, T, D, H, bias, shape, layers, merge,
-                                                sequences, state, seed):
-    options = {"use_bias": bias, "return_sequences": sequences, "initial_state": state,
-               "features": D, "units": H, "steps": T}
+                                                sequences, state, act, rec, seed):
+    options = for_cell(cell, {
+        "use_bias": bias, "return_sequences": sequences, "initial_state": state, "features": D,
+        "units": H, "steps": T, "activation": act, "recurrent_activation": rec})
     if shape == "backwards":
         options["go_backwards"] = True
     elif shape == "stacked":
@@ -150,8 +171,8 @@ SEQUENTIALS = {
     # the text classifier of issue 20: ids -> two stacked bidirectional GRUs -> ...
     "embedding-bigru2-lstm-dense": (
         "embedding(input_dim=11, output_dim=5); gru(units=4, bidirectional=true, num_layers=2, "
-        "return_sequences=true); lstm(units=3, go_backwards=true, use_bias=false); "
-        "dense(units=3)", (6,), "softmax_ce"),
+        "return_sequences=true); lstm(units=3, go_backwards=true, use_bias=false, "
+        "recurrent_activation=hard_sigmoid_keras2); dense(units=3)", (6,), "softmax_ce"),
     # a bidirectional layer's merged sequence read by a stacked one with initial states, which
     # returns its states (states of two layers: gru_h0, lstm_h0, lstm_c0)
     "bilstm-sum-then-gru2-states": (
@@ -348,6 +369,41 @@ def test_merge_mode_sum_mixed_up_is_caught(wrong):
     assert_results_differ(run(case, "keras"), bad, "float64", "out:h_seq")
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "gru_reset_before"])
+def test_keras_2_gates_read_as_keras_3_hard_sigmoid_are_caught(cell):
+    """An old Keras model's hard_sigmoid is clip(0.2 x + 0.5, 0, 1); Keras 3's and torch's
+    hard sigmoid is relu6(x + 3) / 6: the same name, another function."""
+    old = layer_case(cell, {"recurrent_activation": "hard_sigmoid_keras2"})
+    new = layer_case(cell, {"recurrent_activation": "hard_sigmoid"})
+    assert old.weights.keys() == new.weights.keys()
+    bad = run(new, "scratch")
+    assert_results_differ(run(old, "keras"), bad, "float64", "out:h_seq")
+    assert_results_differ(run(old, "torch"), bad, "float64", f"grad:{PREFIX[cell]}.W_h")
+
+
+def test_written_out_torch_cell_is_used_only_where_torch_has_no_layer():
+    from crossframe.torch_impl import recurrent as torch_rec
+
+    def module(layers):
+        model = frameworks.build("torch", Sequential(layers, (5, 3)), "float64")
+        return type(next(iter(model.children())))
+
+    assert issubclass(module("simple_rnn(units=4, activation=relu)"), torch.nn.RNN)
+    assert issubclass(module("lstm(units=4)"), torch.nn.LSTM)
+    assert issubclass(module("gru(units=4, num_layers=2)"), torch.nn.GRU)
+    for layers in ("simple_rnn(units=4, activation=elu)",
+                   "lstm(units=4, recurrent_activation=hard_sigmoid_keras2)",
+                   "gru(units=4, activation=relu, bidirectional=true)"):
+        assert issubclass(module(layers), torch_rec.Explicit), layers
+
+
+@pytest.mark.parametrize("layers", ["lstm(units=4, activation=softmax)",
+                                    "gru(units=4, recurrent_activation=softmax)"])
+def test_softmax_as_a_recurrent_activation_is_refused(layers):
+    with pytest.raises(InputError, match="is not elementwise"):
+        Sequential(layers, (5, 3))
+
+
 # -- bad option combinations -------------------------------------------------------------------
 @pytest.mark.parametrize("layers, expect", [
     ("lstm(units=4, go_backwards=true, num_layers=2)", "go_backwards with num_layers > 1"),
@@ -366,7 +422,8 @@ def test_bad_option_combinations_are_one_line_input_errors(layers, expect):
 
 # -- the fast twin -----------------------------------------------------------------------------
 FAST = [pytest.param(cell, name, dtype, id=f"{cell}-{name}-{dtype}") for cell in CELLS
-        for name in ("no-bias", "go-backwards", "bidirectional-two-layers-sum-no-bias")
+        for name in ("no-bias", "go-backwards", "bidirectional-two-layers-sum-no-bias",
+                     "old-keras-gates")
         for dtype in DTYPES]
 
 
@@ -389,7 +446,9 @@ def test_fast_twin_runs_the_textbook_layer_for_several_cells():
 # -- the printed code computes what the checks compute -----------------------------------------
 CODE = [pytest.param(cell, name, id=f"{cell}-{name}") for cell, name in [
     ("lstm", "bidirectional-two-layers"), ("gru_reset_before", "bidirectional-ave"),
-    ("rnn", "go-backwards"), ("gru", "three-layers-no-bias")]]
+    ("rnn", "go-backwards"), ("gru", "three-layers-no-bias"), ("lstm", "old-keras-gates"),
+    ("rnn", "relu"), ("gru_reset_before", "softplus-hard-sigmoid-bidirectional"),
+    ("gru", "old-keras-gates-bidirectional")]]
 
 
 @pytest.mark.parametrize("cell, name", CODE)
@@ -434,3 +493,135 @@ def test_printed_keras_code_computes_the_keras_side(cell, name):
     for k in ours:
         np.testing.assert_allclose(np.asarray(pred[k]), ours[k], rtol=tolerance("float64").rel,
                                    atol=0)
+
+
+# -- stateful: two calls, the state carried ----------------------------------------------------
+STATEFUL_KERAS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cell", list(STATEFUL_KERAS))
+def test_stateful_second_call_is_the_first_calls_final_state_as_initial_state(cell, dtype):
+    """What crossframe models of Keras' stateful=True (and torch's "pass the returned state
+    back"): the second call starts from the first call's final state, a constant — Keras keeps
+    the state in variables, outside the tape; torch users detach it — so the second call is a
+    check with initial_state = those final states. Measured here on the real stateful Keras
+    layer (fixed batch size): its second call's outputs and its gradients (weights and x2)
+    equal crossframe's second call in all three. Not modelled: gradients into the first call
+    (truncated backprop through both calls), resetting the state between batches (Keras'
+    reset_states), a batch size that changes between calls."""
+    import tensorflow as tf
+
+    from crossframe.keras_impl.backend import keras
+
+    prefix = PREFIX[cell]
+    first = layer_case(cell, {"initial_state": False}, dtype)
+    x1 = first.batch.inputs["x"]
+    x2 = np.ascontiguousarray(x1[:, ::-1] * np.asarray(0.5, dtype) + np.asarray(0.1, dtype))
+    finals = {fw: run(first, fw, backward=False).outputs for fw in FRAMEWORKS}
+    for fw in ("torch", "keras"):      # each library's own first call hands over the same state
+        assert_results_match(run(first, "scratch", backward=False), run(first, fw,
+                                                                          backward=False),
+                             dtype, f"{cell} first call scratch~{fw}")
+    states = {f"{s}0": finals["scratch"][f"{s}_last"] for s in ("h", "c")
+              if f"{s}_last" in finals["scratch"]}
+    second = prepare(f"{cell}_layer", dtype=dtype, weights=first.weights,
+                     inputs={"x": x2, **states})
+    assert_three_agree(second, f"{cell} second call")
+    ours = run(second, "keras")
+
+    # the real thing: a stateful Keras layer called twice on a fixed batch size
+    layer = getattr(keras.layers, STATEFUL_KERAS[cell])(
+        4, stateful=True, return_sequences=True, return_state=True, dtype=dtype, name=prefix)
+    layer(tf.constant(x1))
+    mapping = second.mapping("keras")
+    weights = mapping.params_to_framework(second.weights)
+    variables = {v.path: v for v in layer.trainable_weights}
+    for path, value in weights.items():
+        variables[path].assign(value)
+    layer.reset_states()
+    layer(tf.constant(x1))                               # first call: the state is kept
+    up = second.batch.upstream
+    t_x2 = tf.constant(x2)
+    with tf.GradientTape() as tape:
+        tape.watch(t_x2)
+        y, *last = layer(t_x2)                           # second call
+        outs = {"h_seq": y, "h_last": last[0], **({"c_last": last[1]} if len(last) > 1 else {})}
+        loss = sum(tf.reduce_sum(outs[k] * up[k]) for k in outs)
+    grads = tape.gradient(loss, [variables[p] for p in weights] + [t_x2])
+    canonical = mapping.param_grads_to_canonical(
+        {p: np.asarray(g) for p, g in zip(weights, grads[:-1])}, second.shapes)
+    expected = {**{f"out:{k}": np.asarray(v) for k, v in outs.items()},
+                **{f"grad:{k}": v for k, v in canonical.items()}, "grad:x": np.asarray(grads[-1])}
+    assert set(canonical) == {k for k in first.weights}
+    table = compare_expected(ours, expected, dtype)
+    assert not failures(table), failures(table)
+
+
+# -- a Conv1D's feature map read as a sequence -------------------------------------------------
+SIGNAL = ("conv1d(filters=4, kernel_size=2); lstm(units=3, bidirectional=true, "
+          "return_sequences=true); gru(units=2, go_backwards=true)")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv1d_map_read_by_recurrent_layers_agrees_in_all_three(dtype):
+    case = prepare(Sequential(SIGNAL, (5, 3)), dtype=dtype, seed=4, batch_size=3)
+    assert case.model.layers[1].flow_in.layout == "signal"
+    assert_three_agree(case, "conv1d -> recurrent")
+
+
+def test_conv1d_map_not_transposed_for_torch_is_caught():
+    """torch's Conv1d hands (N, C, L) on; read as (N, T, D) it is the channels as time steps.
+    With L = C (a 5-step input, kernel 2: L = 4 = filters) the wrong reading even loads."""
+    from crossframe.torch_impl import recurrent as torch_rec
+
+    case = prepare(Sequential("conv1d(filters=4, kernel_size=2); lstm(units=3)", (5, 3)),
+                   dtype="float64", seed=4, batch_size=3)
+    model = frameworks.build("torch", case.model, case.dtype)
+    wrong = torch_rec.LSTM(case.model.layers[1]).double()
+    wrong._signal = False
+    model.lstm = wrong
+    bad = run(case, "torch", model=model)
+    assert_results_differ(run(case, "keras"), bad, "float64", "out:output")
+    assert_results_differ(run(case, "scratch"), bad, "float64", "grad:conv.W")
+
+
+def test_printed_code_reads_the_conv1d_map_transposed():
+    import torch as t
+
+    case = prepare(Sequential(SIGNAL, (5, 3)), dtype="float64", seed=4, batch_size=3)
+    code = case.model.torch_code()
+    assert "x = x.transpose(1, 2)  # nn.Conv1d's (N, C, L)" in code
+    namespace: dict = {}
+    exec(code, namespace)
+    module = namespace["model"]
+    mapping = case.mapping("torch")
+    module.load_state_dict({k: t.from_numpy(v) for k, v in
+                            mapping.params_to_framework(case.weights).items()})
+    x = mapping.inputs_to_framework(case.batch.inputs)["x"]
+    got = module(t.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, run(case, "torch", backward=False).outputs["output"],
+                               rtol=tolerance("float64").rel, atol=0)
+
+
+# -- finite differences: scratch's backward through the options, no library involved ----------
+FD = [pytest.param(cell, options, id=f"{cell}-{'-'.join(f'{k}={v}' for k, v in options.items())}")
+      for cell, options in [
+          ("lstm", {"bidirectional": True, "num_layers": 2, "merge_mode": "mul",
+                    "use_bias": False}),
+          ("gru_reset_before", {"go_backwards": True,
+                                "recurrent_activation": "hard_sigmoid_keras2"}),
+          ("gru", {"num_layers": 2, "bidirectional": True, "merge_mode": "ave",
+                   "return_sequences": False, "activation": "softplus"}),
+          ("rnn", {"bidirectional": True, "merge_mode": "sum", "activation": "elu"})]]
+
+
+@pytest.mark.parametrize("cell, options", FD)
+def test_option_gradients_match_finite_differences(cell, options):
+    from crossframe.gradcheck import numerical_gradients
+    from crossframe.tolerances import FINITE_DIFFERENCE
+
+    case = layer_case(cell, options, batch_size=2, steps=4)
+    estimates = numerical_gradients(case)
+    errors = {k: rel_error(a, n) for k, (a, n) in estimates.items()}
+    assert max(errors.values()) <= FINITE_DIFFERENCE.rel, errors

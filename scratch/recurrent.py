@@ -27,62 +27,84 @@ from __future__ import annotations
 
 import numpy as np
 
+from crossframe import activations as A
 from crossframe import layers as L
 
 from .activations import sigmoid
 from .base import Layer
 
+# an activation as (f, f'): y = f(a) and dy/da = f'(a, y). The defaults are written here as the
+# textbook writes them; any other comes from the table (crossframe/activations.py, whose maths
+# is scratch/activations.py): hard_sigmoid_keras2 for an old Keras LSTM, relu for an RNN, ...
+TANH = (np.tanh, lambda a, y: 1 - y * y)
+SIGMOID = (sigmoid, lambda a, y: y * (1 - y))
+
+
+def activation(name: str):
+    """(f, f') of the activation called ``name``."""
+    if name == "tanh":
+        return TANH
+    if name == "sigmoid":
+        return SIGMOID
+    spec = A.get(name)
+    return spec.forward(), spec.derivative()
+
 
 # --- SimpleRNN --------------------------------------------------------------------------------
-def rnn_step_forward(x_t, h_prev, W_x, W_h, b):
-    """h = tanh(x_t W_x + h_prev W_h + b).   x_t (N, D), h_prev (N, H) -> h (N, H)."""
-    h = np.tanh(x_t @ W_x + h_prev @ W_h + b)
-    return h, (x_t, h_prev, h)
+def rnn_step_forward(x_t, h_prev, W_x, W_h, b, act=TANH):
+    """h = f(x_t W_x + h_prev W_h + b), f = tanh by default.
+    x_t (N, D), h_prev (N, H) -> h (N, H)."""
+    a = x_t @ W_x + h_prev @ W_h + b
+    h = act[0](a)
+    return h, (x_t, h_prev, a, h)
 
 
-def rnn_step_backward(dh, cache, W_x, W_h):
+def rnn_step_backward(dh, cache, W_x, W_h, act=TANH):
     """dh (N, H) -> dx_t, dh_prev, and this step's dW_x, dW_h, db."""
-    x_t, h_prev, h = cache
-    da = dh * (1 - h * h)                 # through tanh
+    x_t, h_prev, a, h = cache
+    da = dh * act[1](a, h)                # through f: tanh' = 1 - h^2
     return da @ W_x.T, da @ W_h.T, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
 
 
 # --- LSTM -------------------------------------------------------------------------------------
-def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
-    """One LSTM step, gate blocks i, f, g, o (Keras calls g "c").
+def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b, act=TANH, rec=SIGMOID):
+    """One LSTM step, gate blocks i, f, g, o (Keras calls g "c"); with the defaults
+    (act tanh, rec sigmoid):
 
         [a_i a_f a_g a_o] = x_t W_x + h_prev W_h + b                  (N, 4H)
         i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
         c = f c_prev + i g
         h = o tanh(c)
     """
-    a_i, a_f, a_g, a_o = np.split(x_t @ W_x + h_prev @ W_h + b, 4, axis=1)
-    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+    a = np.split(x_t @ W_x + h_prev @ W_h + b, 4, axis=1)
+    a_i, a_f, a_g, a_o = a
+    i, f, g, o = rec[0](a_i), rec[0](a_f), act[0](a_g), rec[0](a_o)
     c = f * c_prev + i * g
-    tanh_c = np.tanh(c)
+    tanh_c = act[0](c)
     h = o * tanh_c
-    return h, c, (x_t, h_prev, c_prev, i, f, g, o, tanh_c)
+    return h, c, (x_t, h_prev, c_prev, i, f, g, o, tanh_c, a, c)
 
 
-def lstm_step_backward(dh, dc, cache, W_x, W_h):
+def lstm_step_backward(dh, dc, cache, W_x, W_h, act=TANH, rec=SIGMOID):
     """dh, dc (N, H): the gradients reaching this step's h and c ->
     dx_t, dh_prev, dc_prev, and this step's dW_x, dW_h, db.
 
         do = dh tanh(c)              dc += dh o (1 - tanh(c)^2)
         di = dc g    df = dc c_prev    dg = dc i    dc_prev = dc f
         da_i = di i (1 - i)   da_f = df f (1 - f)   da_g = dg (1 - g^2)   da_o = do o (1 - o)
+    (other activations: their f'(a, y) in place of y (1 - y) and 1 - y^2)
     """
-    x_t, h_prev, c_prev, i, f, g, o, tanh_c = cache
+    x_t, h_prev, c_prev, i, f, g, o, tanh_c, (a_i, a_f, a_g, a_o), c = cache
     do = dh * tanh_c
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    dc = dc + dh * o * act[1](c, tanh_c)
     di, df, dg, dc_prev = dc * g, dc * c_prev, dc * i, dc * f
-    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g),
-                         do * o * (1 - o)], axis=1)                       # (N, 4H)
+    da = np.concatenate([di * rec[1](a_i, i), df * rec[1](a_f, f), dg * act[1](a_g, g),
+                         do * rec[1](a_o, o)], axis=1)                    # (N, 4H)
     return (da @ W_x.T, da @ W_h.T, dc_prev, x_t.T @ da, h_prev.T @ da, da.sum(axis=0))
 
 
 # --- GRU --------------------------------------------------------------------------------------
-def gru_step_forward(x_t, h_prev, W_x, W_h, b, reset_after=True):
+def gru_step_forward(x_t, h_prev, W_x, W_h, b, reset_after=True, act=TANH, rec=SIGMOID):
     """One GRU step, gate blocks z (update), r (reset), h (candidate hh).
 
     reset_after=True (torch's nn.GRU, Keras' default), b = [b_in; b_rec]  (2, 3H):
@@ -94,25 +116,28 @@ def gru_step_forward(x_t, h_prev, W_x, W_h, b, reset_after=True):
         hh = tanh(a_h + (r h_prev) W_hh)
     Both:
         h = z h_prev + (1 - z) hh
+    (sigmoid is ``rec``, tanh ``act``: other activations in their place)
     """
     H = h_prev.shape[1]
     if reset_after:
         a_z, a_r, a_h = np.split(x_t @ W_x + b[0], 3, axis=1)
         m_z, m_r, m_h = np.split(h_prev @ W_h + b[1], 3, axis=1)
-        z, r = sigmoid(a_z + m_z), sigmoid(a_r + m_r)
-        hh = np.tanh(a_h + r * m_h)
+        pre_z, pre_r = a_z + m_z, a_r + m_r
+        z, r = rec[0](pre_z), rec[0](pre_r)
+        pre_h = a_h + r * m_h
         reset = m_h
     else:
         a_z, a_r, a_h = np.split(x_t @ W_x + b, 3, axis=1)
-        z = sigmoid(a_z + h_prev @ W_h[:, :H])
-        r = sigmoid(a_r + h_prev @ W_h[:, H:2 * H])
-        hh = np.tanh(a_h + (r * h_prev) @ W_h[:, 2 * H:])
+        pre_z, pre_r = a_z + h_prev @ W_h[:, :H], a_r + h_prev @ W_h[:, H:2 * H]
+        z, r = rec[0](pre_z), rec[0](pre_r)
         reset = r * h_prev
+        pre_h = a_h + reset @ W_h[:, 2 * H:]
+    hh = act[0](pre_h)
     h = z * h_prev + (1 - z) * hh
-    return h, (x_t, h_prev, z, r, hh, reset)
+    return h, (x_t, h_prev, z, r, hh, reset, (pre_z, pre_r, pre_h))
 
 
-def gru_step_backward(dh, cache, W_x, W_h, reset_after=True):
+def gru_step_backward(dh, cache, W_x, W_h, reset_after=True, act=TANH, rec=SIGMOID):
     """dh (N, H) -> dx_t, dh_prev, and this step's dW_x, dW_h, db.
 
         dz = dh (h_prev - hh)        dhh = dh (1 - z)        dh_prev = dh z  (+ below)
@@ -121,15 +146,16 @@ def gru_step_backward(dh, cache, W_x, W_h, reset_after=True):
         the input side gets [da_z da_r da_h], the recurrent side [da_z da_r dm_h]
     reset_after=False:  d(r h_prev) = da_h W_hh^T;  dr = d(r h_prev) h_prev;
         dh_prev += d(r h_prev) r + [da_z da_r] [W_hz W_hr]^T
+    (other activations: their f'(a, y) in place of y (1 - y) and 1 - y^2)
     """
-    x_t, h_prev, z, r, hh, reset = cache
+    x_t, h_prev, z, r, hh, reset, (pre_z, pre_r, pre_h) = cache
     H = h_prev.shape[1]
     dz, dhh, dh_prev = dh * (h_prev - hh), dh * (1 - z), dh * z
-    da_z = dz * z * (1 - z)
-    da_h = dhh * (1 - hh * hh)
+    da_z = dz * rec[1](pre_z, z)
+    da_h = dhh * act[1](pre_h, hh)
     if reset_after:
         m_h = reset
-        da_r = da_h * m_h * r * (1 - r)
+        da_r = da_h * m_h * rec[1](pre_r, r)
         da = np.concatenate([da_z, da_r, da_h], axis=1)                   # input side
         dm = np.concatenate([da_z, da_r, da_h * r], axis=1)               # recurrent side
         dh_prev = dh_prev + dm @ W_h.T
@@ -137,7 +163,7 @@ def gru_step_backward(dh, cache, W_x, W_h, reset_after=True):
         return da @ W_x.T, dh_prev, x_t.T @ da, h_prev.T @ dm, db
     r_h_prev = reset
     d_rh = da_h @ W_h[:, 2 * H:].T
-    da_r = d_rh * h_prev * r * (1 - r)
+    da_r = d_rh * h_prev * rec[1](pre_r, r)
     dh_prev = dh_prev + d_rh * r + np.concatenate([da_z, da_r], axis=1) @ W_h[:, :2 * H].T
     da = np.concatenate([da_z, da_r, da_h], axis=1)
     dW_h = np.concatenate([h_prev.T @ da_z, h_prev.T @ da_r, r_h_prev.T @ da_h], axis=1)
@@ -186,6 +212,15 @@ class _Recurrent(Layer):
       (for one direction, its final state)."""
 
     use_bias, go_backwards, num_layers, bidirectional, merge_mode = True, False, 1, False, None
+    activation, recurrent_activation = "tanh", "sigmoid"
+
+    @property
+    def act(self):
+        return activation(self.activation)
+
+    @property
+    def rec(self):
+        return activation(self.recurrent_activation)
 
     @property
     def general(self) -> bool:
@@ -283,7 +318,7 @@ class SimpleRNN(_Recurrent):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
         h, hs, caches = h0, [], []
         for t in range(x.shape[1]):
-            h, cache = rnn_step_forward(x[:, t], h, W_x, W_h, b)
+            h, cache = rnn_step_forward(x[:, t], h, W_x, W_h, b, self.act)
             hs.append(h)
             caches.append(cache)
         return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
@@ -296,7 +331,7 @@ class SimpleRNN(_Recurrent):
         dh_next = dh_last
         for t in reversed(range(len(caches))):
             dx[:, t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(
-                dh_seq[:, t] + dh_next, caches[t], W_x, W_h)
+                dh_seq[:, t] + dh_next, caches[t], W_x, W_h, self.act)
             dW_x += dWx_t
             dW_h += dWh_t
             db += db_t
@@ -315,7 +350,7 @@ class LSTM(_Recurrent):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
         h, c, hs, caches = h0, c0, [], []
         for t in range(x.shape[1]):
-            h, c, cache = lstm_step_forward(x[:, t], h, c, W_x, W_h, b)
+            h, c, cache = lstm_step_forward(x[:, t], h, c, W_x, W_h, b, self.act, self.rec)
             hs.append(h)
             caches.append(cache)
         return (np.stack(hs, axis=1), h.copy(), c.copy()), caches   # the caches keep h, c
@@ -328,7 +363,7 @@ class LSTM(_Recurrent):
         dh_next, dc_next = dh_last, dc_last
         for t in reversed(range(len(caches))):
             dx[:, t], dh_next, dc_next, dWx_t, dWh_t, db_t = lstm_step_backward(
-                dh_seq[:, t] + dh_next, dc_next, caches[t], W_x, W_h)
+                dh_seq[:, t] + dh_next, dc_next, caches[t], W_x, W_h, self.act, self.rec)
             dW_x += dWx_t
             dW_h += dWh_t
             db += db_t
@@ -351,7 +386,8 @@ class GRU(_Recurrent):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
         h, hs, caches = h0, [], []
         for t in range(x.shape[1]):
-            h, cache = gru_step_forward(x[:, t], h, W_x, W_h, b, self.reset_after)
+            h, cache = gru_step_forward(x[:, t], h, W_x, W_h, b, self.reset_after, self.act,
+                                        self.rec)
             hs.append(h)
             caches.append(cache)
         return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
@@ -364,7 +400,8 @@ class GRU(_Recurrent):
         dh_next = dh_last
         for t in reversed(range(len(caches))):
             dx[:, t], dh_next, dWx_t, dWh_t, db_t = gru_step_backward(
-                dh_seq[:, t] + dh_next, caches[t], W_x, W_h, self.reset_after)
+                dh_seq[:, t] + dh_next, caches[t], W_x, W_h, self.reset_after, self.act,
+                self.rec)
             dW_x += dWx_t
             dW_h += dWh_t
             db += db_t

@@ -37,6 +37,7 @@ import math
 import torch
 from torch import nn
 
+from crossframe import activations as A
 from crossframe import layers as L
 
 
@@ -210,21 +211,49 @@ def _sizes(cfg) -> dict:
     return dict(num_layers=o["num_layers"], bidirectional=o["bidirectional"], bias=o["use_bias"])
 
 
+class _Written(_Options, Explicit):
+    """The cell written out (``Explicit``) for activations no torch layer computes; its
+    parameters drawn at once with nn.RNNBase's law, in torch's order (so a seeded draw is
+    nn.LSTM's)."""
+
+    def __init__(self, cfg):
+        o, acts = cfg.opts, cfg.decl.activations(cfg.opts)
+        Explicit.__init__(self, cfg.decl.explicit_kind(o), cfg.flow_in.features, o["units"],
+                          **_sizes(cfg),
+                          **{k: A.get(v).torch_fn() for k, v in acts.items()})
+        self.reset_parameters()
+        self._options(cfg)
+
+
+def _written_out(cls, cfg):
+    """``cls``'s own module, or the written-out cell where the activations ask for it."""
+    if cfg.decl.written_out(cfg.opts):
+        return _Written(cfg)
+    return nn.Module.__new__(cls)
+
+
 class SimpleRNN(_Options, nn.RNN):
-    """nn.RNN(D, H, nonlinearity='tanh', batch_first=True)."""
+    """nn.RNN(D, H, nonlinearity='tanh' or 'relu', batch_first=True); another activation: the
+    cell written out."""
 
     declaration = L.SimpleRNN
 
+    def __new__(cls, cfg):
+        return _written_out(cls, cfg)
+
     def __init__(self, cfg):
-        nn.RNN.__init__(self, cfg.flow_in.features, cfg.opts["units"], nonlinearity="tanh",
-                        batch_first=True, **_sizes(cfg))
+        nn.RNN.__init__(self, cfg.flow_in.features, cfg.opts["units"],
+                        nonlinearity=cfg.opts["activation"], batch_first=True, **_sizes(cfg))
         self._options(cfg)
 
 
 class LSTM(_Options, nn.LSTM):
-    """nn.LSTM(D, H, batch_first=True)."""
+    """nn.LSTM(D, H, batch_first=True); other activations: the cell written out."""
 
     declaration = L.LSTM
+
+    def __new__(cls, cfg):
+        return _written_out(cls, cfg)
 
     def __init__(self, cfg):
         nn.LSTM.__init__(self, cfg.flow_in.features, cfg.opts["units"], batch_first=True,
@@ -234,11 +263,14 @@ class LSTM(_Options, nn.LSTM):
 
 class GRU(nn.Module):
     """nn.GRU (reset_after=True) or the explicit ``GRUResetBefore`` (reset_after=False), under
-    the layer's own name so the parameters read ``gru.weight_ih_l0`` either way."""
+    the layer's own name so the parameters read ``gru.weight_ih_l0`` either way; other
+    activations: the cell written out."""
 
     declaration = L.GRU
 
     def __new__(cls, cfg):
+        if cfg.decl.written_out(cfg.opts):
+            return _Written(cfg)
         base = _GRUAfter if cfg.opts["reset_after"] else _GRUBefore
         return base(cfg)
 

@@ -17,6 +17,7 @@ gradients are compared too; without, every layer starts from zeros.
 """
 from __future__ import annotations
 
+from .. import activations as A
 from ..errors import InputError
 from ..mapping import BlockReorder, Chain, Entry, Identity, Row, Scale, Transform, Transpose
 from ..difference import Difference
@@ -31,15 +32,47 @@ BIAS_HALVES_WHY = (
     "dL/dbias_hh = dL/db, and the adjoint 0.5 g + 0.5 g gives exactly that back")
 
 
+ACTIVATION = Option("activation", "tanh", "f of the candidate / the cell output, by its Keras "
+                    "name (torch's layers only compute tanh, nn.RNN also relu: crossframe "
+                    "writes the cell out for the others)", A.parse)
+RECURRENT_ACTIVATION = Option("recurrent_activation", "sigmoid", "the gates' function, by its "
+                              "Keras name (hard_sigmoid_keras2 is Keras 2's LSTM default, "
+                              "clip(0.2 x + 0.5, 0, 1); hard_sigmoid Keras 3's relu6(x + 3) / 6)",
+                              A.parse)
+DEFAULT_ACTIVATIONS = {"activation": "tanh", "recurrent_activation": "sigmoid"}
+
+
 class Recurrent(LayerDecl):
     """What the three cells share; a subclass gives its gates and equations."""
 
     family = "recurrent"
-    layouts = ("sequence",)
+    # a sequence (T, D), or the feature map of a Conv1D / 1-D pool (L, C): the same canonical
+    # array, which torch holds (N, C, L): its module reads it transposed, batch-first
+    layouts = ("sequence", "signal")
     recurrent = True
     # every output and both states in the check: h_seq, h_last (c_last), dh0 (dc0)
     example = ((4, 3), {"units": 5, "return_sequences": True, "return_state": True,
                         "initial_state": True})
+    notes = (
+        "Options torch has no argument for are done around torch's module, in every library "
+        "the same way: go_backwards flips x (Keras returns h_seq in that reversed order); "
+        "merge_mode sum / mul / ave is computed from torch's concatenated halves; the output "
+        "at the last step of a bidirectional layer is merge(h_n[-2], h_n[-1]) (torch's "
+        "output[:, -1] holds the backward direction after ONE step); other activations are "
+        "the cell written out (torch_impl.recurrent.Explicit).",
+        "num_layers / bidirectional: layer l, direction d is torch's suffix _l{l}[_reverse], "
+        "crossframe's W_x_l1, W_x_reverse, W_x_l1_reverse (layer 0 forward keeps W_x, W_h, b), "
+        "Keras' layer <name>_l{l} (each Bidirectional, copies forward_<name> / "
+        "backward_<name>). Between layers both directions are concatenated (torch's rule); "
+        "merge_mode applies after the last. States h0, c0, h_last, c_last are then (N, "
+        "num_layers * directions, H), row l * dirs + d: torch's (L*dirs, N, H) batch first; "
+        "Keras gets one initial state per layer and direction.",
+        "stateful (Keras stateful=True; torch: the returned state passed back): crossframe "
+        "models the second call as a check whose initial_state is the first call's final "
+        "state, a constant (test_recurrent_options.py runs the real stateful Keras layer "
+        "against it). Not modelled: gradients into the first call, reset_states, a batch size "
+        "that changes between calls.",
+    )
     gates: tuple[str, ...] = ()         # canonical (Keras) gate blocks, in order
     torch_gates: tuple[str, ...] = ()   # the same blocks in torch's row order
     keras_cell = ""                     # the middle of Keras' variable paths
@@ -119,10 +152,31 @@ class Recurrent(LayerDecl):
                              "add bidirectional=true, or drop merge_mode")
         if opts["bidirectional"] and opts["merge_mode"] is None:
             opts["merge_mode"] = "concat"          # Keras Bidirectional's default
+        for key, name in self.activations(opts).items():
+            if not A.get(name).elementwise:
+                raise InputError(f"{where}: {key}={name} is not elementwise",
+                                 "choose an elementwise activation, e.g. tanh or relu")
+
+    def activations(self, opts) -> dict[str, str]:
+        """{"activation": name[, "recurrent_activation": name]} of this kind's options."""
+        return {k: opts.get(k, v) for k, v in DEFAULT_ACTIVATIONS.items()
+                if any(o.name == k for o in self.options)}
+
+    def written_out(self, opts) -> bool:
+        """No torch layer computes these activations: the torch side is the explicit cell
+        crossframe.torch_impl.recurrent.Explicit (nn.RNN also takes relu)."""
+        acts = self.activations(opts)
+        return any(v != DEFAULT_ACTIVATIONS[k] for k, v in acts.items()) and not (
+            self.name == "simple_rnn" and acts["activation"] == "relu")
+
+    def activation_text(self, opts) -> str:
+        """", activation='relu'" for what differs from the defaults (tanh, sigmoid)."""
+        return "".join(f", {k}={v!r}" for k, v in self.activations(opts).items()
+                       if v != DEFAULT_ACTIVATIONS[k])
 
     def wrong_layout_fix(self, flow):
-        return ("a recurrent layer reads (T, D) sequences: give --input TxD, or set "
-                "return_sequences=true on the recurrent layer before it")
+        return ("a recurrent layer reads (T, D) sequences or a Conv1D's (L, C) map: give "
+                "--input TxD, or set return_sequences=true on the recurrent layer before it")
 
     def infer(self, shapes, flow):
         if len(shapes.get("W_h", ())) == 2:
@@ -314,14 +368,52 @@ class Recurrent(LayerDecl):
         return extra + (", bias=False" if not o["use_bias"] else "")
 
     def torch_code(self, cfg):
+        if self.written_out(cfg.opts):
+            return self.explicit_code(cfg)
         return (f"{self.torch.replace('torch.', '')}({cfg.flow_in.features}, "
                 f"{cfg.opts['units']}{self.torch_extra(cfg)}, batch_first=True)")
+
+    def explicit_kind(self, opts) -> str:
+        """Explicit's cell: "rnn", "lstm", "gru_after" or "gru_before"."""
+        return {"simple_rnn": "rnn", "lstm": "lstm"}.get(
+            self.name, "gru_after" if opts.get("reset_after", True) else "gru_before")
+
+    def explicit_code(self, cfg) -> str:
+        acts = "".join(f", {k}=lambda x: {A.get(v).torch_functional()}"
+                       for k, v in self.activations(cfg.opts).items()
+                       if v != DEFAULT_ACTIVATIONS[k])
+        return (f"Explicit({self.explicit_kind(cfg.opts)!r}, {cfg.flow_in.features}, "
+                f"{cfg.opts['units']}{self.torch_extra(cfg)}{acts})  # torch's layers compute "
+                "only tanh and sigmoid: the cell written out, crossframe.torch_impl.recurrent")
+
+    def torch_imports(self, cfg):
+        if self.written_out(cfg.opts):
+            return ["from crossframe.torch_impl.recurrent import Explicit"]
+        return []
 
     def keras_options(self, cfg) -> str:
         """Keras' arguments for the options every layer of the stack shares."""
         o = cfg.opts
+        acts = ""
+        for k, v in self.activations(o).items():
+            if v != DEFAULT_ACTIVATIONS[k]:
+                spec = A.get(v)
+                acts += (f", {k}={spec.keras_name!r}" if spec.keras_name else
+                         f", {k}={spec.name}")       # defined in keras_preamble
         return ("".join(f", {k}=True" for k in ("go_backwards",) if o[k])
-                + ("" if o["use_bias"] else ", use_bias=False"))
+                + ("" if o["use_bias"] else ", use_bias=False") + acts)
+
+    def keras_preamble(self, cfg) -> list[str]:
+        """A named function for an activation Keras has no name for (hard_sigmoid_keras2):
+        registered, because Bidirectional copies its layer through get_config / from_config,
+        which cannot carry a lambda."""
+        lines = []
+        for k, v in self.activations(cfg.opts).items():
+            spec = A.get(v)
+            if v != DEFAULT_ACTIVATIONS[k] and not spec.keras_name:
+                lines += ["", "@keras.saving.register_keras_serializable()",
+                          f"def {spec.name}(x):", f"    return {spec.keras_code()}", ""]
+        return lines
 
     def keras_code(self, cfg):
         o = cfg.opts
@@ -388,6 +480,8 @@ class Recurrent(LayerDecl):
         else:
             state = f", {states[0]}{index}" if states else ""
         lines = []
+        if cfg.flow_in.layout == "signal":
+            lines.append("x = x.transpose(1, 2)  # nn.Conv1d's (N, C, L) -> batch-first (N, L, C)")
         if o["go_backwards"]:
             lines.append("x = x.flip(1)  # go_backwards: Keras reads the last step first and "
                          "returns h_seq in that order; torch has no option")
@@ -423,7 +517,19 @@ class Recurrent(LayerDecl):
         return {"h_seq": "x", "y_last": "x", **out}
 
     def formula(self, cfg, framework):
-        return self.formulas[framework]
+        return self.formulas[framework] + self.activation_formula(cfg, framework)
+
+    def activation_formula(self, cfg, framework) -> str:
+        """What the non-default activations change, and where torch computes them."""
+        text = self.activation_text(cfg.opts)
+        if not text:
+            return ""
+        said = text.lstrip(", ").replace("activation=", "activation ")
+        if framework == "torch":
+            return (f" — with {said}: the explicit cell torch_impl.recurrent.Explicit (torch "
+                    "ops, autograd)" if self.written_out(cfg.opts)
+                    else f" — with {said}: nn.RNN(nonlinearity='relu')")
+        return f" — with {said}"
 
     formulas: dict = {}
 
@@ -451,15 +557,21 @@ class SimpleRNN(Recurrent):
         "keras": "layers.SimpleRNN: h_t = tanh(x_t kernel + h_{t-1} recurrent_kernel + bias)",
     }
 
+    options = Recurrent.options + (ACTIVATION,)
+
     def torch_code(self, cfg):
-        return (f"nn.RNN({cfg.flow_in.features}, {cfg.opts['units']}, nonlinearity='tanh'"
-                f"{self.torch_extra(cfg)}, batch_first=True)")
+        if self.written_out(cfg.opts):
+            return self.explicit_code(cfg)
+        return (f"nn.RNN({cfg.flow_in.features}, {cfg.opts['units']}, "
+                f"nonlinearity={cfg.opts['activation']!r}{self.torch_extra(cfg)}, "
+                "batch_first=True)")
 
 
 class LSTM(Recurrent):
     name, title, stem = "lstm", "LSTM", "lstm"
     keras, torch = "keras.layers.LSTM", "torch.nn.LSTM"
     aliases = ("LSTM",)
+    options = Recurrent.options + (ACTIVATION, RECURRENT_ACTIVATION)
     gates = torch_gates = ("i", "f", "g", "o")
     keras_cell = "lstm_cell"
     equations = (
@@ -469,7 +581,8 @@ class LSTM(Recurrent):
         "BPTT: dc_t = dc_next + dh_t o (1 - tanh(c_t)^2);  do = dh_t tanh(c_t);\n"
         "  di = dc_t g;  df = dc_t c_{t-1};  dg = dc_t i;  dc_next = dc_t f;\n"
         "  da_i = di i (1 - i);  da_f = df f (1 - f);  da_g = dg (1 - g^2);  da_o = do o (1 - o)")
-    notes = ("Gate order i, f, g (Keras calls it c), o in both libraries: weights only transpose "
+    notes = Recurrent.notes + (
+             "Gate order i, f, g (Keras calls it c), o in both libraries: weights only transpose "
              "(Keras (in, 4H) columns, torch (4H, in) rows).",
              "Speed, not numbers: on the CPU torch hands a float32 nn.LSTM to oneDNN's fused RNN "
              "kernel; float64, and nn.GRU / nn.RNN in either dtype, run torch's own per-step "
@@ -502,6 +615,7 @@ class GRU(Recurrent):
         Option("reset_after", True, "apply the reset gate after the recurrent product (torch's "
                "nn.GRU and Keras' default) or before it (the original formula, no torch layer)",
                boolean),
+        ACTIVATION, RECURRENT_ACTIVATION,
     )
     equations = (
         "reset_after=True (torch nn.GRU, Keras' default), b (2, 3H):\n"
@@ -511,7 +625,8 @@ class GRU(Recurrent):
         "reset_after=False (the original formula), b (3H,):\n"
         "  z, r as above with one bias;  hh = tanh(x W_xh + (r * h) W_hh + b_h)\n"
         "BPTT: da_z = dh (h - hh) z (1 - z);  da_h = dh (1 - z)(1 - hh^2);  then through r.")
-    notes = ("Gate order: Keras columns z, r, h; torch rows r, z, n. The mapping swaps the "
+    notes = Recurrent.notes + (
+             "Gate order: Keras columns z, r, h; torch rows r, z, n. The mapping swaps the "
              "first two blocks (BlockReorder) before the transpose (Chain); a transpose alone "
              "would load Keras' update gate as torch's reset gate.",
              "reset_after=True keeps a (2, 3H) bias, because the recurrent bias of the candidate "
@@ -528,15 +643,15 @@ class GRU(Recurrent):
         return "nn.GRU" if opts["reset_after"] else "GRUResetBefore (explicit cell)"
 
     def torch_code(self, cfg):
-        if cfg.opts["reset_after"]:
+        if cfg.opts["reset_after"] or self.written_out(cfg.opts):
             return super().torch_code(cfg)
         return (f"GRUResetBefore({cfg.flow_in.features}, {cfg.opts['units']}"
                 f"{self.torch_extra(cfg)})  # no torch layer computes reset_after=False: "
                 "crossframe.torch_impl.recurrent")
 
     def torch_imports(self, cfg):
-        if cfg.opts["reset_after"]:
-            return []
+        if cfg.opts["reset_after"] or self.written_out(cfg.opts):
+            return super().torch_imports(cfg)
         return ["from crossframe.torch_impl.recurrent import GRUResetBefore"]
 
     def keras_code(self, cfg):
@@ -571,7 +686,7 @@ class GRU(Recurrent):
                               "h recurrent_kernel[z,r] + bias[z,r]); hh = tanh(x kernel[h] + "
                               f"(r * h) recurrent_kernel[h] + bias[h]); h' = z h + (1 - z) hh — "
                               f"{_BEFORE}",
-        }[(framework, after)]
+        }[(framework, after)] + self.activation_formula(cfg, framework)
 
 
 # one object per kind of layer (what implementations name and users call: LSTM(units=8))
@@ -631,6 +746,17 @@ def _measure_gate_order() -> float:
 
 
 
+def _measure_old_keras_gates() -> float:
+    """An LSTM from Keras 2 (recurrent_activation hard_sigmoid, 0.2 x + 0.5 clipped) run by
+    torch's nn.LSTM (sigmoid gates) on the same weights: relative difference of h_seq."""
+    from ..runner import prepare, run
+    from ..tolerances import rel_error
+
+    old = prepare("lstm_layer", "float64", options={"recurrent_activation": "hard_sigmoid_keras2"})
+    plain = prepare("lstm_layer", "float64", weights=old.weights)
+    return rel_error(run(plain, "torch").outputs["h_seq"], run(old, "keras").outputs["h_seq"])
+
+
 DIFFERENCES = (
     Difference(
         "GRU reset gate",
@@ -664,5 +790,19 @@ DIFFERENCES = (
                    "transpose). Measured: Keras' GRU weights transposed into nn.GRU without "
                    "the swap, relative difference of h_seq",
         measure=_measure_gate_order,
+    ),
+    Difference(
+        "recurrent activations",
+        torch="nn.LSTM and nn.GRU compute sigmoid gates and tanh, nn.RNN tanh or relu: no "
+              "argument for any other",
+        keras="activation= and recurrent_activation= take any function; Keras 2's LSTM and GRU "
+              "defaulted to recurrent_activation='hard_sigmoid', clip(0.2 x + 0.5, 0, 1) (Keras "
+              "3: 'sigmoid', and its 'hard_sigmoid' is relu6(x + 3) / 6)",
+        agree_when="the activations are tanh and sigmoid (nn.RNN: also relu); otherwise "
+                   "crossframe's torch side writes the cell out (torch_impl.recurrent."
+                   "Explicit), and a Keras 2 LSTM is recurrent_activation=hard_sigmoid_keras2. "
+                   "Measured: an old Keras LSTM's weights run by nn.LSTM, relative difference "
+                   "of h_seq",
+        measure=_measure_old_keras_gates,
     ),
 )

@@ -6,9 +6,11 @@ Registered names, per cell (``rnn``, ``lstm``, ``gru``, ``gru_reset_before``):
                     ``--features D --units H --steps T --return-sequences true|false
                     --initial-state true|false``, and the layer's own options
                     (``--use-bias --go-backwards --num-layers --bidirectional
-                    --merge-mode``). Outputs ``h_seq`` (N, T, H) when returning
-                    sequences, and always the final state ``h_last`` (N, H) (and ``c_last`` for
-                    the LSTM): Keras ``return_state=True``, torch's ``(h_n, c_n)``.
+                    --merge-mode --activation --recurrent-activation``). Outputs ``h_seq``
+                    (N, T, H) when returning sequences (else, with several layers or
+                    directions, ``y_last``), and always the final state ``h_last`` (N, H)
+                    (and ``c_last`` for the LSTM; (N, layers * directions, H) with several):
+                    Keras ``return_state=True``, torch's ``(h_n, c_n)``.
 - ``<cell>``        sequence classifier on scikit-learn's digits read row by row (8 steps x 8
                     pixels) -> last hidden state -> Dense(10) -> softmax cross-entropy.
 - ``<cell>_seq``    many-to-many on the same digits: rows 0..6 in, every hidden state ->
@@ -44,7 +46,8 @@ STATE_OPTION = Option("initial_state", True,
 
 
 # the layer's own options, as flags of the <cell>_layer checks (crossframe.layers.recurrent)
-LAYER_OPTIONS = ("use_bias", "go_backwards", "num_layers", "bidirectional", "merge_mode")
+LAYER_OPTIONS = ("use_bias", "go_backwards", "num_layers", "bidirectional", "merge_mode",
+                 "activation", "recurrent_activation")
 
 
 def _cell(key: str, o: dict, **options):
@@ -96,7 +99,7 @@ def _register(key: str) -> None:
                 "h_seq and the final state",
         model=lambda o: Sequential([_cell(key, o, return_sequences=o["return_sequences"],
                                           return_state=True,
-                                          **{k: o[k] for k in LAYER_OPTIONS})],
+                                          **{k: o[k] for k in LAYER_OPTIONS if k in o})],
                                    (o["steps"], o["features"])),
         infer=_infer(key), default_batch_size=6, layer=decl.name,
         options=(Option("features", 3, "D, input features per step", integer(1)),

@@ -163,10 +163,12 @@ class _Recurrent(Layer):
         return type(self).__name__
 
     # the layer's options (crossframe.layers.recurrent); this twin computes one layer in one
-    # direction, with or without a bias, forwards or backwards. Several layers or directions
-    # run on the textbook layer (its loops over layers and directions; the kept work arrays
-    # here hold one call's cache, so one instance cannot serve several cells).
+    # direction with tanh and sigmoid, with or without a bias, forwards or backwards. Several
+    # layers or directions run on the textbook layer (its loops over layers and directions; the
+    # kept work arrays here hold one call's cache, so one instance cannot serve several cells),
+    # and so do other activations (the fused tanh-for-sigmoid trick is tanh's and sigmoid's).
     use_bias, go_backwards, num_layers, bidirectional = True, False, 1, False
+    activation, recurrent_activation = "tanh", "sigmoid"
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
@@ -174,7 +176,9 @@ class _Recurrent(Layer):
 
     @property
     def general(self) -> bool:
-        return self.num_layers > 1 or self.bidirectional
+        """Computed by the textbook layer: several cells, or other activations."""
+        return (self.num_layers > 1 or self.bidirectional or self.activation != "tanh"
+                or self.recurrent_activation != "sigmoid")
 
     def _textbook(self):
         """The textbook layer of the same options (crossframe/scratch/recurrent.py)."""

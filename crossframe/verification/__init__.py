@@ -112,7 +112,7 @@ def build_cases(decl, options: dict, dtype: str, seed: int = 1):
 
 # layers whose inputs get exact zeros and ties: a ReLU's derivative at 0, a max-pool's first
 # maximum, are part of what is checked
-TIES = ("relu", "maxpool2d")
+TIES = ("relu", "maxpool2d", "maxpool1d", "globalmaxpool1d", "globalmaxpool2d")
 
 
 def _with_ties(case):

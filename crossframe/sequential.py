@@ -193,6 +193,7 @@ class Sequential:
         self.inputs = {"x": self.input_shape, **{s: self._state_shape(s)
                                                   for cfg in self.layers for s in cfg.state_inputs}}
         self.outputs = self._outputs()
+        self.masked = self._mask_plan()
         self._check_loss()
         for cfg in self.layers[1:]:
             if cfg.decl.takes_ids:
@@ -256,6 +257,54 @@ class Sequential:
                                        states))
             flow = out
         return tuple(configs)
+
+    # Keras 3.15's mask propagation: these layer kinds pass a mask on unchanged
+    MASK_PASSES = ("dense", "relu", "sigmoid", "tanh", "gelu", "elu", "selu", "leaky_relu",
+                   "hard_sigmoid", "hard_sigmoid_keras2", "silu", "softplus")
+    MASK_IGNORED = ("globalmaxpool1d",)     # supports_masking=False: Keras warns, ignores it
+
+    def _mask_plan(self) -> frozenset:
+        """The names of the layers that receive a mask (crossframe.layers.masking): made by a
+        Masking layer or an Embedding with mask_zero, passed on by the MASK_PASSES kinds and by
+        a recurrent layer with return_sequences, dropped by GlobalMaxPooling1D and a recurrent
+        layer's last step; any other layer a mask reaches is refused (crossframe does not model
+        what Keras does there)."""
+        masked, mask = set(), False
+        for cfg in self.layers:
+            name = cfg.decl.name
+            if mask:
+                masked.add(cfg.name)
+                if cfg.decl.recurrent:
+                    self._check_masked_recurrent(cfg)
+                    mask = bool(cfg.opts["return_sequences"])
+                elif name in self.MASK_IGNORED:
+                    mask = False
+                elif name not in self.MASK_PASSES and name != "masking":
+                    raise InputError(f"{cfg.where()} receives a mask (Masking / Embedding "
+                                     "mask_zero before it): crossframe does not model what "
+                                     f"Keras' {cfg.decl.title} does with one",
+                                     "put a recurrent layer (or GlobalMaxPooling1D) between "
+                                     "them, or drop the mask")
+            produces = getattr(cfg.decl, "produces_mask", None)
+            if produces is not None and produces(cfg.opts):
+                mask = True
+        return frozenset(masked)
+
+    @staticmethod
+    def _check_masked_recurrent(cfg) -> None:
+        o = cfg.opts
+        if o["go_backwards"]:
+            raise InputError(f"{cfg.where()}: go_backwards under a mask reads the padding first "
+                             "(Keras); torch's packed sequences have no equivalent",
+                             "use bidirectional=true, or drop the mask")
+        if cfg.decl.written_out(o) or not o.get("reset_after", True):
+            raise InputError(f"{cfg.where()}: a mask with a cell torch has no layer for "
+                             "(other activations, reset_after=false) is not modelled: torch "
+                             "packs only its own modules", "use tanh / sigmoid (and "
+                             "reset_after=true), or drop the mask")
+        if cfg.flow_in.layout != "sequence":
+            raise InputError(f"{cfg.where()}: a mask on a Conv1D's map is not modelled",
+                             "mask the sequence the recurrent layer reads")
 
     def _state_shape(self, state: str) -> tuple[int, ...]:
         """(H,), or (num_layers * directions, H) for a stacked or bidirectional layer."""

@@ -12,4 +12,5 @@ class Embedding:
     @staticmethod
     def make(cfg, dtype):
         return keras.layers.Embedding(cfg.opts["input_dim"], cfg.opts["output_dim"],
+                                      mask_zero=cfg.opts.get("mask_zero", False),
                                       dtype=dtype, name=cfg.name)

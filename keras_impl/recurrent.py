@@ -65,6 +65,8 @@ class Stack:
             last = layer == o["num_layers"] - 1
             name = decl.keras_layer_name(cfg, layer)
             acts = {k: keras_activation(v) for k, v in decl.activations(o).items()}
+            if not o["bidirectional"]:      # Bidirectional sets zero_output_for_mask=True
+                extra["zero_output_for_mask"] = o["zero_output_for_mask"]
             rnn = cls(o["units"], return_sequences=(not last) or o["return_sequences"],
                       return_state=self.finals, go_backwards=o["go_backwards"],
                       use_bias=o["use_bias"], dtype=dtype, name=name, **acts, **extra)
@@ -83,7 +85,10 @@ class Stack:
             if initial_state:
                 state = ([s[:, layer * dirs + d] for d in range(dirs) for s in initial_state]
                          if self.general else list(initial_state))
-            out = rnn(h, initial_state=state)
+            # Keras 3.15 drops the mask attached to h when initial_state is given (measured:
+            # the masked steps then run): hand it over explicitly
+            mask = getattr(h, "_keras_mask", None)
+            out = rnn(h, initial_state=state, **({"mask": mask} if mask is not None else {}))
             if self.finals:
                 h, *finals = out
                 for name, value in zip(names * dirs, finals):

@@ -22,6 +22,12 @@ class Embedding(Layer):
     when an id repeats. No dL/dx: the ids are integers (dx is None)."""
 
     declaration = L.Embedding
+    mask_zero = False
+
+    def compute_mask(self, x):
+        """With mask_zero, m = (x != 0) (N, T): id 0 is padding (Keras' mask_zero=True);
+        the table lookup itself is unchanged."""
+        return (x != 0) if self.mask_zero else None
 
     def forward(self, params, x):
         return params["embeddings"][x], x

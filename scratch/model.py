@@ -16,6 +16,10 @@ c_last])``, or ``(h_seq, y_last, h_last[, c_last])`` for a stacked or bidirectio
 then (N, num_layers * directions, H)); the layer after one reads ``passed_on``: ``h_seq`` with
 ``return_sequences``, else ``h_last`` (``y_last``).
 
+The mask (crossframe.layers.masking): a layer with ``compute_mask`` (Masking, an Embedding with
+mask_zero) makes m (N, T) from its input; it travels to the layers the Sequential says receive
+it (``masked``), and a recurrent layer gets it as ``forward(..., mask=m)``.
+
 The model protocol the engine runs:
     params   {canonical name: array}       grads    {canonical name: array}, after backward
     load(weights)                          set every parameter (names and shapes checked)
@@ -102,10 +106,16 @@ class Model:
         N = h.shape[0]
         self._caches, self._given = [], [k for k in inputs if k != "x"]
         self.state = {p.name: self.params[p.name] for p in self.sequential.params("state")}
-        outputs = {}
+        outputs, mask = {}, None
+        masked = getattr(self.sequential, "masked", frozenset())
         for cfg, layer in self.layers:
             where = self.where(cfg, layer)
             kwargs = {"training": self.training} if cfg.decl.mode_dependent else {}
+            if cfg.name not in masked:         # the mask (N, T) ends where Keras drops it
+                mask = None
+            made = (layer.compute_mask(h) if hasattr(layer, "compute_mask") else None)
+            if cfg.decl.recurrent and mask is not None:
+                kwargs["mask"] = mask
             if cfg.decl.recurrent:
                 shape = (N, *cfg.decl.state_shape(cfg.opts))
                 states = [inputs[s] if s in inputs else np.zeros(shape, dtype=h.dtype)
@@ -127,6 +137,7 @@ class Model:
                                x_dtype, where)
                         self.state[f"{cfg.name}.{key}"] = value
             self._caches.append((cfg, layer, cache, h))
+            mask = made if made is not None else mask       # a Masking / mask_zero Embedding
         return outputs or {self.sequential.output_name: h}
 
     @staticmethod

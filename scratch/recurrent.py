@@ -190,6 +190,37 @@ def merge_backward(mode, g, a, b):
     return g * b, g * a                                   # mul
 
 
+# --- masked steps (Keras' mask; torch's packed sequences) ---------------------------------------
+# m_t (N, 1) True at a real step. At a masked step the state is kept and the output is the
+# previous output (Keras' default) or 0 (zero_output_for_mask: torch's pad_packed_sequence):
+#
+#     h_t = m_t h~_t + (1 - m_t) h_{t-1}          h~_t = the cell's step from (x_t, h_{t-1})
+#     y_t = m_t h~_t + (1 - m_t) y_{t-1}          (carry; y_{-1} = 0)   or   y_t = m_t h~_t
+#
+# and backward, with dH = dL/dh_t (from step t + 1) and dY = dL/dy_t (dh_seq[t] + the carry):
+#
+#     dL/dh~_t = m_t (dH + dY)      dL/dh_{t-1} = (1 - m_t) dH + (the cell's dh_prev)
+#     dL/dy_{t-1} += (1 - m_t) dY   (carry only)
+# Without a mask every m_t is 1 and these are the plain loops. (keras/src/backend/tensorflow/
+# rnn.py: ``where(mask_t, output, prev_output)``, ``where(mask_t, new_state, state)``.)
+def step_mask(mask, t):
+    """m_t (N, 1) of a (N, T) mask, or None."""
+    return None if mask is None else mask[:, t, None]
+
+
+def keep(m, new, old):
+    """The forward rule: ``new`` at a real step, ``old`` at a masked one."""
+    return new if m is None else np.where(m, new, old)
+
+
+def split(m, d):
+    """The backward rule: d at a real step goes to the cell, at a masked one past it:
+    (where(m, d, 0), where(m, 0, d))."""
+    if m is None:
+        return d, 0
+    return np.where(m, d, 0), np.where(m, 0, d)
+
+
 # --- the layers: a loop over time -------------------------------------------------------------
 class _Recurrent(Layer):
     """What the three layers share: the options around the time loop of one direction.
@@ -240,10 +271,15 @@ class _Recurrent(Layer):
     def _grads(self, grads, suffix=""):
         return {k + suffix: v for k, v in grads.items() if k != "b" or self.use_bias}
 
-    def forward(self, params, x, *states):
+    zero_output_for_mask = False
+
+    def forward(self, params, x, *states, mask=None):
+        """``mask`` (N, T) bool, True at a real step (a Masking layer or an Embedding with
+        mask_zero before this one), or None: the steps where it is False keep the state."""
         if not self.general:
             x_in = x[:, ::-1] if self.go_backwards else x
-            return self.forward_one(self._cell(params), x_in, *states)
+            m_in = mask[:, ::-1] if (self.go_backwards and mask is not None) else mask
+            return self.forward_one(self._cell(params), x_in, *states, mask=m_in)
         L, dirs = self.num_layers, 2 if self.bidirectional else 1
         layer_in, caches, finals = x, [], [[] for _ in states]
         for layer in range(L):
@@ -251,8 +287,11 @@ class _Recurrent(Layer):
             for d in range(dirs):
                 k = layer * dirs + d                     # row of the states
                 x_d = layer_in[:, ::-1] if d else layer_in    # backward: the last step first
+                # the backward direction reads the mask reversed too: the padded steps come
+                # first and keep the initial state, so it starts at each last real step
+                m_d = mask[:, ::-1] if (d and mask is not None) else mask
                 outs, cache = self.forward_one(self._cell(params, L_suffix(layer, d)), x_d,
-                                               *[s[:, k] for s in states])
+                                               *[s[:, k] for s in states], mask=m_d)
                 seqs.append(outs[0][:, ::-1] if d else outs[0])   # re-reversed: aligned
                 caches.append(cache)
                 for f, last in zip(finals, outs[1:]):
@@ -314,24 +353,32 @@ class SimpleRNN(_Recurrent):
 
     declaration = L.SimpleRNN
 
-    def forward_one(self, params, x, h0):
+    def forward_one(self, params, x, h0, mask=None):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-        h, hs, caches = h0, [], []
+        h, y, hs, caches = h0, np.zeros_like(h0), [], []
         for t in range(x.shape[1]):
-            h, cache = rnn_step_forward(x[:, t], h, W_x, W_h, b, self.act)
-            hs.append(h)
+            m = step_mask(mask, t)
+            h_new, cache = rnn_step_forward(x[:, t], h, W_x, W_h, b, self.act)
+            h = keep(m, h_new, h)                                # masked: the state is kept
+            y = keep(m, h_new, 0 * y if self.zero_output_for_mask else y)
+            hs.append(y)
             caches.append(cache)
-        return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
+        return (np.stack(hs, axis=1), h.copy()), (caches, mask)   # copies: the caches keep h
 
-    def backward_one(self, params, caches, douts):
-        dh_seq, dh_last = douts
+    def backward_one(self, params, cache, douts):
+        (caches, mask), (dh_seq, dh_last) = cache, douts
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(params["b"])
-        dh_next = dh_last
+        dh_next, dy_next = dh_last, 0
         for t in reversed(range(len(caches))):
-            dx[:, t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(
-                dh_seq[:, t] + dh_next, caches[t], W_x, W_h, self.act)
+            m = step_mask(mask, t)
+            dy, dy_past = split(m, dh_seq[:, t] + dy_next)           # dL/dy_t
+            dh, dh_past = split(m, dh_next)                           # dL/dh_t
+            dx[:, t], dh_prev, dWx_t, dWh_t, db_t = rnn_step_backward(
+                dh + dy, caches[t], W_x, W_h, self.act)
+            dh_next = dh_prev + dh_past
+            dy_next = 0 if self.zero_output_for_mask else dy_past
             dW_x += dWx_t
             dW_h += dWh_t
             db += db_t
@@ -346,24 +393,34 @@ class LSTM(_Recurrent):
 
     declaration = L.LSTM
 
-    def forward_one(self, params, x, h0, c0):
+    def forward_one(self, params, x, h0, c0, mask=None):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-        h, c, hs, caches = h0, c0, [], []
+        h, c, y, hs, caches = h0, c0, np.zeros_like(h0), [], []
         for t in range(x.shape[1]):
-            h, c, cache = lstm_step_forward(x[:, t], h, c, W_x, W_h, b, self.act, self.rec)
-            hs.append(h)
+            m = step_mask(mask, t)
+            h_new, c_new, cache = lstm_step_forward(x[:, t], h, c, W_x, W_h, b, self.act,
+                                                    self.rec)
+            h, c = keep(m, h_new, h), keep(m, c_new, c)         # masked: both states kept
+            y = keep(m, h_new, 0 * y if self.zero_output_for_mask else y)
+            hs.append(y)
             caches.append(cache)
-        return (np.stack(hs, axis=1), h.copy(), c.copy()), caches   # the caches keep h, c
+        return (np.stack(hs, axis=1), h.copy(), c.copy()), (caches, mask)
 
-    def backward_one(self, params, caches, douts):
-        dh_seq, dh_last, dc_last = douts
+    def backward_one(self, params, cache, douts):
+        (caches, mask), (dh_seq, dh_last, dc_last) = cache, douts
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(params["b"])
-        dh_next, dc_next = dh_last, dc_last
+        dh_next, dc_next, dy_next = dh_last, dc_last, 0
         for t in reversed(range(len(caches))):
-            dx[:, t], dh_next, dc_next, dWx_t, dWh_t, db_t = lstm_step_backward(
-                dh_seq[:, t] + dh_next, dc_next, caches[t], W_x, W_h, self.act, self.rec)
+            m = step_mask(mask, t)
+            dy, dy_past = split(m, dh_seq[:, t] + dy_next)
+            dh, dh_past = split(m, dh_next)
+            dc, dc_past = split(m, dc_next)
+            dx[:, t], dh_prev, dc_prev, dWx_t, dWh_t, db_t = lstm_step_backward(
+                dh + dy, dc, caches[t], W_x, W_h, self.act, self.rec)
+            dh_next, dc_next = dh_prev + dh_past, dc_prev + dc_past
+            dy_next = 0 if self.zero_output_for_mask else dy_past
             dW_x += dWx_t
             dW_h += dWh_t
             db += db_t
@@ -382,26 +439,33 @@ class GRU(_Recurrent):
     def _bias_shape(self, kH):
         return (2, kH) if self.reset_after else (kH,)
 
-    def forward_one(self, params, x, h0):
+    def forward_one(self, params, x, h0, mask=None):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-        h, hs, caches = h0, [], []
+        h, y, hs, caches = h0, np.zeros_like(h0), [], []
         for t in range(x.shape[1]):
-            h, cache = gru_step_forward(x[:, t], h, W_x, W_h, b, self.reset_after, self.act,
-                                        self.rec)
-            hs.append(h)
+            m = step_mask(mask, t)
+            h_new, cache = gru_step_forward(x[:, t], h, W_x, W_h, b, self.reset_after,
+                                            self.act, self.rec)
+            h = keep(m, h_new, h)                                # masked: the state is kept
+            y = keep(m, h_new, 0 * y if self.zero_output_for_mask else y)
+            hs.append(y)
             caches.append(cache)
-        return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
+        return (np.stack(hs, axis=1), h.copy()), (caches, mask)   # copies: the caches keep h
 
-    def backward_one(self, params, caches, douts):
-        dh_seq, dh_last = douts
+    def backward_one(self, params, cache, douts):
+        (caches, mask), (dh_seq, dh_last) = cache, douts
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(params["b"])
-        dh_next = dh_last
+        dh_next, dy_next = dh_last, 0
         for t in reversed(range(len(caches))):
-            dx[:, t], dh_next, dWx_t, dWh_t, db_t = gru_step_backward(
-                dh_seq[:, t] + dh_next, caches[t], W_x, W_h, self.reset_after, self.act,
-                self.rec)
+            m = step_mask(mask, t)
+            dy, dy_past = split(m, dh_seq[:, t] + dy_next)
+            dh, dh_past = split(m, dh_next)
+            dx[:, t], dh_prev, dWx_t, dWh_t, db_t = gru_step_backward(
+                dh + dy, caches[t], W_x, W_h, self.reset_after, self.act, self.rec)
+            dh_next = dh_prev + dh_past
+            dy_next = 0 if self.zero_output_for_mask else dy_past
             dW_x += dWx_t
             dW_h += dWh_t
             db += db_t

@@ -181,7 +181,7 @@ class _Options:
         self._general = cfg.decl.general(cfg.opts)
         self._lstm = cfg.decl.states(cfg.opts) == ("h0", "c0")
 
-    def forward(self, x, *states):
+    def forward(self, x, *states, mask=None):
         o = self._opts
         if self._signal:                       # nn.Conv1d's (N, C, L) -> batch-first (N, L, C)
             x = x.transpose(1, 2)
@@ -191,7 +191,10 @@ class _Options:
         if states:
             states = states if self._general else tuple(s[None] for s in states)
             state = tuple(states) if self._lstm else states[0]
-        h_seq, finals = super().forward(x, state)
+        if mask is None:
+            h_seq, finals = super().forward(x, state)
+        else:
+            h_seq, finals = self._packed(x, state, mask)
         finals = finals if self._lstm else (finals,)
         if not self._general:
             return (h_seq, *(f[0] for f in finals))
@@ -204,6 +207,27 @@ class _Options:
         else:
             y_last = h_n[-1]
         return (h_seq, y_last, *finals)
+
+
+    def _packed(self, x, state, mask):
+        """The module on the batch packed with the mask's lengths (torch has no masks):
+        pack_padded_sequence (right padding: checked, else an InputError), the module, then
+        pad_packed_sequence, which puts 0 at every padded step (Keras' zero_output_for_mask);
+        h_n is the state at each sequence's last real step, and the reverse direction starts
+        there. With zero_output_for_mask=False (a plain Keras layer's default) the padded steps
+        get the last real output, as Keras carries it."""
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        from crossframe.layers.masking import lengths_of
+
+        lengths = torch.as_tensor(lengths_of(mask.cpu().numpy(), "torch packing"))
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, finals = super().forward(packed, state)
+        h_seq, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        if not self._opts["zero_output_for_mask"]:           # carry the last real output
+            last = h_seq[torch.arange(len(lengths)), lengths - 1]       # (N, F)
+            h_seq = torch.where(mask[..., None], h_seq, last[:, None])
+        return h_seq, finals
 
 
 def _sizes(cfg) -> dict:

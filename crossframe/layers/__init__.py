@@ -17,7 +17,7 @@ from ..errors import InputError, did_you_mean
 from .base import Flow, Layer, LayerConfig, LayerDecl, Option, ParamSpec
 
 # One module per family; a new family is one name here and one file beside this one.
-FAMILIES = ("dense", "conv", "pooling", "recurrent", "conv_transpose")
+FAMILIES = ("dense", "conv", "pooling", "recurrent", "conv_transpose", "masking")
 
 _BY_NAME: dict[str, LayerDecl] = {}
 _ALIASES: dict[str, LayerDecl] = {}

@@ -560,6 +560,9 @@ class Embedding(LayerDecl):
                "table)", integer(1), aliases=("num_embeddings",)),
         Option("output_dim", None, "E, the vector size (inferred from the table)", integer(1),
                aliases=("embedding_dim",)),
+        Option("mask_zero", False, "id 0 is padding: the layers after skip those steps (Keras "
+               "mask_zero=True; torch: the recurrent layer packs with lengths = (x != 0).sum(1))",
+               boolean),
     )
     equations = (
         "y[n, t] = embeddings[x[n, t]]        x (N, T) integer ids in [0, V), y (N, T, E)\n"
@@ -600,6 +603,10 @@ class Embedding(LayerDecl):
         return [ParamSpec("embeddings", (opts["input_dim"], opts["output_dim"]), "weight", 1,
                           "the table (V, E), one row per id")]
 
+    def produces_mask(self, opts) -> bool:
+        """With mask_zero: m = (x != 0), handed to the layers after (crossframe.layers.masking)."""
+        return bool(opts.get("mask_zero"))
+
     def torch_params(self, cfg):
         return [Entry(cfg.p("embeddings"), f"{cfg.name}.weight", Identity(), SAME_LAYOUT)]
 
@@ -610,11 +617,16 @@ class Embedding(LayerDecl):
         return f"nn.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']})"
 
     def keras_code(self, cfg):
-        return f"layers.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']})"
+        zero = ", mask_zero=True" if cfg.opts.get("mask_zero") else ""
+        return f"layers.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']}{zero})"
 
     def formula(self, cfg, framework):
-        return {"scratch": "y = embeddings[x]", "torch": "y = weight[x]",
-                "keras": "y = embeddings[x]"}[framework]
+        masked = cfg.opts.get("mask_zero")
+        return {"scratch": "y = embeddings[x]" + ("; mask m = (x != 0)" if masked else ""),
+                "torch": "y = weight[x]" + ("; lengths = (x != 0).sum(1) for packing"
+                                            if masked else ""),
+                "keras": "y = embeddings[x]" + ("; mask_zero: m = (x != 0) attached to y"
+                                                if masked else "")}[framework]
 
 
 def _padding_idx_row() -> float:

@@ -98,6 +98,10 @@ class Recurrent(LayerDecl):
         Option("merge_mode", None, "how the two directions' outputs are combined (Keras "
                "Bidirectional's merge_mode; torch only concatenates); concat when "
                "bidirectional", text, MERGE_MODES),
+        Option("zero_output_for_mask", None, "under a mask (Masking, Embedding(mask_zero)): "
+               "h_seq at a masked step is 0 (true: torch's pad_packed_sequence, Keras' "
+               "Bidirectional) or the previous output (false: a plain Keras layer's default); "
+               "default false, true when bidirectional", boolean),
     )
 
     @property
@@ -152,6 +156,12 @@ class Recurrent(LayerDecl):
                              "add bidirectional=true, or drop merge_mode")
         if opts["bidirectional"] and opts["merge_mode"] is None:
             opts["merge_mode"] = "concat"          # Keras Bidirectional's default
+        if opts["zero_output_for_mask"] is None:    # Keras: False, Bidirectional sets True
+            opts["zero_output_for_mask"] = bool(opts["bidirectional"])
+        elif opts["bidirectional"] and not opts["zero_output_for_mask"]:
+            raise InputError(f"{where}: zero_output_for_mask=false with bidirectional: Keras' "
+                             "Bidirectional sets zero_output_for_mask=True on both directions",
+                             "drop zero_output_for_mask")
         for key, name in self.activations(opts).items():
             if not A.get(name).elementwise:
                 raise InputError(f"{where}: {key}={name} is not elementwise",
@@ -400,8 +410,10 @@ class Recurrent(LayerDecl):
                 spec = A.get(v)
                 acts += (f", {k}={spec.keras_name!r}" if spec.keras_name else
                          f", {k}={spec.name}")       # defined in keras_preamble
+        zeros = o.get("zero_output_for_mask") and not o["bidirectional"]
         return ("".join(f", {k}=True" for k in ("go_backwards",) if o[k])
-                + ("" if o["use_bias"] else ", use_bias=False") + acts)
+                + ("" if o["use_bias"] else ", use_bias=False") + acts
+                + (", zero_output_for_mask=True" if zeros else ""))
 
     def keras_preamble(self, cfg) -> list[str]:
         """A named function for an activation Keras has no name for (hard_sigmoid_keras2):

@@ -188,11 +188,13 @@ class _Recurrent(Layer):
             self._slow = getattr(textbook, type(self).__name__)(**self._options)
         return self._slow
 
-    def forward(self, params: dict, x: Array, *states: Array):
+    def forward(self, params: dict, x: Array, *states: Array, mask=None):
         """The scratch protocol (crossframe.scratch.base): ((h_seq, h_last[, c_last]), cache).
-        The parameters are checked, then the loop runs on kept work arrays."""
-        if self.general:
-            return self._textbook().forward(params, x, *states)
+        The parameters are checked, then the loop runs on kept work arrays. Under a mask
+        (masked steps keep the state) the textbook layer computes."""
+        self._masked = mask is not None
+        if self.general or self._masked:
+            return self._textbook().forward(params, x, *states, mask=mask)
         if not self.use_bias:               # a zero bias; no gradient is returned for it
             W_h = params["W_h"]
             params = {**params, "b": np.zeros(self._bias_shape(W_h.shape[0]), W_h.dtype)}
@@ -205,7 +207,7 @@ class _Recurrent(Layer):
 
     def backward(self, params: dict, cache, grad_out: tuple):
         """(grads, (dx, dh0[, dc0])) from the cache of the matching forward."""
-        if self.general:
+        if self.general or getattr(self, "_masked", False):
             return self._textbook().backward(params, cache, grad_out)
         if not self.use_bias:
             W_h = params["W_h"]

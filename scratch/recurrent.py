@@ -221,6 +221,19 @@ def split(m, d):
     return np.where(m, d, 0), np.where(m, 0, d)
 
 
+class Steps(list):
+    """The per-step caches of one time loop, and the mask it ran under (``mask``; None: every
+    step real). A plain list of step caches reads as unmasked."""
+
+    mask = None
+
+
+def steps_under(mask) -> Steps:
+    steps = Steps()
+    steps.mask = mask
+    return steps
+
+
 # --- the layers: a loop over time -------------------------------------------------------------
 class _Recurrent(Layer):
     """What the three layers share: the options around the time loop of one direction.
@@ -355,7 +368,7 @@ class SimpleRNN(_Recurrent):
 
     def forward_one(self, params, x, h0, mask=None):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-        h, y, hs, caches = h0, np.zeros_like(h0), [], []
+        h, y, hs, caches = h0, np.zeros_like(h0), [], steps_under(mask)
         for t in range(x.shape[1]):
             m = step_mask(mask, t)
             h_new, cache = rnn_step_forward(x[:, t], h, W_x, W_h, b, self.act)
@@ -363,10 +376,11 @@ class SimpleRNN(_Recurrent):
             y = keep(m, h_new, 0 * y if self.zero_output_for_mask else y)
             hs.append(y)
             caches.append(cache)
-        return (np.stack(hs, axis=1), h.copy()), (caches, mask)   # copies: the caches keep h
+        return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
 
-    def backward_one(self, params, cache, douts):
-        (caches, mask), (dh_seq, dh_last) = cache, douts
+    def backward_one(self, params, caches, douts):
+        dh_seq, dh_last = douts
+        mask = getattr(caches, "mask", None)
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(params["b"])
@@ -395,7 +409,7 @@ class LSTM(_Recurrent):
 
     def forward_one(self, params, x, h0, c0, mask=None):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-        h, c, y, hs, caches = h0, c0, np.zeros_like(h0), [], []
+        h, c, y, hs, caches = h0, c0, np.zeros_like(h0), [], steps_under(mask)
         for t in range(x.shape[1]):
             m = step_mask(mask, t)
             h_new, c_new, cache = lstm_step_forward(x[:, t], h, c, W_x, W_h, b, self.act,
@@ -404,10 +418,11 @@ class LSTM(_Recurrent):
             y = keep(m, h_new, 0 * y if self.zero_output_for_mask else y)
             hs.append(y)
             caches.append(cache)
-        return (np.stack(hs, axis=1), h.copy(), c.copy()), (caches, mask)
+        return (np.stack(hs, axis=1), h.copy(), c.copy()), caches   # the caches keep h, c
 
-    def backward_one(self, params, cache, douts):
-        (caches, mask), (dh_seq, dh_last, dc_last) = cache, douts
+    def backward_one(self, params, caches, douts):
+        dh_seq, dh_last, dc_last = douts
+        mask = getattr(caches, "mask", None)
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(params["b"])
@@ -441,7 +456,7 @@ class GRU(_Recurrent):
 
     def forward_one(self, params, x, h0, mask=None):
         W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-        h, y, hs, caches = h0, np.zeros_like(h0), [], []
+        h, y, hs, caches = h0, np.zeros_like(h0), [], steps_under(mask)
         for t in range(x.shape[1]):
             m = step_mask(mask, t)
             h_new, cache = gru_step_forward(x[:, t], h, W_x, W_h, b, self.reset_after,
@@ -450,10 +465,11 @@ class GRU(_Recurrent):
             y = keep(m, h_new, 0 * y if self.zero_output_for_mask else y)
             hs.append(y)
             caches.append(cache)
-        return (np.stack(hs, axis=1), h.copy()), (caches, mask)   # copies: the caches keep h
+        return (np.stack(hs, axis=1), h.copy()), caches      # copies: the caches keep h
 
-    def backward_one(self, params, cache, douts):
-        (caches, mask), (dh_seq, dh_last) = cache, douts
+    def backward_one(self, params, caches, douts):
+        dh_seq, dh_last = douts
+        mask = getattr(caches, "mask", None)
         W_x, W_h = params["W_x"], params["W_h"]
         dx = np.zeros(dh_seq.shape[:2] + (W_x.shape[0],), dtype=dh_seq.dtype)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(params["b"])

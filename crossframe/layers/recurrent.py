@@ -156,12 +156,18 @@ class Recurrent(LayerDecl):
                              "add bidirectional=true, or drop merge_mode")
         if opts["bidirectional"] and opts["merge_mode"] is None:
             opts["merge_mode"] = "concat"          # Keras Bidirectional's default
-        if opts["zero_output_for_mask"] is None:    # Keras: False, Bidirectional sets True
-            opts["zero_output_for_mask"] = bool(opts["bidirectional"])
-        elif opts["bidirectional"] and not opts["zero_output_for_mask"]:
+        zeros = opts["zero_output_for_mask"]
+        if opts["bidirectional"] and zeros is False and opts["return_sequences"]:
             raise InputError(f"{where}: zero_output_for_mask=false with bidirectional: Keras' "
-                             "Bidirectional sets zero_output_for_mask=True on both directions",
-                             "drop zero_output_for_mask")
+                             "Bidirectional sets zero_output_for_mask=True on both directions "
+                             "(= return_sequences)", "drop zero_output_for_mask")
+        if zeros and not opts["bidirectional"] and not opts["return_sequences"]:
+            raise InputError(f"{where}: zero_output_for_mask=true without return_sequences: "
+                             "Keras then outputs 0 for every sequence shorter than T (the "
+                             "output at its padded last step), torch's h_n is the last real "
+                             "state", "drop zero_output_for_mask, or set return_sequences=true")
+        if zeros is None or opts["bidirectional"]:   # Keras: False; Bidirectional: True
+            opts["zero_output_for_mask"] = bool(opts["bidirectional"])
         for key, name in self.activations(opts).items():
             if not A.get(name).elementwise:
                 raise InputError(f"{where}: {key}={name} is not elementwise",

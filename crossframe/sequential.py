@@ -462,7 +462,7 @@ class Sequential:
         lines += [f"        self.{cfg.name} = {cfg.decl.torch_code(cfg)}" for cfg in self.layers]
         lines += ["", f"    def forward(self, {', '.join(['x', *states])}):  # x ({shape})"
                   + (": NCHW" if layout == "image" else "")]
-        lines += [f"        {line}" for cfg in self.layers for line in cfg.decl.torch_forward(cfg)]
+        lines += [f"        {line}" for cfg in self.layers for line in self._torch_lines(cfg)]
         if len(self.outputs) == 1:
             lines += ["        return x"]
         else:                                   # a recurrent layer with return_state, last
@@ -478,6 +478,24 @@ class Sequential:
                   if not self.loss.upstream
                   else "# loss: sum(G * y) with a random upstream gradient G"]
         return "\n".join(lines)
+
+    def _torch_lines(self, cfg) -> list[str]:
+        """The layer's torch forward lines; a recurrent layer under a mask packs the batch with
+        the mask's lengths around its module call, and unpacks (crossframe.layers.masking)."""
+        lines = cfg.decl.torch_forward(cfg)
+        if not (cfg.decl.recurrent and cfg.name in self.masked):
+            return lines
+        T = cfg.flow_in.shape[0]
+        call = next(i for i, line in enumerate(lines) if line.startswith("x, state = self."))
+        pack = ["lengths = mask.sum(1)  # right padding (the real steps first)",
+                "x = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, "
+                "enforce_sorted=False)"]
+        unpack = [f"x, _ = nn.utils.rnn.pad_packed_sequence(x, batch_first=True, "
+                  f"total_length={T})  # 0 at padded steps"]
+        if cfg.opts["return_sequences"] and not cfg.opts["zero_output_for_mask"]:
+            unpack.append("x = torch.where(mask[..., None], x, x[torch.arange(len(x)), "
+                          "lengths - 1][:, None])  # Keras' default: the last output carried")
+        return lines[:call] + pack + [lines[call]] + unpack + lines[call + 1:]
 
     def keras_code(self) -> str:
         """The same model in Keras: a keras.Sequential, or the functional API where the model
@@ -508,11 +526,13 @@ class Sequential:
             h = "x"
             for cfg in self.layers:
                 if cfg.name in stacks:          # several Keras layers (or Bidirectional)
-                    lines += cfg.decl.keras_functional(cfg, h)
+                    lines += cfg.decl.keras_functional(cfg, h, cfg.name in self.masked)
                     h = "h"
                     continue
                 states = list(cfg.state_inputs)
                 call = f"(h{', initial_state=[' + ', '.join(states) + ']' if states else ''})"
+                if states and cfg.name in self.masked:    # initial_state drops the mask
+                    call = call[:-1] + f", mask={h}._keras_mask)"
                 target = "h"
                 if cfg.last and cfg.opts.get("return_state"):
                     target = ", ".join(("h",) + tuple(n for n in cfg.decl.outputs(cfg.opts)

@@ -437,3 +437,69 @@ def test_global_max_pool_ends_the_mask_and_a_last_step_output_too():
     assert model.masked == {"gru", "pool"}
     model = Sequential.parse("masking; lstm(units=2); dense(units=2)", "5x3")
     assert model.masked == {"lstm"}
+
+
+# -- the printed code computes what the checks compute -----------------------------------------
+CODE = {
+    "masking-lstm-states": lambda: masked_case("lstm", OPTIONS["states"]),
+    "masking-gru-zeros": lambda: masked_case("gru", OPTIONS["zeros"]),
+    "masking-bilstm-states": lambda: masked_case("lstm", OPTIONS["bidirectional"]),
+    "ids-bigru2-globalmax": lambda: ids_case("gru", ID_MODELS["bigru2-globalmax-dense"][1],
+                                             after=ID_MODELS["bigru2-globalmax-dense"][2]),
+}
+
+
+@pytest.mark.parametrize("name", CODE)
+def test_printed_torch_code_packs_and_computes_the_torch_side(name):
+    case = CODE[name]()
+    code = case.model.torch_code()
+    assert "pack_padded_sequence" in code and "pad_packed_sequence" in code
+    namespace: dict = {}
+    exec(code, namespace)
+    module = namespace["model"]
+    mapping = case.mapping("torch")
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in
+                            mapping.params_to_framework(case.weights).items()})
+    pred = module(**{k: torch.from_numpy(v) for k, v in
+                     mapping.inputs_to_framework(case.batch.inputs).items()})
+    pred = pred if isinstance(pred, dict) else {"output": pred}
+    ours = run(case, "torch", backward=False).outputs
+    got = mapping.outputs_to_canonical({k: v.detach().numpy() for k, v in pred.items()})
+    for k in ours:
+        np.testing.assert_allclose(got[k], ours[k], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", CODE)
+def test_printed_keras_code_computes_the_keras_side(name):
+    from crossframe.keras_impl.backend import keras
+
+    case = CODE[name]()
+    namespace: dict = {}
+    policy, floatx = keras.config.dtype_policy(), keras.config.floatx()
+    try:
+        exec(case.model.keras_code(), namespace)
+    finally:
+        keras.config.set_dtype_policy(policy)
+        keras.config.set_floatx(floatx)
+    model = namespace["model"]
+    weights = case.mapping("keras").params_to_framework(case.weights)
+    for v in model.weights:
+        path = v.path.split("/", 1)[1] if v.path.startswith("sequential") else v.path
+        v.assign(weights[path])
+    pred = model({k: v for k, v in case.batch.inputs.items()} if len(case.batch.inputs) > 1
+                 else case.batch.inputs["x"])
+    pred = pred if isinstance(pred, dict) else {"output": pred}
+    ours = run(case, "keras", backward=False).outputs
+    for k in ours:
+        np.testing.assert_allclose(np.asarray(pred[k]), ours[k], rtol=1e-12, atol=0)
+
+
+# -- the preset: text_bigru on right-padded tokens ---------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_text_bigru_masked_preset_agrees_on_padded_tokens(dtype):
+    case = prepare("text_bigru_masked", dtype=dtype, batch_size=16)
+    ids = case.batch.inputs["x"]
+    lengths = M.lengths_of(ids != 0)
+    assert len(set(lengths.tolist())) > 2 and lengths.max() == ids.shape[1]
+    assert case.model.masked == {"gru", "pool"}
+    assert_three_agree(case, "text_bigru_masked")

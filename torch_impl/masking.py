@@ -16,9 +16,11 @@ from crossframe import layers as L
 class Masking(nn.Module):
     declaration = L.Masking
 
-    def __init__(self, cfg):
+    def __init__(self, cfg=0.0):
+        """``Masking(cfg)`` as crossframe builds it, or ``Masking(mask_value)`` as the printed
+        torch code writes it."""
         super().__init__()
-        self.mask_value = cfg.opts["mask_value"]
+        self.mask_value = cfg.opts["mask_value"] if hasattr(cfg, "opts") else float(cfg)
 
     def compute_mask(self, x):
         return (x != self.mask_value).any(dim=-1)

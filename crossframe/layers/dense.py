@@ -616,6 +616,10 @@ class Embedding(LayerDecl):
     def torch_code(self, cfg):
         return f"nn.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']})"
 
+    def torch_forward(self, cfg):
+        mask = ["mask = x != 0  # mask_zero: id 0 is padding"] if cfg.opts.get("mask_zero") else []
+        return mask + [f"x = self.{cfg.name}(x)"]
+
     def keras_code(self, cfg):
         zero = ", mask_zero=True" if cfg.opts.get("mask_zero") else ""
         return f"layers.Embedding({cfg.opts['input_dim']}, {cfg.opts['output_dim']}{zero})"

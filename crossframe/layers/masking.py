@@ -91,8 +91,7 @@ class Masking(LayerDecl):
 
     def torch_forward(self, cfg):
         return [f"mask = (x != {cfg.opts['mask_value']!r}).any(-1)  # (N, T): True at a real "
-                "step", "x = x * mask[..., None]",
-                "lengths = mask.sum(1)  # right padding: pack_padded_sequence needs it"]
+                "step", f"x = self.{cfg.name}(x)  # x * mask"]
 
     def formula(self, cfg, framework):
         return {"scratch": "m = any(x != mask_value, -1); y = x m",

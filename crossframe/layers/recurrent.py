@@ -72,6 +72,16 @@ class Recurrent(LayerDecl):
         "state, a constant (test_recurrent_options.py runs the real stateful Keras layer "
         "against it). Not modelled: gradients into the first call, reset_states, a batch size "
         "that changes between calls.",
+        "Under a mask (Masking, Embedding(mask_zero=True) before it; crossframe.layers.masking) "
+        "the state is kept at masked steps, h_t = h_{t-1} (and c_t = c_{t-1}), and the final "
+        "state is each sequence's last real step's; torch packs with lengths = mask.sum(1) "
+        "(pack_padded_sequence(..., enforce_sorted=False), right padding only) and unpacks. "
+        "h_seq at a padded step: 0 with zero_output_for_mask (torch's pad_packed_sequence; "
+        "Keras' Bidirectional sets it = return_sequences), else the last real output (a "
+        "plain Keras layer's default; torch copies it in). Measured: Keras 3.15 drops the "
+        "functional mask when initial_state is given (crossframe passes mask= itself), and "
+        "with zero_output_for_mask=True and return_sequences=False outputs 0 for short "
+        "sequences (refused).",
     )
     gates: tuple[str, ...] = ()         # canonical (Keras) gate blocks, in order
     torch_gates: tuple[str, ...] = ()   # the same blocks in torch's row order
@@ -460,11 +470,12 @@ class Recurrent(LayerDecl):
     def keras_extra(self, cfg) -> str:
         return ""
 
-    def keras_functional(self, cfg, h: str) -> list[str]:
+    def keras_functional(self, cfg, h: str, masked: bool = False) -> list[str]:
         """Functional-API lines applying the stack to ``h`` and leaving its output in ``h``
         (and, as the last layer with return_state, each final state stacked on axis 1 in
         ``h_last`` / ``c_last``): the initial states go in per layer, forward then backward,
-        as Keras' Bidirectional takes them."""
+        as Keras' Bidirectional takes them; ``masked``: the mask handed over explicitly (Keras
+        3.15 drops it when initial_state is given)."""
         o, dirs = cfg.opts, self.directions(cfg.opts)
         finals = cfg.last and o["return_state"]
         names = self.finals(o)
@@ -483,6 +494,8 @@ class Recurrent(LayerDecl):
                 for f, g in zip(names * dirs, got):
                     collected[f].append(g)
                 target = ", ".join(["h", *got])
+            if init and masked:
+                init += f", mask={h}._keras_mask"     # initial_state drops the mask
             lines.append(f"{target} = {code}({h}{init})")
             h = "h"
         for f, got in collected.items() if finals else ():

@@ -11,6 +11,8 @@ arguments (``softmax_ce(from_logits=false)``) and ``--reduction`` mean or sum
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import data
 from ..layers.base import Option, integer, text
 from ..sequential import Sequential
@@ -94,4 +96,45 @@ register(Spec(
            "two Bidirectional(GRU) layers with forward_/backward_ variables.",
            "The global max pool's gradient goes to each channel's maximum over time: ties split "
            "evenly in torch's amax and TensorFlow's reduce_max."),
+))
+
+
+# --- the same text classifier on right-padded token sequences: Embedding(mask_zero=True) -------
+def _text_bigru_masked(o):
+    from ..layers import GRU, Dense, Embedding, GlobalMaxPooling1D
+
+    return Sequential([Embedding(input_dim=data.TOKENS_VOCABULARY, output_dim=o["output_dim"],
+                                 mask_zero=True),
+                       GRU(units=o["units"], num_layers=2, bidirectional=True,
+                           return_sequences=True),
+                       GlobalMaxPooling1D(), Dense(units=data.TOKENS_CLASSES)],
+                      (data.TOKENS_STEPS,), "softmax_ce", output="logits")
+
+
+def _padded_tokens_batch(o, model, dtype, seed, batch_size):
+    """The token rows cut at a random length after their last marker (ids 1-3), the rest padded
+    with id 0: lengths differ, the label (the last marker) is kept."""
+    X, y = data.tokens()
+    rows = data.sample_rows(len(X), batch_size, seed)
+    X = X[rows].copy()
+    rng = data.rng_for(seed, "padding")
+    T = X.shape[1]
+    for i, row in enumerate(X):
+        last = int(np.flatnonzero(row < 4).max())
+        X[i, rng.integers(last + 1, T + 1):] = 0
+    return Batch({"x": X}, y[rows])
+
+
+register(Spec(
+    name="text_bigru_masked", kind="model", family="composed",
+    summary="text_bigru on right-padded token sequences: Embedding(mask_zero=True) -> "
+            "bidirectional GRU x 2 -> GlobalMaxPooling1D -> Dense(3); torch packs the batch",
+    model=_text_bigru_masked, batch=_padded_tokens_batch, dataset="tokens",
+    default_batch_size=32,
+    options=(Option("output_dim", 8, "embedding size E", integer(1)),
+             Option("units", 8, "GRU units H per direction", integer(1))),
+    notes=("Keras' mask (id 0) reaches the GRUs: each direction keeps its state at padded "
+           "steps and outputs 0 there (Bidirectional's zero_output_for_mask); torch packs with "
+           "lengths = (x != 0).sum(1) and unpacks (zeros). GlobalMaxPooling1D ignores the mask "
+           "(Keras warns): the max runs over the zeros too, in both.",),
 ))

@@ -297,11 +297,6 @@ class Sequential:
             raise InputError(f"{cfg.where()}: go_backwards under a mask reads the padding first "
                              "(Keras); torch's packed sequences have no equivalent",
                              "use bidirectional=true, or drop the mask")
-        if cfg.decl.written_out(o) or not o.get("reset_after", True):
-            raise InputError(f"{cfg.where()}: a mask with a cell torch has no layer for "
-                             "(other activations, reset_after=false) is not modelled: torch "
-                             "packs only its own modules", "use tanh / sigmoid (and "
-                             "reset_after=true), or drop the mask")
         if cfg.flow_in.layout != "sequence":
             raise InputError(f"{cfg.where()}: a mask on a Conv1D's map is not modelled",
                              "mask the sequence the recurrent layer reads")
@@ -492,6 +487,11 @@ class Sequential:
                 "enforce_sorted=False)"]
         unpack = [f"x, _ = nn.utils.rnn.pad_packed_sequence(x, batch_first=True, "
                   f"total_length={T})  # 0 at padded steps"]
+        o = cfg.opts
+        if cfg.decl.written_out(o) or not o.get("reset_after", True):   # the explicit cell
+            pack, unpack = pack[:1], []
+            lines = list(lines)
+            lines[call] = lines[call].replace(")  #", ", mask=mask)  # packing by hand;", 1)
         if cfg.opts["return_sequences"] and not cfg.opts["zero_output_for_mask"]:
             unpack.append("x = torch.where(mask[..., None], x, x[torch.arange(len(x)), "
                           "lengths - 1][:, None])  # Keras' default: the last output carried")

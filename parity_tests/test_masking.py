@@ -115,6 +115,45 @@ def test_masking_with_another_mask_value_agrees(mask_value):
                        f"mask_value={mask_value}")
 
 
+# the cells torch has no layer for (crossframe.torch_impl.recurrent.Explicit): packing by hand
+WRITTEN_OUT = {
+    "gru-reset-before-states": ("gru", "reset_after=false, return_sequences=true, "
+                                "return_state=true, initial_state=true"),
+    "gru-reset-before-bidirectional-two-layers": ("gru", "reset_after=false, bidirectional=true, "
+                                                  "num_layers=2, return_sequences=true, "
+                                                  "return_state=true"),
+    "lstm-relu-hard-sigmoid-bidirectional": ("lstm", "activation=relu, recurrent_activation="
+                                             "hard_sigmoid, bidirectional=true, "
+                                             "return_sequences=true, initial_state=true"),
+    "rnn-softplus-carry": ("simple_rnn", "activation=softplus, return_sequences=true"),
+    "lstm-keras2-gates-two-layers": ("lstm", "recurrent_activation=hard_sigmoid_keras2, "
+                                     "num_layers=2, return_sequences=true, return_state=true"),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", WRITTEN_OUT)
+def test_written_out_cells_under_a_mask_agree_in_all_three(name, dtype):
+    cell, options = WRITTEN_OUT[name]
+    assert_three_agree(masked_case(cell, options, dtype), name)
+
+
+def test_written_out_cell_ignoring_the_mask_is_caught(monkeypatch):
+    """The explicit cell run over the padding as if every step were real (both directions
+    start at the ends of the padded batch) is caught."""
+    from crossframe.torch_impl import recurrent as torch_recurrent
+
+    case = masked_case("gru", WRITTEN_OUT["gru-reset-before-bidirectional-two-layers"][1])
+    original = torch_recurrent.Explicit.forward
+
+    def unmasked(self, x, hx=None, mask=None):
+        return original(self, x, hx)
+    monkeypatch.setattr(torch_recurrent.Explicit, "forward", unmasked)
+    bad = run(case, "torch")
+    assert_results_differ(run(case, "keras"), bad, "float64", "out:h_seq")
+    assert_results_differ(run(case, "scratch"), bad, "float64", "out:h_last")
+
+
 # -- Embedding(mask_zero=True) ----------------------------------------------------------------
 ID_MODELS = {
     "lstm-states": ("lstm", OPTIONS["zeros-states"], ""),
@@ -403,8 +442,6 @@ def test_left_padding_is_refused_by_torch_and_packing_it_anyway_is_caught(monkey
 # -- bad combinations --------------------------------------------------------------------------
 BAD = {
     "go-backwards": ("masking; lstm(units=2, go_backwards=true)", "go_backwards"),
-    "written-out": ("masking; gru(units=2, activation=relu)", "no layer for"),
-    "reset-before": ("masking; gru(units=2, reset_after=false)", "no layer for"),
     "zeros-off-bidirectional": ("masking; gru(units=2, bidirectional=true, "
                                 "return_sequences=true, zero_output_for_mask=false)",
                                 "Bidirectional sets"),
@@ -444,6 +481,8 @@ CODE = {
     "masking-lstm-states": lambda: masked_case("lstm", OPTIONS["states"]),
     "masking-gru-zeros": lambda: masked_case("gru", OPTIONS["zeros"]),
     "masking-bilstm-states": lambda: masked_case("lstm", OPTIONS["bidirectional"]),
+    "masking-gru-reset-before-states": lambda: masked_case(
+        "gru", WRITTEN_OUT["gru-reset-before-states"][1]),
     "ids-bigru2-globalmax": lambda: ids_case("gru", ID_MODELS["bigru2-globalmax-dense"][1],
                                              after=ID_MODELS["bigru2-globalmax-dense"][2]),
 }
@@ -453,7 +492,9 @@ CODE = {
 def test_printed_torch_code_packs_and_computes_the_torch_side(name):
     case = CODE[name]()
     code = case.model.torch_code()
-    assert "pack_padded_sequence" in code and "pad_packed_sequence" in code
+    # torch's own modules pack and unpack; the explicit cell takes the mask ("by hand")
+    assert ("pack_padded_sequence" in code and "pad_packed_sequence" in code) or (
+        "mask=mask)  # packing by hand" in code)
     namespace: dict = {}
     exec(code, namespace)
     module = namespace["model"]

@@ -116,7 +116,11 @@ class Explicit(nn.Module):
         c = f * c + i * g
         return o * act(c), c
 
-    def forward(self, x, hx=None):
+    def forward(self, x, hx=None, mask=None):
+        """``mask`` (N, T), a right-padding mask, or None: what pack_padded_sequence does to
+        torch's own layers, by hand: the state is kept at padded steps (h_n is the last real
+        step's), the output there is 0, and the backward direction reads each sequence
+        reversed within its length (it starts at the last real step)."""
         N, T, _ = x.shape
         dirs, H = 2 if self.bidirectional else 1, self.hidden_size
         lstm = self.kind == "lstm"
@@ -124,12 +128,18 @@ class Explicit(nn.Module):
             zeros = x.new_zeros(self.num_layers * dirs, N, H)
             hx = (zeros, zeros) if lstm else zeros
         h0, c0 = hx if lstm else (hx, None)
+        flip = (lambda a: a.flip(1))
+        if mask is not None:           # reversed within each length: an involution
+            t = torch.arange(T, device=x.device)[None, :]
+            lengths = mask.sum(1, keepdim=True)
+            idx = torch.where(t < lengths, lengths - 1 - t, t)                  # (N, T)
+            flip = (lambda a: a.gather(1, idx[..., None].expand_as(a)))
         layer_in, h_n, c_n = x, [], []
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 k, s = layer * dirs + d, f"_l{layer}" + ("_reverse" if d else "")
-                x_d = layer_in.flip(1) if d else layer_in
+                x_d = flip(layer_in) if d else layer_in
                 gx = x_d @ getattr(self, f"weight_ih{s}").T
                 if self.bias:
                     gx = gx + getattr(self, f"bias_ih{s}")
@@ -138,10 +148,17 @@ class Explicit(nn.Module):
                 h, c = h0[k], None if c0 is None else c0[k]
                 steps = []
                 for t in range(T):
-                    h, c = self.step(gx[:, t], h, c, W_hh, b_hh)
-                    steps.append(h)
+                    h_new, c_new = self.step(gx[:, t], h, c, W_hh, b_hh)
+                    if mask is None:
+                        h, c = h_new, c_new
+                        steps.append(h)
+                        continue
+                    m = mask[:, t, None]                   # padded: state kept, output 0
+                    h = torch.where(m, h_new, h)
+                    c = None if c is None else torch.where(m, c_new, c)
+                    steps.append(torch.where(m, h_new, torch.zeros_like(h_new)))
                 seq = torch.stack(steps, dim=1)
-                outs.append(seq.flip(1) if d else seq)
+                outs.append(flip(seq) if d else seq)
                 h_n.append(h)
                 c_n.append(c)
             layer_in = torch.cat(outs, dim=2) if dirs == 2 else outs[0]
@@ -221,9 +238,12 @@ class _Options:
         from crossframe.layers.masking import lengths_of
 
         lengths = torch.as_tensor(lengths_of(mask.cpu().numpy(), "torch packing"))
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, finals = super().forward(packed, state)
-        h_seq, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        if isinstance(self, Explicit):       # the cell written out: packing by hand
+            h_seq, finals = Explicit.forward(self, x, state, mask=mask)
+        else:
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, finals = super().forward(packed, state)
+            h_seq, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
         if not self._opts["zero_output_for_mask"]:           # carry the last real output
             last = h_seq[torch.arange(len(lengths)), lengths - 1]       # (N, F)
             h_seq = torch.where(mask[..., None], h_seq, last[:, None])

@@ -209,7 +209,8 @@ def test_layers_syntax_reads_keras_names_positionals_sizes_and_names():
                           "\\(6,\\) — check the layer order"),
     ("conv2d(4, 3); dense(2)", "2x2x1", "a 3x3 window does not fit its 2x2 input"),
     ("lstm(4, return_state=true); dense(2)", "5x3", "return_state is only for the last layer"),
-    ("lstm(4); lstm(4)", "5x3", "layer 2 'lstm2' \\(lstm\\): LSTM takes sequence \\(T, D\\), "
+    ("lstm(4); lstm(4)", "5x3", "layer 2 'lstm2' \\(lstm\\): LSTM takes sequence \\(T, D\\) or "
+                                "signal \\(L, C\\), "
                                 "got \\(4,\\) — .*return_sequences=true"),
     ("dense(4, name=a); dense(2, name=a)", "6", "two layers are called a"),
     ("dense(4, name='a-b')", "6", "is not an identifier"),

@@ -423,7 +423,7 @@ class LayerDecl:
 
 def _layout_shape(layout: str) -> str:
     return {"flat": "(F,)", "image": "(H, W, C)", "sequence": "(T, D)",
-            "signal": "(L, C) a 1-D feature map"}[layout]
+            "signal": "(L, C)"}[layout]
 
 
 def full_params(cfg_name: str, params: list[ParamSpec]) -> tuple[ParamSpec, ...]:

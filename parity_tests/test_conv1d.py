@@ -259,8 +259,8 @@ def test_scratch_conv1d_backward_matches_finite_differences(options):
                  id="groups-not-dividing-filters"),
     pytest.param({"strides": 2, "dilation_rate": 2}, "Keras refuses strides > 1 together with "
                  "dilation_rate > 1", id="strides-and-dilation"),
-    pytest.param({"kernel_size": 5, "dilation_rate": 3}, r"a 5 window with dilation_rate 3 "
-                 r"\(it spans 13\) does not fit its 9 input", id="dilated-kernel-too-long"),
+    pytest.param({"kernel_size": 5, "dilation_rate": 3}, r"a 5-step window with dilation_rate 3 "
+                 r"\(it spans 13\) does not fit its 9-step input", id="dilated-kernel-too-long"),
     pytest.param({"padding": "full"}, "choose one of: valid, same, causal",
                  id="unknown-padding"),
     pytest.param({"kernel_size": "3x2"}, "kernel_size='3x2' is not valid",

@@ -489,7 +489,7 @@ def test_describe_prints_amax_for_the_global_max():
                  id="globalmaxpool2d-on-a-sequence"),
     pytest.param("globalaveragepool1d", "6", "GlobalAveragePooling1D takes sequence",
                  id="globalaveragepool1d-on-flat"),
-    pytest.param("averagepool1d(pool_size=5)", "4x3", "a 5 window does not fit its 4 input",
+    pytest.param("averagepool1d(pool_size=5)", "4x3", "a 5-step window does not fit its 4-step input",
                  id="averagepool1d-window-larger-than-input"),
     pytest.param("maxpool1d(padding=causal)", "6x3", "choose one of: valid, same",
                  id="maxpool1d-causal"),

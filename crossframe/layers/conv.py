@@ -68,7 +68,9 @@ CAUSAL_NOTE = (
 
 
 def _hw(size) -> str:
-    return shape_text(size)
+    """3x2 for a 2-D size; "3-step" for a 1-D one (a window or a length)."""
+    size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    return f"{size[0]}-step" if len(size) == 1 else shape_text(size)
 
 
 class Window:
@@ -87,8 +89,8 @@ class Window:
                         for n, k, s, d in zip(sizes, window, strides, dilation))
         except ValueError:
             span = "" if set(dilation) == {1} else (
-                f" with dilation_rate {_hw(dilation)} (it spans "
-                f"{_hw(tuple(effective(k, d) for k, d in zip(window, dilation)))})")
+                f" with dilation_rate {'x'.join(map(str, dilation))} (it spans "
+                f"{'x'.join(str(effective(k, d)) for k, d in zip(window, dilation))})")
             raise InputError(f"{where}: a {_hw(window)} window{span} does not fit its "
                              f"{_hw(sizes)} input with padding='{padding}'", fix) from None
         return out, tuple(pads(n, k, s, padding, d)
@@ -110,7 +112,7 @@ def _options(size, padding_choices, padding_help):
         Option("kernel_size", None, "window: " + ("3, or 3x2" if size is size2 else "3")
                + " (inferred from the kernel)", size, aliases=("kernel",)),
         Option("strides", (1, 1) if size is size2 else 1,
-               "step: " + ("1, or 2x1" if size is size2 else "1 or 2"), size,
+               "step: " + ("1, or 2x1" if size is size2 else "1, 2, ..."), size,
                aliases=("stride",)),
         Option("padding", "valid", padding_help, str, padding_choices),
         Option("dilation_rate", (1, 1) if size is size2 else 1,

@@ -27,6 +27,7 @@ from ..difference import Difference
 from ..errors import InputError
 from ..geometry import PADDINGS, output_size, pads, shape_text
 from .base import Flow, LayerDecl, Option, integer, size2
+from .conv import _hw
 
 SAME_NOTE = (
     "padding='same' (Keras/TF rule): output ceil(n / stride); pad_total = max((out - 1) * "
@@ -58,8 +59,8 @@ def geometry(sizes, window, strides, padding, where: str, fix: str):
     try:
         out = tuple(output_size(n, k, s, padding) for n, k, s in zip(sizes, window, strides))
     except ValueError:
-        raise InputError(f"{where}: a {shape_text(window)} window does not fit its "
-                         f"{shape_text(sizes)} input with padding='{padding}'", fix) from None
+        raise InputError(f"{where}: a {_hw(window)} window does not fit its "
+                         f"{_hw(sizes)} input with padding='{padding}'", fix) from None
     return out, tuple(pads(n, k, s, padding) for n, k, s in zip(sizes, window, strides))
 
 

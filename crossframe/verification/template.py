@@ -13,7 +13,9 @@ def template(decl) -> str:
     params = "\n".join(f"    params[{p.name.split('.', 1)[1]!r}]  {p.shape}  {p.doc}"
                        for p in cfg.params) or "    (none: params is {})"
     checked = ("return_sequences", "return_state", "initial_state")   # verify sets them
-    options = "\n".join(f"    {o.name} = {o.default!r}   {o.help}" for o in decl.options
+    # what verify runs: the example's values (the user's --OPTION flags replace them)
+    options = "\n".join(f"    {o.name} = {cfg.opts.get(o.name, o.default)!r}   {o.help}"
+                        for o in decl.options
                         if not (decl.recurrent and o.name in checked)) or "    (none)"
     equations = "\n".join("    " + line for line in decl.equations.splitlines())
     N = "N"
@@ -87,7 +89,8 @@ Equations ({decl.keras} / {decl.torch}):
 Parameters, canonical layout (Keras'), shapes at the example sizes (input {shape_text(shape)}):
 {params}
 
-Options (Keras' names) and their defaults:
+Options (Keras' names) as `crossframe verify` checks them (change one with --OPTION VALUE;
+write your functions for the values here, or take them as keyword arguments):
 {options}
 
 Arrays are NumPy, batch-first; keep the dtype of x (float64 or float32).

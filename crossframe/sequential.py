@@ -70,6 +70,10 @@ WHY = {
 def _value(node, text: str, what: str):
     if isinstance(node, ast.Name):          # a bare word: same, valid, true, relu
         return node.id
+    if isinstance(node, ast.Call):          # Bidirectional(LSTM(4)): a layer inside a layer
+        raise InputError(f"{what}: a layer inside a layer, {ast.unparse(node)!r} in {text!r}, "
+                         "is not read", "write a wrapper as an option of the layer, e.g. "
+                         "lstm(units=4, bidirectional=true)")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_value(node.operand, text, what)
     try:
@@ -332,7 +336,7 @@ class Sequential:
         if len(self.outputs) != 1:
             raise InputError(f"loss {loss.name} needs one output, the model has "
                              f"{', '.join(self.outputs)}", "drop return_state, or use the "
-                             "upstream loss (no --loss)")
+                             "upstream loss (--loss upstream)")
         shape = next(iter(self.outputs.values()))
         flow = self.output_flow
         if loss.decl.target == "labels" and (flow.channels_first or flow.flattened):

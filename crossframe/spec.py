@@ -53,8 +53,16 @@ def random_batch(model, dtype: str, seed: int, batch_size: int) -> Batch:
     N = batch_size
     inputs = {"x": data.random_input((N, *model.input_shape), seed, "x", dtype)}
     if model.ids is not None:           # ids in [0, V): with N*T draws, rows repeat
-        inputs["x"] = data.rng_for(seed, "input", "x").integers(
-            0, model.ids, size=(N, *model.input_shape)).astype(np.int64)
+        rng = data.rng_for(seed, "input", "x")
+        if model.layers[0].opts.get("mask_zero"):   # 0 pads: right padding, lengths differ
+            T = model.input_shape[0]
+            ids = rng.integers(1, model.ids, size=(N, *model.input_shape))
+            lengths = np.concatenate([[T], rng.integers(1, T + 1, size=N - 1)])
+            ids[np.arange(T)[None, :] >= lengths[:, None]] = 0
+            inputs["x"] = ids.astype(np.int64)
+        else:
+            inputs["x"] = rng.integers(0, model.ids,
+                                       size=(N, *model.input_shape)).astype(np.int64)
     for name, shape in model.inputs.items():
         if name != "x":
             inputs[name] = data.random_input((N, *shape), seed, name, dtype) * np.asarray(

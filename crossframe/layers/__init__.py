@@ -41,12 +41,24 @@ def all_layers() -> list[LayerDecl]:
     return list(_BY_NAME.values())
 
 
+# Keras classes that are an option of a declared layer here, not a layer of their own
+AS_AN_OPTION = {
+    "depthwiseconv2d": "a DepthwiseConv2D is conv2d(groups=C_in, filters=C_in * "
+                       "depth_multiplier): see `crossframe describe --layer conv2d`",
+    "bidirectional": "write the recurrent layer with bidirectional=true, e.g. "
+                     "lstm(units=8, bidirectional=true, merge_mode=concat)",
+    "activation": "write the activation's own name (gelu, relu, ...) or "
+                  "dense(units=..., activation=NAME)",
+}
+
+
 def get(name: str) -> LayerDecl:
     """The declaration called ``name`` (any case; Keras' class names and aliases work)."""
     _load()
     decl = _ALIASES.get(str(name).strip().lower())
     if decl is None:
-        raise InputError(f"unknown layer '{name}'", did_you_mean(str(name), _BY_NAME)
+        hint = AS_AN_OPTION.get(str(name).strip().lower())
+        raise InputError(f"unknown layer '{name}'", hint or did_you_mean(str(name), _BY_NAME)
                          + " (see `crossframe list`)")
     return decl
 

@@ -61,6 +61,8 @@ register(Spec(
     summary="Conv1D(causal) -> ReLU -> Flatten -> Dense(1) + MSE on a generated series (24 "
             "steps -> the next value)",
     model=_conv1d_regression, batch=_series_batch, dataset="series", default_batch_size=32,
+    infer=lambda shapes: ({"kernel_size": shapes["conv.W"][0], "filters": shapes["conv.W"][2]}
+                          if len(shapes.get("conv.W", ())) == 3 else {}),
     options=(Option("filters", 8, "Conv1D filters C", integer(1)),
              Option("kernel_size", 5, "Conv1D window k", integer(1))),
     notes=("torch's nn.Conv1d returns (N, C, L) and nn.Flatten orders its features (c, l); "
@@ -69,6 +71,13 @@ register(Spec(
            "The data set is generated (crossframe.data.series): sums of two noisy sines, the "
            "target the value after the window."),
 ))
+
+
+def _text_infer(shapes):
+    """Sizes read off given weights (--weights): E from the table, H from the recurrent kernel."""
+    E, W_h = shapes.get("embedding.embeddings", ()), shapes.get("gru.W_h", ())
+    out = {"output_dim": E[1]} if len(E) == 2 else {}
+    return {**out, "units": W_h[0]} if len(W_h) == 2 else out
 
 
 # --- a text classifier: Embedding -> bidirectional GRU x 2 -> GlobalMaxPooling1D -> Dense ------
@@ -87,6 +96,7 @@ register(Spec(
     summary="Embedding(16, E) -> bidirectional GRU, 2 layers -> GlobalMaxPooling1D -> Dense(3) + "
             "softmax cross-entropy on generated token sequences (which marker came last)",
     model=_text_bigru, batch=_tokens_batch, dataset="tokens", default_batch_size=32,
+    infer=_text_infer,
     options=(Option("output_dim", 8, "embedding size E", integer(1)),
              Option("units", 8, "GRU units H per direction", integer(1)),
              Option("merge_mode", "concat", "how the two directions meet: concat, sum, mul or "
@@ -130,7 +140,7 @@ register(Spec(
     summary="text_bigru on right-padded token sequences: Embedding(mask_zero=True) -> "
             "bidirectional GRU x 2 -> GlobalMaxPooling1D -> Dense(3); torch packs the batch",
     model=_text_bigru_masked, batch=_padded_tokens_batch, dataset="tokens",
-    default_batch_size=32,
+    default_batch_size=32, infer=_text_infer,
     options=(Option("output_dim", 8, "embedding size E", integer(1)),
              Option("units", 8, "GRU units H per direction", integer(1))),
     notes=("Keras' mask (id 0) reaches the GRUs: each direction keeps its state at padded "

@@ -34,7 +34,8 @@ from crossframe.sequential import Sequential
 from crossframe.spec import Batch
 from crossframe.testing import (assert_results_differ, assert_results_match,
                                 scratch_model_with)
-from crossframe.tolerances import DTYPES, rel_error, tolerance
+from crossframe.tolerances import (DTYPES, FINITE_DIFFERENCE, SAME_OPERATIONS, rel_error,
+                                   tolerance)
 
 PAIRS = [("scratch", "torch"), ("scratch", "keras"), ("torch", "keras")]
 PAIR_IDS = [f"{a}~{b}" for a, b in PAIRS]
@@ -168,7 +169,8 @@ def test_table_derivative_matches_finite_differences(name):
         spec, h = A.get(name), 1e-6
         f = spec.forward(opts)
         numeric = (f(x + h) - f(x - h)) / (2 * h)
-        assert rel_error(spec.derivative(opts)(x, f(x)), numeric) < 1e-8, (name, opts)
+        error = rel_error(spec.derivative(opts)(x, f(x)), numeric)
+        assert error < FINITE_DIFFERENCE.rel, (name, opts)
 
 
 def test_unknown_activation_is_one_line_bad_input():
@@ -220,21 +222,21 @@ def test_gelu_names_and_defaults():
     x = np.linspace(-4, 4, 17)
     exact, tanh = S.gelu(x, False), S.gelu(x, True)
     t = torch.tensor(x)
-    assert rel_error(torch.nn.GELU()(t).numpy(), exact) < 1e-15
-    assert rel_error(torch.nn.GELU(approximate="tanh")(t).numpy(), tanh) < 1e-15
+    assert rel_error(torch.nn.GELU()(t).numpy(), exact) < SAME_OPERATIONS.rel
+    assert rel_error(torch.nn.GELU(approximate="tanh")(t).numpy(), tanh) < SAME_OPERATIONS.rel
     f32 = x.astype("float32")   # Keras' own gelu is exact only to float32 constants (below)
-    assert rel_error(np.asarray(keras.activations.gelu(f32)), exact) < 1e-6
-    assert rel_error(np.asarray(keras.ops.gelu(f32)), tanh) < 1e-6
+    assert rel_error(np.asarray(keras.activations.gelu(f32)), exact) < tolerance("float32").rel
+    assert rel_error(np.asarray(keras.ops.gelu(f32)), tanh) < tolerance("float32").rel
     assert rel_error(exact, tanh) > 1e-5
 
 
 def test_hard_sigmoid_keras3_is_torchs_and_keras2_differs():
     x = np.linspace(-4, 4, 33)
     three = np.asarray(keras.activations.hard_sigmoid(x))
-    assert rel_error(three, S.hard_sigmoid(x)) < 1e-16
-    assert rel_error(torch.nn.Hardsigmoid()(torch.tensor(x)).numpy(), three) < 1e-16
+    assert rel_error(three, S.hard_sigmoid(x)) < SAME_OPERATIONS.rel
+    assert rel_error(torch.nn.Hardsigmoid()(torch.tensor(x)).numpy(), three) < SAME_OPERATIONS.rel
     # Keras 2 (keras/backend.py 2.x): clip(0.2 x + 0.5, 0, 1), written out independently
-    assert rel_error(S.hard_sigmoid_keras2(x), np.clip(x / 5 + 0.5, 0, 1)) < 1e-15
+    assert rel_error(S.hard_sigmoid_keras2(x), np.clip(x / 5 + 0.5, 0, 1)) < SAME_OPERATIONS.rel
     assert rel_error(S.hard_sigmoid_keras2(x), three) > 0.05
 
 
@@ -272,7 +274,8 @@ def test_keras_leaky_relu_and_gelu_float64_round_constants_to_float32():
     assert rel_error(np.asarray(keras.activations.gelu(x)), S.gelu(x)) > 1e-11
     exact = A.get("leaky_relu").keras_fn({"negative_slope": 0.3})(tf.constant(x))
     assert np.asarray(exact)[0] == -2.0 * 0.3
-    assert rel_error(np.asarray(A.get("gelu").keras_fn()(tf.constant(x))), S.gelu(x)) < 1e-15
+    gelu = np.asarray(A.get("gelu").keras_fn()(tf.constant(x)))
+    assert rel_error(gelu, S.gelu(x)) < SAME_OPERATIONS.rel
 
 
 # --- edge cases: kinks and saturation, against both libraries ---------------------------------
@@ -317,8 +320,8 @@ def test_selu_at_zero_is_declared():
     # selu at exactly 0: torch (and scratch, as for elu) take the x <= 0 side, scale * alpha;
     # TensorFlow's SeluGrad takes scale. Declared: "SELU derivative at exactly 0".
     s, t, k = _grads("selu", {}, [0.0])
-    assert s[0] == t[0] == pytest.approx(S.SELU_SCALE * S.SELU_ALPHA, rel=1e-15)
-    assert k[0] == pytest.approx(S.SELU_SCALE, rel=1e-15)
+    assert s[0] == t[0] == pytest.approx(S.SELU_SCALE * S.SELU_ALPHA, rel=SAME_OPERATIONS.rel)
+    assert k[0] == pytest.approx(S.SELU_SCALE, rel=SAME_OPERATIONS.rel)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -133,6 +133,21 @@ def test_stacked_conv1d_reads_a_signal_three_way(dtype):
     assert_three_way(case, "conv1d; relu; conv1d; flatten; dense")
 
 
+# Keras runs a grouped convolution on the CPU through a tf.function(jit_compile=True) made
+# anew on every call (keras/src/backend/tensorflow/nn.py, conv: "grouped convolutions are
+# broken on CPU without XLA"), so every new shape is one more XLA compilation; after many of
+# them in one process TensorFlow aborted (twice in a 5,400-test run, never on the same
+# example twice). The property tests therefore draw grouped layers for scratch~torch only;
+# Keras' grouped convolutions are checked three ways on the fixed grid above.
+def assert_property(case, groups: int, label: str) -> None:
+    if groups == 1:
+        assert_three_way(case, label)
+        return
+    results = run_all(case, ("scratch", "torch"))
+    assert_results_match(results["scratch"], results["torch"], case.dtype,
+                         f"{label} scratch~torch")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(k=st.integers(1, 5), s=st.integers(1, 3), d=st.integers(1, 3),
        padding=st.sampled_from(["valid", "same", "causal"]), groups=st.sampled_from([1, 2, 3]),
@@ -148,7 +163,7 @@ def test_conv1d_three_way_property(dtype, k, s, d, padding, groups, per_group_in
     model = conv1d_model(length, groups * per_group_in, groups * per_group_out, k, s, padding,
                          d, groups, bias)
     case = prepare(model, dtype=dtype, seed=seed, batch_size=2)
-    assert_three_way(case, f"conv1d k{k} s{s} d{d} {padding} g{groups} L{length}")
+    assert_property(case, groups, f"conv1d k{k} s{s} d{d} {padding} g{groups} L{length}")
 
 
 # --- causality, in each framework ---------------------------------------------------------------

@@ -33,7 +33,7 @@ from crossframe.scratch import recurrent as textbook
 from crossframe.sequential import Sequential
 from crossframe.spec import FRAMEWORKS, PAIRS
 from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with
-from crossframe.tolerances import DTYPES
+from crossframe.tolerances import DTYPES, HAND_WRITTEN, SAME_OPERATIONS, tolerance
 
 CELLS = ("simple_rnn", "lstm", "gru")
 STEM = {"simple_rnn": "rnn", "lstm": "lstm", "gru": "gru"}
@@ -241,7 +241,7 @@ def test_keras_carries_the_last_output_and_keeps_the_state_at_masked_steps(cls):
     y, h, *_ = [np.asarray(o) for o in layer(x, mask=mask)]
     for n, length in enumerate(lengths):
         short = [np.asarray(o) for o in layer(x[n:n + 1, :length])]   # the real steps only
-        np.testing.assert_allclose(h[n], short[1][0], rtol=0, atol=1e-14)   # final state
+        np.testing.assert_allclose(h[n], short[1][0], rtol=0, atol=HAND_WRITTEN.rel)   # final state
         np.testing.assert_array_equal(y[n, length:], np.repeat(y[n, length - 1:length],
                                                                5 - length, axis=0))
 
@@ -276,7 +276,7 @@ def test_keras_bidirectional_zeroes_masked_steps_and_starts_backward_at_the_last
     assert bi.forward_layer.zero_output_for_mask and bi.backward_layer.zero_output_for_mask
     assert np.all(y[1, 3:] == 0)
     short = np.asarray(bi(x[1:, :3]))                     # the real steps alone
-    np.testing.assert_allclose(y[1, :3], short[0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(y[1, :3], short[0], rtol=0, atol=HAND_WRITTEN.rel)
 
 
 def test_torch_pad_packed_puts_zeros_and_h_n_is_the_last_real_state():
@@ -291,8 +291,8 @@ def test_torch_pad_packed_puts_zeros_and_h_n_is_the_last_real_state():
     y, _ = pad_packed_sequence(out, batch_first=True, total_length=5)
     assert torch.all(y[1, 2:] == 0) and torch.all(y[2, 3:] == 0)
     short, (h_short, _) = m(xt[1:2, :2])
-    torch.testing.assert_close(y[1, :2], short[0], rtol=0, atol=1e-14)
-    torch.testing.assert_close(h_n[:, 1], h_short[:, 0], rtol=0, atol=1e-14)
+    torch.testing.assert_close(y[1, :2], short[0], rtol=0, atol=HAND_WRITTEN.rel)
+    torch.testing.assert_close(h_n[:, 1], h_short[:, 0], rtol=0, atol=HAND_WRITTEN.rel)
 
 
 def test_keras_pooling_and_dense_with_a_mask():
@@ -309,7 +309,7 @@ def test_keras_pooling_and_dense_with_a_mask():
         mx = keras.layers.GlobalMaxPooling1D(dtype="float64")(d)
     assert d._keras_mask is not None and getattr(mx, "_keras_mask", None) is None
     seq, a, m = [np.asarray(t) for t in keras.Model(inp, [d, avg, mx])(ids)]
-    np.testing.assert_allclose(a[1], seq[1, :2].mean(0), rtol=1e-15)
+    np.testing.assert_allclose(a[1], seq[1, :2].mean(0), rtol=SAME_OPERATIONS.rel)
     np.testing.assert_array_equal(m[1], seq[1].max(0))
     assert not np.allclose(a[1], seq[1].mean(0))
 
@@ -338,7 +338,8 @@ def test_masked_output_difference_is_declared_and_measured():
     # final states agree either way; only the padded steps differ
     k, t = run(carry, "keras").outputs["output"], run(zeros, "torch").outputs["output"]
     real = np.arange(6)[None, :] < np.asarray(LENGTHS)[:, None]
-    np.testing.assert_allclose(k[real], t[real], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(k[real], t[real], rtol=tolerance("float64").rel,
+                               atol=SAME_OPERATIONS.rel)
     assert not np.allclose(k[~real], t[~real])
 
 

@@ -37,7 +37,8 @@ from crossframe.scratch import pooling as scratch_pooling
 from crossframe.sequential import NCHW, Sequential
 from crossframe.spec import FRAMEWORKS, Batch, get
 from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with
-from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
+from crossframe.tolerances import (DTYPES, FINITE_DIFFERENCE, SAME_OPERATIONS, rel_error,
+                                   tolerance)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -184,9 +185,10 @@ def test_same_average_divides_by_the_real_elements(framework):
     case = with_upstream(with_input(case, np.arange(1.0, 6.0).reshape(1, 5, 1)),
                          np.ones((1, 5, 1)))
     r = run(case, framework)
-    assert np.allclose(r.outputs["output"].ravel(), [1.5, 2.0, 3.0, 4.0, 4.5], rtol=0, atol=1e-15)
+    assert np.allclose(r.outputs["output"].ravel(), [1.5, 2.0, 3.0, 4.0, 4.5], rtol=0,
+                       atol=SAME_OPERATIONS.rel)
     expected = [1 / 2 + 1 / 3, 1 / 2 + 2 / 3, 1, 2 / 3 + 1 / 2, 1 / 3 + 1 / 2]
-    assert np.allclose(r.input_grads["x"].ravel(), expected, rtol=0, atol=1e-15)
+    assert np.allclose(r.input_grads["x"].ravel(), expected, rtol=0, atol=SAME_OPERATIONS.rel)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -198,7 +200,7 @@ def test_same_average_pads_the_odd_one_at_the_bottom_right(framework):
                    batch_size=1)
     r = run(with_input(case, x), framework)
     expected = [[(0 + 1 + 3 + 4) / 4, (2 + 5) / 2], [(6 + 7) / 2, 8]]
-    assert np.allclose(r.outputs["output"][0, :, :, 0], expected, rtol=0, atol=1e-15)
+    assert np.allclose(r.outputs["output"][0, :, :, 0], expected, rtol=0, atol=SAME_OPERATIONS.rel)
 
 
 # --- ties, three-way ------------------------------------------------------------------------------
@@ -512,7 +514,7 @@ def test_same_lets_a_window_larger_than_the_input_through():
     case = with_input(case, np.array([1.0, 2.0, 6.0]).reshape(1, 3, 1))
     for framework in FRAMEWORKS:
         assert np.allclose(run(case, framework).outputs["output"].ravel(), [3.0], rtol=0,
-                           atol=1e-15)
+                           atol=SAME_OPERATIONS.rel)
 
 
 def test_lone_checks_are_registered_for_the_new_pools():

@@ -37,7 +37,7 @@ from crossframe.scratch import recurrent as textbook
 from crossframe.sequential import Sequential
 from crossframe.spec import FRAMEWORKS, PAIRS
 from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with
-from crossframe.tolerances import DTYPES, rel_error, tolerance
+from crossframe.tolerances import DTYPES, HAND_WRITTEN, rel_error, tolerance
 
 CELLS = tuple(family.CELLS)                     # rnn, lstm, gru, gru_reset_before
 PREFIX = {c: family.CELLS[c][0].stem for c in CELLS}
@@ -227,7 +227,7 @@ def test_keras_go_backwards_returns_h_seq_in_processing_order():
     forward.build(x.shape)
     forward.set_weights(layer.get_weights())
     reversed_input = np.asarray(forward(x[:, ::-1].copy()))
-    np.testing.assert_allclose(y, reversed_input, rtol=0, atol=1e-14)   # not turned back
+    np.testing.assert_allclose(y, reversed_input, rtol=0, atol=HAND_WRITTEN.rel)   # not turned back
 
 
 def test_keras_bidirectional_realigns_the_backward_half_and_returns_both_states():

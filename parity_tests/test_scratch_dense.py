@@ -10,7 +10,7 @@ from crossframe.runner import prepare
 from crossframe.scratch.activations import ReLU, Sigmoid, Tanh
 from crossframe.scratch.losses import SoftmaxCrossEntropy
 from crossframe.sequential import Sequential
-from crossframe.tolerances import FINITE_DIFFERENCE, rel_error, tolerance
+from crossframe.tolerances import FINITE_DIFFERENCE, SAME_OPERATIONS, rel_error, tolerance
 
 CASES = [("linear", {}), ("mlp", {}), ("mlp", {"activation": "tanh"}),
          ("mlp", {"activation": "sigmoid", "hidden": "8"}), ("dense", {}),
@@ -114,4 +114,4 @@ def test_dense_activation_is_applied_after_the_bias():
     want = np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
     from crossframe.runner import run
 
-    assert rel_error(run(case, "scratch").outputs["output"], want) < 1e-15
+    assert rel_error(run(case, "scratch").outputs["output"], want) < SAME_OPERATIONS.rel

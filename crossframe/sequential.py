@@ -262,28 +262,23 @@ class Sequential:
             flow = out
         return tuple(configs)
 
-    # Keras 3.15's mask propagation: these layer kinds pass a mask on unchanged
-    MASK_PASSES = ("dense", "relu", "sigmoid", "tanh", "gelu", "elu", "selu", "leaky_relu",
-                   "hard_sigmoid", "hard_sigmoid_keras2", "silu", "softplus")
-    MASK_IGNORED = ("globalmaxpool1d",)     # supports_masking=False: Keras warns, ignores it
-
     def _mask_plan(self) -> frozenset:
         """The names of the layers that receive a mask (crossframe.layers.masking): made by a
-        Masking layer or an Embedding with mask_zero, passed on by the MASK_PASSES kinds and by
-        a recurrent layer with return_sequences, dropped by GlobalMaxPooling1D and a recurrent
-        layer's last step; any other layer a mask reaches is refused (crossframe does not model
-        what Keras does there)."""
+        Masking layer or an Embedding with mask_zero, passed on by the kinds declared
+        ``mask = "passes"`` and by a recurrent layer with return_sequences, dropped by those
+        declared ``"ends"`` (GlobalMaxPooling1D) and by a recurrent layer's last step; any
+        other layer a mask reaches is refused (crossframe does not model what Keras does
+        there)."""
         masked, mask = set(), False
         for cfg in self.layers:
-            name = cfg.decl.name
             if mask:
                 masked.add(cfg.name)
                 if cfg.decl.recurrent:
                     self._check_masked_recurrent(cfg)
                     mask = bool(cfg.opts["return_sequences"])
-                elif name in self.MASK_IGNORED:
+                elif cfg.decl.mask == "ends":
                     mask = False
-                elif name not in self.MASK_PASSES and name != "masking":
+                elif cfg.decl.mask != "passes":
                     raise InputError(f"{cfg.where()} receives a mask (Masking / Embedding "
                                      "mask_zero before it): crossframe does not model what "
                                      f"Keras' {cfg.decl.title} does with one",

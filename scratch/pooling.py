@@ -55,7 +55,19 @@ def real_count(H: int, W: int, window, strides, border, out) -> np.ndarray:
     return np.outer(in_rows, in_cols)
 
 
-class MaxPool2D(Layer):
+class Window2D(Layer):
+    """What the 2-D pools share: their options (Keras' names) and the window geometry."""
+
+    pool_size = (2, 2)
+    strides = None
+    padding = "valid"
+
+    def geometry(self, H: int, W: int):
+        """((Ho, Wo), ((top, bottom), (left, right))): Keras' rule, the odd pad after."""
+        return pool_geometry(H, W, self.pool_size, self.strides or self.pool_size, self.padding)
+
+
+class MaxPool2D(Window2D):
     """Max pooling over (ph, pw) windows, NHWC.
 
         x (N, H, W, C)  ->  y (N, Ho, Wo, C)
@@ -68,13 +80,6 @@ class MaxPool2D(Layer):
     torch and TensorFlow break ties the same way (measured in 2-D, 1-D and with 'same')."""
 
     declaration = L.MaxPool2D
-    pool_size = (2, 2)
-    strides = None
-    padding = "valid"
-
-    def geometry(self, H: int, W: int):
-        """((Ho, Wo), ((top, bottom), (left, right))): Keras' rule, the odd pad after."""
-        return pool_geometry(H, W, self.pool_size, self.strides or self.pool_size, self.padding)
 
     def forward(self, params, x):
         (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size
@@ -103,7 +108,7 @@ class MaxPool2D(Layer):
         return {}, dxp[:, top:top + H, left:left + W, :].copy()   # a pad is never a maximum
 
 
-class AveragePooling2D(Layer):
+class AveragePooling2D(Window2D):
     """Average pooling over (ph, pw) windows, NHWC.
 
         x (N, H, W, C)  ->  y (N, Ho, Wo, C)      (sizes as MaxPool2D; 'same' pads zeros)
@@ -116,13 +121,6 @@ class AveragePooling2D(Layer):
                windows overlap; the share of a pad is dropped."""
 
     declaration = L.AveragePooling2D
-    pool_size = (2, 2)
-    strides = None
-    padding = "valid"
-
-    def geometry(self, H: int, W: int):
-        """((Ho, Wo), ((top, bottom), (left, right))): Keras' rule, the odd pad after."""
-        return pool_geometry(H, W, self.pool_size, self.strides or self.pool_size, self.padding)
 
     def forward(self, params, x):
         (ph, pw), (sh, sw) = self.pool_size, self.strides or self.pool_size

@@ -313,6 +313,9 @@ class LayerDecl:
     mode_dependent: bool = False         # computes differently in training and inference
     takes_ids: bool = False              # its input is integer ids (Embedding): no gradient
     bilinear: bool = False               # every gradient a sum of products (tolerances.py)
+    # what it does with a sequence mask reaching it (Keras 3.15, crossframe.layers.masking):
+    # "passes" it on unchanged, "ends" it (ignored, not passed on), or "refuses" (not modelled)
+    mask: str = "refuses"
     # (input shape, options) of a lone check when no preset covers it (crossframe.spec)
     example: tuple[tuple[int, ...], dict] | None = None
 

@@ -26,6 +26,7 @@ SAME_LAYOUT = "same layout"
 
 
 class Dense(LayerDecl):
+    mask = "passes"                      # Keras' Dense hands a mask on unchanged
     name, title, family, stem = "dense", "Dense", "dense", "dense"
     keras, torch = "keras.layers.Dense", "torch.nn.Linear"
     aliases = ("linear", "fully_connected")
@@ -144,6 +145,7 @@ class Activation(LayerDecl):
 
     family = "dense"
     function = ""   # the Keras activation name
+    mask = "passes"  # element-wise: Keras hands a mask on unchanged (Softmax: not modelled)
 
     def torch_code(self, cfg):
         return f"nn.{self.torch.rsplit('.', 1)[1]}()"
@@ -183,6 +185,7 @@ class Tanh(Activation):
 
 class Softmax(Activation):
     name, title, stem, function = "softmax", "Softmax", "softmax", "softmax"
+    mask = "refuses"
     keras, torch = "keras.layers.Softmax", "torch.nn.Softmax"
     example = ((4, 3, 5), {})   # an image: torch's softmax runs over dim=1, Keras' over axis -1
     equations = (

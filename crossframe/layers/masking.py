@@ -40,6 +40,7 @@ class Masking(LayerDecl):
     """keras.layers.Masking(mask_value): y = x * m, m[n, t] = any_d(x[n, t, d] != mask_value)."""
 
     name, title, family, stem = "masking", "Masking", "masking", "masking"
+    mask = "passes"
     keras, torch = "keras.layers.Masking", "crossframe.torch_impl.masking.Masking"
     aliases = ("mask",)
     layouts = ("sequence",)

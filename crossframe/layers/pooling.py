@@ -378,6 +378,7 @@ class GlobalAveragePooling2D(GlobalPool):
 class GlobalMaxPooling1D(GlobalPool):
     name, title = "globalmaxpool1d", "GlobalMaxPooling1D"
     rank = 1
+    mask = "ends"        # supports_masking=False: Keras warns and takes the max over every step
     keras, torch = "keras.layers.GlobalMaxPooling1D", "torch.Tensor.amax"
     aliases = ("global_max_pooling1d", "globalmaxpooling1d", "GlobalMaxPool1D")
     layouts = ("sequence", "signal")

@@ -11,6 +11,7 @@ for the input.
     table = cf.check(case)                               # pandas: one row per pair and tensor
     torch_result = cf.run(case, "torch")                 # outputs, loss, every gradient
     cf.compare_expected(torch_result, {"out:output": my_y}, "float64")
+    cf.convert("model.pt", "model.keras")                # a checkpoint ported, verified
 
 Everything is imported on first use, so ``import crossframe`` imports neither torch nor
 TensorFlow.
@@ -32,6 +33,7 @@ _LAZY = {
     "list_specs": "crossframe.spec", "get": "crossframe.spec",
     "tolerance": "crossframe.tolerances",
     "verify": "crossframe.verification",
+    "convert": "crossframe.porting.api", "check_port": "crossframe.porting.api",
 }
 
 __all__ = ["__version__", "layers", *_LAZY]

@@ -8,6 +8,8 @@
                                         your own model (--loss, --reduction: see describe)
     crossframe verify my_lstm.py --layer lstm    your own layer, and which mistake it made
     crossframe weights MODEL --out F    write the canonical weights as .npz (a template)
+    crossframe convert SRC DST          port a checkpoint torch <-> Keras <-> .npz, verified
+    crossframe convert --check A B      is a hand-made port right, and if not, why
     crossframe train --table            optimizer hyper-parameter translation torch <-> Keras
     crossframe train MODEL --check      optimizer trajectory parity, step by step
     crossframe train MODEL --epochs N   real training in all three: CSV + overlaid PNG
@@ -44,6 +46,7 @@ VERB_MODULES = {
     "bench": "crossframe.bench",
     "report": "crossframe.reports.cli",
     "init": "crossframe.initializers_cli",
+    "convert": "crossframe.porting.cli",
 }
 
 

@@ -246,6 +246,27 @@ class Mapping:
     def param_grads_to_canonical(self, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict:
         return _adjoint(self.params, fw, shapes)
 
+    def params_to_canonical(self, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict:
+        """The inverse of ``params_to_framework``: a framework's tensors (a checkpoint) back to
+        the canonical weights; every declared framework tensor must be in ``fw``.
+
+        With ``w_i = T_i(c)`` for each entry of a canonical tensor ``c``, the least-squares
+        inverse is ``c = (sum T_i^T T_i)^-1 sum T_i^T w_i``. Every transform here moves, picks or
+        scales entries, so ``sum T_i^T T_i`` is diagonal: ``adjoint(forward(ones))`` summed. It
+        is exact for a permutation (its adjoint is its inverse) and for the rows of a stacked
+        tensor (each fills its own row); for equal shares the framework adds (torch's
+        ``bias_ih = bias_hh = b/2``) it gives their sum, whatever the split was, which is all
+        the framework computes with."""
+        num = _adjoint(self.params, {e.framework: fw[e.framework] for e in self.params}, shapes)
+        out = {}
+        for c in {e.canonical: None for e in self.params}:
+            shape = tuple(shapes[c])
+            one = np.ones(shape, dtype=num[c].dtype)
+            gain = sum(e.transform.adjoint(e.transform.forward(one), shape)
+                       for e in self.params if e.canonical == c)
+            out[c] = num[c] if np.all(gain == 1) else num[c] / gain
+        return out
+
     def input_grads_to_canonical(self, fw: dict[str, Array], shapes: dict[str, tuple]) -> dict:
         return _adjoint(self.inputs, fw, shapes)
 

@@ -324,10 +324,13 @@ def _t(shape) -> str:
     return ", ".join(map(str, shape))
 
 
-def run(case: Case, framework: str, model=None, backward: bool = True, **engine_kw) -> Result:
+def run(case: Case, framework: str, model=None, backward: bool = True, params=None,
+        **engine_kw) -> Result:
     """One forward (+ backward) pass in ``framework``, mapped back to the canonical layout.
 
     ``model`` may be given to run a prebuilt (e.g. deliberately broken) framework model.
+    ``params``: the framework's own tensors to load (a checkpoint's, under the mapping's
+    framework names) instead of ``case.weights`` mapped; gradients still come back canonical.
     ``framework`` "scratch-fast" runs the fast scratch kernels."""
     frameworks.check_framework(framework)
     mapping = case.mapping(framework)
@@ -337,7 +340,8 @@ def run(case: Case, framework: str, model=None, backward: bool = True, **engine_
     b = case.batch
     labels = case.model.loss.decl.target == "labels"
     outputs, loss, grads, input_grads, state = engine.run_step(
-        model, mapping.params_to_framework(case.weights), mapping.inputs_to_framework(b.inputs),
+        model, mapping.params_to_framework(case.weights) if params is None else params,
+        mapping.inputs_to_framework(b.inputs),
         mapping.target_to_framework(b.target, labels), mapping.upstream_to_framework(b.upstream),
         case.model.loss, case.dtype, case.mode, backward=backward, **engine_kw)
     shapes = case.shapes

@@ -1,4 +1,4 @@
-"""crossframe.convert.diagnose: why a hand-made Keras port differs from its torch checkpoint.
+"""crossframe.porting.diagnose: why a hand-made Keras port differs from its torch checkpoint.
 
 Every wrong port here is made the way a user's conversion script makes it: a torch checkpoint
 (random canonical weights in torch's declared layout, the two recurrent biases split unequally
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crossframe.convert.diagnose import PortFinding, diagnose_port
+from crossframe.porting.diagnose import PortFinding, diagnose_port
 from crossframe.data import init_weights
 from crossframe.errors import InputError
 from crossframe.initializers import to_canonical

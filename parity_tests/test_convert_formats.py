@@ -1,4 +1,4 @@
-"""crossframe.convert.formats: checkpoint files written by plain torch, safetensors, Keras 3 and
+"""crossframe.porting.formats: checkpoint files written by plain torch, safetensors, Keras 3 and
 NumPy code read back key for key and bit for bit; every bad file refused in one line.
 
 The Keras files come from a Sequential (Dense, BatchNormalization, LSTM, Bidirectional(GRU))
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from crossframe import resources
-from crossframe.convert.formats import KINDS, WRAPPER_KEYS, kind_of, read_checkpoint, save_torch
+from crossframe.porting.formats import KINDS, WRAPPER_KEYS, kind_of, read_checkpoint, save_torch
 from crossframe.errors import InputError
 
 DTYPES = ("float32", "float64")

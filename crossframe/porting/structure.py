@@ -1,6 +1,6 @@
 """The architecture a checkpoint records, read as crossframe layers (when no --model/--layers).
 
-    from crossframe.convert import structure
+    from crossframe.porting import structure
     reading = structure.from_torch({"0.weight": (32, 64), "0.bias": (32,),
                                     "2.weight": (10, 32), "2.bias": (10,)})
     reading.text()            # "dense(units=32); relu; dense(units=10)"

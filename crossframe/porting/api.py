@@ -1,0 +1,490 @@
+"""Port a checkpoint between PyTorch, Keras 3 and canonical .npz, and prove the port.
+
+    result = convert("model.pt", "model.weights.h5")                  # architecture read off
+    result = convert("lstm.pt", "lstm.keras", layers="lstm(units=64, num_layers=2); "
+                     "dense(units=10)", input_shape=(20, 16))       # or stated
+    check = check_port("model.pt", "by_hand.weights.h5")            # a port someone made
+
+The path of a tensor: the file's keys -> the model's framework names (``keys``: by structure,
+with a key report) -> the canonical layout (the declared mapping, inverted:
+``Mapping.params_to_canonical``) -> the other framework's names -> the file crossframe's
+printed code for that framework loads (``native``). Verified after writing: the written file is
+read back and loaded into its framework, the source into its own, and one seeded random batch
+and upstream gradient goes through both: outputs, loss, every parameter gradient and the input
+gradient compared with the tolerance table (``crossframe.tolerances``).
+
+Shape legend: as ``crossframe describe MODEL`` prints each tensor (canonical / framework).
+
+Errors: ``InputError`` (one line with the fix) for every bad input; ``KeyMismatch`` (an
+InputError) carries the full key report. Nothing is written on any error: the file is written
+and verified in a temporary folder beside DST and renamed into place only then.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from . import formats, keys, native
+
+
+class KeyMismatch(InputError):
+    """A checkpoint's keys do not fit the model: ``report`` lists each."""
+
+    def __init__(self, report: keys.KeyReport, fix: str):
+        super().__init__(report.summary(), fix)
+        self.report = report
+
+
+@dataclass
+class Side:
+    """One checkpoint read against a model: its tensors under the model's framework names
+    (``tensors``), the canonical weights they are (``canonical``) and how the keys matched."""
+
+    checkpoint: formats.Checkpoint
+    framework: str                      # "torch" | "keras" | "canonical"
+    model: object                       # the Sequential it was read with
+    dtype: str
+    tensors: dict[str, np.ndarray]
+    canonical: dict[str, np.ndarray]
+    report: keys.KeyReport
+    file_keys: dict[str, str] = field(default_factory=dict)   # model's name -> file key
+
+
+@dataclass
+class Conversion:
+    """What ``convert`` did: the model, the notes, the verification table (one row per tensor,
+    ``crossframe.result`` columns) and, with ``steps``, the training trajectory table."""
+
+    src: str
+    dst: str
+    model: object
+    dtype: str
+    notes: list[str]
+    alternatives: list[str]
+    table: pd.DataFrame
+    trajectory: pd.DataFrame | None = None
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        ok = bool(self.table["ok"].all())
+        if self.trajectory is not None:
+            ok = ok and bool(self.trajectory["ok"].all())
+        return ok
+
+
+@dataclass
+class PortCheck:
+    """What ``check_port`` found: weights compared tensor by tensor, then outputs and
+    gradients, and the diagnosis (``crossframe.porting.diagnose``) when they differ."""
+
+    a: str
+    b: str
+    model: object
+    dtype: str
+    notes: list[str]
+    weights: pd.DataFrame
+    table: pd.DataFrame
+    findings: list
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.weights["ok"].all()) and bool(self.table["ok"].all())
+
+
+# --- the model ---------------------------------------------------------------------------------
+def resolve_model(ck: formats.Checkpoint | None, model: str | None = None,
+                  layers: str | None = None, input_shape=None, options: dict | None = None,
+                  loss: str = "upstream"):
+    """(Sequential, notes, alternatives): a preset ``model`` with ``options``, the user's
+    ``layers`` on ``input_shape``, or the checkpoint's own architecture (a .keras archive's
+    config, or the structure of a state dict: ``crossframe.porting.structure``)."""
+    from ..sequential import Sequential
+    from . import structure
+
+    if model is not None and layers is not None:
+        raise InputError("both --model and --layers were given", "give one of them")
+    if model is not None:
+        from ..spec import get
+
+        spec = get(model)
+        return spec.sequential(spec.resolve(options or {})), [], []
+    if options:
+        raise InputError(f"model options {', '.join(options)} were given without --model",
+                         "give --model NAME with them, or state the layers with --layers")
+    shape = None if input_shape is None else _shape(input_shape)
+    if layers is not None:
+        if shape is None:
+            raise InputError("--layers was given without --input",
+                             "give the per-sample input shape, e.g. --input 20x16")
+        return Sequential.parse(layers, shape, loss), [], []
+    if ck is None or ck.framework == "canonical":
+        raise InputError(f"'{ck.path if ck else 'the file'}' holds canonical names, not the "
+                         "architecture", "give --model NAME or --layers ... --input ...")
+    if ck.config is not None:
+        reading = structure.from_keras_config(ck.config)
+    elif ck.framework == "torch":
+        reading = structure.from_torch({k: v.shape for k, v in ck.tensors.items()}
+                                       | {k: v.shape for k, v in ck.extra.items()}, shape)
+    else:
+        reading = structure.from_keras_h5({k: v.shape for k, v in ck.tensors.items()}, shape)
+    seq = Sequential(reading.layers, shape or reading.input_shape, loss)
+    notes = [f"architecture read from {os.path.basename(ck.path)}: {reading.text()}"]
+    return seq, notes + list(reading.notes), list(reading.alternatives)
+
+
+def _shape(value) -> tuple[int, ...]:
+    from ..geometry import shape as parse_shape
+
+    try:
+        return parse_shape(value, "--input")
+    except ValueError as err:
+        raise InputError(str(err), "give the per-sample shape, e.g. 28x28x3 or 64") from None
+
+
+# --- reading a checkpoint against a model -----------------------------------------------------
+def _dtype(ck: formats.Checkpoint) -> str:
+    kinds = {str(v.dtype) for v in ck.tensors.values()}
+    if not kinds:
+        raise InputError(f"'{ck.path}' holds no floating-point tensors",
+                         "check that it is the model's checkpoint")
+    return "float64" if "float64" in kinds else "float32"
+
+
+def read_side(ck: formats.Checkpoint, model, dtype: str | None = None) -> Side:
+    """``ck`` against ``model``: keys matched (KeyMismatch with the report if they do not fit),
+    values checked (finite, float), and mapped to the canonical layout."""
+    from .. import weights_io
+
+    dtype = dtype or _dtype(ck)
+    name = os.path.basename(ck.path)
+    canonical_shapes = {p.name: p.shape for p in model.params()}
+    if ck.framework == "canonical":
+        report = keys.match_exact({k: v.shape for k, v in ck.tensors.items()},
+                                  canonical_shapes, name)
+        _raise_unless(report, "crossframe's canonical names are printed by `crossframe "
+                      "describe`")
+        w = weights_io.validate(ck.tensors, model.params(), dtype, model.text(), name)
+        return Side(ck, "canonical", model, dtype, w, w, report, {k: k for k in w})
+    mapping = model.mapping(ck.framework)
+    declared = {e.framework for e in mapping.params}
+    if ck.framework == "torch":
+        layout = native.torch_layout(model)
+        received = {k: v.shape for k, v in ck.tensors.items()}
+        # an integer buffer (num_batches_tracked) is expected only where the file keeps one
+        received |= {k: v.shape for k, v in ck.extra.items() if k.endswith("num_batches_tracked")}
+        expected = {k: s for k, s in layout.items() if k in declared or
+                    (k.endswith("num_batches_tracked") and
+                     any(x.endswith("num_batches_tracked") for x in ck.extra))}
+        report = keys.match_torch(received, expected, name)
+        fix = ("the model's torch code is printed by `crossframe describe`; give the "
+               "architecture with --model or --layers if it was read wrong")
+    else:
+        layout = native.keras_layout(model, dtype)
+        report = keys.match_exact({k: v.shape for k, v in ck.tensors.items()},
+                                  {path: shape for path, (_, shape) in layout.items()}, name)
+        report.pairs = {k: layout[k][0] for k in report.pairs}
+        fix = ("Keras names a file's tensors by layer class and position; the model's Keras "
+               "code is printed by `crossframe describe`")
+    _raise_unless(report, fix)
+    tensors = {report.pairs[k]: v for k, v in ck.tensors.items()
+               if report.pairs.get(k) in declared}
+    for k, v in tensors.items():
+        weights_io.check_array(v, v.shape, dtype, f"{name}: {_file_key(report, k)}")
+    canonical = mapping.params_to_canonical(tensors, canonical_shapes)
+    canonical = {k: np.ascontiguousarray(v.astype(dtype)) for k, v in canonical.items()}
+    return Side(ck, ck.framework, model, dtype, tensors, canonical, report,
+                {v: k for k, v in report.pairs.items()})
+
+
+def _file_key(report: keys.KeyReport, name: str) -> str:
+    return next((k for k, v in report.pairs.items() if v == name), name)
+
+
+def _raise_unless(report: keys.KeyReport, fix: str) -> None:
+    if not report.ok:
+        raise KeyMismatch(report, fix)
+
+
+# --- writing ------------------------------------------------------------------------------------
+def framework_tensors(side: Side, framework: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The canonical weights of ``side`` as ``framework``'s tensors (crossframe's names), and
+    what the user must know about them. torch's two recurrent biases: the whole bias in
+    ``bias_ih``, zeros in ``bias_hh`` (only their sum is computed with)."""
+    from ..training.engines import single_bias
+
+    model = side.model
+    if framework == "canonical":
+        return dict(side.canonical), []
+    mapping = model.mapping(framework)
+    notes = []
+    if framework == "torch":
+        mapping, frozen = single_bias(mapping)
+        full = model.mapping("torch").params_to_framework(side.canonical)
+        out = mapping.params_to_framework(side.canonical)
+        out = {e.framework: out[e.framework] for e in mapping.params}
+        out.update({k: np.zeros_like(full[k]) for k in frozen})
+        if frozen:
+            notes.append(
+                f"torch's two recurrent biases: the whole Keras bias is in bias_ih and zeros "
+                f"in {', '.join(frozen)} (torch adds them; only the sum is computed with). "
+                "Trained as it is, torch steps each of the two with the full bias gradient, so "
+                "their sum moves twice as far under SGD and differently under momentum, Adagrad, "
+                "RMSprop and Adam: to follow the Keras run, freeze them "
+                "(`bias_hh.requires_grad_(False)`) or give them a parameter group with lr=0")
+        return out, notes
+    out = mapping.params_to_framework(side.canonical)
+    return {e.framework: out[e.framework] for e in mapping.params}, notes
+
+
+def _torch_payload(side: Side, tensors: dict, like: str | None, name: str) -> dict:
+    """The state dict to write: crossframe's printed-code names, or ``like``'s (a checkpoint
+    of the user's own torch model, matched by structure); integer buffers (a BatchNorm's
+    num_batches_tracked) as the printed module holds them."""
+    layout = native.torch_layout(side.model)
+    payload = {k: tensors[k] for k in layout if k in tensors}
+    for k, shape in layout.items():
+        if k not in payload and k.endswith("num_batches_tracked"):
+            payload[k] = np.zeros(shape, dtype=np.int64)
+    if like is None:
+        return payload
+    ref = formats.read_checkpoint(like)
+    if ref.framework != "torch":
+        raise InputError(f"--like {like} is not a torch checkpoint",
+                         "give a .pt/.pth/.safetensors of your torch model (its state_dict)")
+    received = {k: v.shape for k, v in {**ref.tensors, **ref.extra}.items()}
+    expected = {k: np.shape(v) for k, v in payload.items()
+                if not k.endswith("num_batches_tracked") or
+                any(x.endswith("num_batches_tracked") for x in ref.extra)}
+    report = keys.match_torch(received, expected, os.path.basename(like))
+    _raise_unless(report, f"--like names the tensors of {name}: it must hold the same layers")
+    return {theirs: payload[ours] for theirs, ours in report.pairs.items()}
+
+
+def _write(path: str, kind: str, side: Side, framework: str, like: str | None,
+           source: Side) -> list[str]:
+    """Write ``side``'s weights to exactly ``path`` as ``kind``; returns notes."""
+    if framework == source.framework and framework != "canonical" and like is None:
+        # the same framework (a .pt to .safetensors, a .keras to .weights.h5): the file's
+        # tensors as they are, nothing goes through the canonical layout
+        tensors, notes = dict(source.tensors), []
+    else:
+        tensors, notes = framework_tensors(side, framework)
+    if framework == "torch":
+        if framework == source.framework and like is None:
+            payload = {source.file_keys.get(k, k): v for k, v in tensors.items()}
+            payload |= dict(source.checkpoint.extra)
+        else:
+            payload = _torch_payload(side, tensors, like, os.path.basename(path))
+        floats = {k: v for k, v in payload.items() if np.asarray(v).dtype.kind == "f"}
+        extra = {k: v for k, v in payload.items() if k not in floats}
+        formats.save_torch(path, floats, extra, kind)
+    elif framework == "keras":
+        native.write_keras(path, side.model, tensors, kind)
+    else:
+        with open(path, "wb") as fh:
+            np.savez(fh, **tensors)
+    return notes
+
+
+# --- verifying ----------------------------------------------------------------------------------
+def _engine(framework: str) -> str:
+    return "scratch" if framework == "canonical" else framework
+
+
+def run_side(side: Side, seed: int = 0, batch_size: int | None = None, model=None,
+             mode: str = "train"):
+    """One forward + backward pass of ``side``'s own tensors in its own framework (canonical
+    weights in scratch) on the seeded batch of its model, in ``mode``; a Result, canonical
+    layout."""
+    from ..runner import prepare, run
+
+    model = model or side.model
+    case = prepare(model, dtype=side.dtype, seed=seed, batch_size=batch_size,
+                   weights=side.canonical, mode=mode)
+    params = None if side.framework == "canonical" else side.tensors
+    return run(case, _engine(side.framework), params=params)
+
+
+def modes(model) -> list[str]:
+    """The modes a verification runs: inference, where every weight and running statistic
+    enters the outputs, and training too where a layer computes differently in it (batch
+    statistics, the running statistics' update)."""
+    return ["eval", "train"] if any(c.decl.mode_dependent for c in model.layers) else ["train"]
+
+
+def cancelled(model) -> dict[str, str]:
+    """Gradients that are 0 in exact arithmetic in training mode, with why: the bias of a
+    layer whose output goes straight into a BatchNormalization (the batch mean removes it, so
+    the output does not depend on it: both libraries return rounding noise). They are compared
+    in inference mode, where the running mean does not remove them."""
+    out = {}
+    for cfg, nxt in zip(model.layers, model.layers[1:]):
+        if nxt.decl.name == "batchnorm" and cfg.has("b"):
+            out[f"grad:{cfg.p('b')}"] = (f"0 in exact arithmetic in training: {nxt.name}'s "
+                                         "batch mean removes this bias; compared in eval mode")
+    return out
+
+
+def compare_sides(a: Side, b: Side, seed: int = 0, batch_size: int | None = None,
+                  model_b=None) -> pd.DataFrame:
+    """Outputs, loss, every parameter gradient and the input gradient of ``a`` in its framework
+    against ``b`` in its own, on the same batch and upstream gradient, in each of ``modes``;
+    a ``mode`` column says which."""
+    from ..result import compare
+
+    tables = []
+    for mode in modes(a.model):
+        ra = run_side(a, seed, batch_size, mode=mode)
+        rb = run_side(b, seed, batch_size, model_b, mode=mode)
+        if ra.framework == rb.framework:        # same engine on both sides: label them apart
+            ra.framework, rb.framework = "source", "written"
+        table = compare(ra, rb, a.dtype)
+        if mode == "train":
+            skip = cancelled(a.model)
+            table = table[~table["tensor"].isin(skip)]
+        table.insert(1, "mode", mode)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _native_load(path: str, kind: str, framework: str, side: Side, written: dict) -> None:
+    """The written file through the framework's own loader into a fresh copy of crossframe's
+    printed model: torch's load_state_dict(strict=True), Keras' load_weights; the tensors it
+    then holds must be the ones written, bit for bit."""
+    if framework == "torch":
+        ck = formats.read_checkpoint(path)
+        named = {side.report.pairs.get(k, k): v for k, v in {**ck.tensors, **ck.extra}.items()}
+        native.torch_loads(named, side.model, side.dtype)
+    elif framework == "keras":
+        held = native.keras_loads(path, side.model, kind, side.dtype)
+        bad = [k for k, v in side.tensors.items() if not np.array_equal(held[k], v)]
+        if bad:
+            raise AssertionError(f"Keras loaded {', '.join(bad)} differently from what was "
+                                 "written")
+
+
+# --- convert ------------------------------------------------------------------------------------
+def convert(src: str, dst: str, model: str | None = None, layers: str | None = None,
+            input_shape=None, options: dict | None = None, force: bool = False,
+            like: str | None = None, steps: int = 0, optimizer: str = "sgd",
+            lr: float | None = None, seed: int = 0, batch_size: int | None = None
+            ) -> Conversion:
+    """Convert checkpoint ``src`` to ``dst`` (formats by extension: .pt/.pth/.safetensors,
+    .weights.h5/.keras, .npz) and verify it; see the module docstring.
+
+    ``model``/``options`` (a preset) or ``layers`` + ``input_shape`` state the architecture;
+    else it is read off ``src``. ``like``: a checkpoint of the user's own torch model whose key
+    names a torch ``dst`` takes. ``steps`` > 0 also trains both ``steps`` steps of
+    ``optimizer`` from the converted weights and compares the trajectories.
+
+    Raises InputError (KeyMismatch with the key report) on bad input; ``dst`` is then absent
+    (or as it was). ``dst`` is written only when the verification passes."""
+    from ..writing import check_writable
+
+    if not isinstance(steps, int) or steps < 0:
+        raise InputError(f"--steps {steps} must be a whole number >= 0", "e.g. --steps 5")
+    s_kind, s_fw = formats.kind_of(src)
+    d_kind, d_fw = formats.kind_of(dst)
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise InputError(f"SRC and DST are the same file '{src}'", "write to another path")
+    check_writable(dst, force)
+    if like is not None and d_fw != "torch":
+        raise InputError("--like names torch tensors, and DST is not a torch file",
+                         "drop --like, or write a .pt/.pth/.safetensors")
+    ck = formats.read_checkpoint(src)
+    seq, notes, alternatives = resolve_model(ck, model, layers, input_shape, options)
+    source = read_side(ck, seq)
+    notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
+    folder = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(dst)),
+                              prefix=".crossframe-convert-")
+    try:
+        tmp = os.path.join(folder, os.path.basename(dst))
+        notes += _write(tmp, d_kind, source, d_fw, like, source)
+        written = read_side(formats.read_checkpoint(tmp), seq, source.dtype)
+        _native_load(tmp, d_kind, d_fw, written, written.tensors)
+        table = compare_sides(source, written, seed, batch_size)
+        result = Conversion(src, dst, seq, source.dtype, notes, alternatives, table)
+        if steps:
+            result.trajectory = _trajectory(source, written, steps, optimizer, lr, seed,
+                                            batch_size)
+        if result.ok:
+            os.replace(tmp, dst)
+            result.written = True
+        return result
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _trajectory(source: Side, written: Side, steps: int, optimizer: str, lr, seed: int,
+                batch_size) -> pd.DataFrame:
+    """Both frameworks trained ``steps`` steps from the converted weights, compared after each
+    step (``crossframe.training.trajectory``); torch with its recurrent bias whole in bias_ih and
+    bias_hh frozen, as written (the two-bias note)."""
+    from ..runner import prepare
+    from ..training.config import make_config
+    from ..training.trajectory import compare_traces, run_sides, sides_needed
+
+    fws = [_engine(s.framework) for s in (source, written)]
+    if fws[0] == fws[1]:
+        raise InputError("--steps compares two frameworks, and SRC and DST are the same one",
+                         "drop --steps, or convert to the other framework")
+    pair = tuple(sorted(fws, key=["scratch", "torch", "keras"].index))
+    model = source.model
+    if model.loss.upstream:     # training needs a loss with a target: MSE on a random one
+        from ..sequential import Sequential
+
+        model = Sequential(list(model.items), model.input_shape, "mse")
+    case = prepare(model, dtype=source.dtype, seed=seed, batch_size=batch_size,
+                   weights=written.canonical)
+    config = make_config(optimizer, lr=lr)
+    traces = run_sides(case, config, steps, sides_needed([pair], True), recurrent_bias="single")
+    return compare_traces(traces, [pair], source.dtype, explain=True)
+
+
+# --- check a port -------------------------------------------------------------------------------
+def check_port(a: str, b: str, model: str | None = None, layers: str | None = None,
+               input_shape=None, options: dict | None = None, seed: int = 0,
+               batch_size: int | None = None) -> PortCheck:
+    """Check a port someone made: ``a`` (usually the torch original) and ``b`` (their
+    conversion), each read in its own framework and mapped to the canonical layout, compared
+    weight by weight, then outputs and gradients on the same batch; where they differ, the
+    diagnosis names the mistake when applying it to ``a`` reproduces ``b``."""
+    from ..result import compare_tensors
+    from . import structure
+    from .diagnose import diagnose_port
+    from ..sequential import Sequential
+
+    ck_a, ck_b = formats.read_checkpoint(a), formats.read_checkpoint(b)
+    first = ck_a if ck_a.framework != "canonical" else ck_b
+    stated = model is not None or layers is not None
+    if not stated and ck_b.config is not None and ck_a.config is None \
+            and ck_a.framework == "torch":
+        seq, notes, _ = resolve_model(ck_a, input_shape=input_shape)
+    else:
+        seq, notes, _ = resolve_model(first, model, layers, input_shape, options)
+    port_model = None
+    if ck_b.config is not None:
+        reading = structure.from_keras_config(ck_b.config)
+        port_model = Sequential(reading.layers, seq.input_shape, seq.loss.name
+                                if hasattr(seq.loss, "name") else "upstream")
+    dtype = "float64" if "float64" in (_dtype(ck_a), _dtype(ck_b)) else "float32"
+    notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
+    side_a = read_side(ck_a, seq, dtype)
+    side_b = read_side(ck_b, port_model or seq, dtype)
+    weights = compare_tensors({k: ("weight", v) for k, v in side_a.canonical.items()},
+                              {k: ("weight", v) for k, v in side_b.canonical.items()},
+                              (os.path.basename(a), os.path.basename(b)), dtype)
+    table = compare_sides(side_a, side_b, seed, batch_size, model_b=port_model)
+    findings = []
+    if not (weights["ok"].all() and table["ok"].all()):
+        torch_tensors = side_a.tensors if side_a.framework == "torch" else None
+        findings = diagnose_port(seq, side_a.canonical, side_b.canonical, dtype,
+                                 torch_tensors=torch_tensors, port_model=port_model)
+    return PortCheck(a, b, seq, dtype, notes, weights, table, findings)

@@ -70,6 +70,7 @@ class Conversion:
     table: pd.DataFrame
     trajectory: pd.DataFrame | None = None
     written: bool = False
+    keys: list[dict] = field(default_factory=list)   # canonical tensor, src key(s), dst key(s)
 
     @property
     def ok(self) -> bool:
@@ -410,7 +411,8 @@ def convert(src: str, dst: str, model: str | None = None, layers: str | None = N
         written = read_side(formats.read_checkpoint(tmp), seq, source.dtype)
         _native_load(tmp, d_kind, d_fw, written, written.tensors)
         table = compare_sides(source, written, seed, batch_size)
-        result = Conversion(src, dst, seq, source.dtype, notes, alternatives, table)
+        result = Conversion(src, dst, seq, source.dtype, notes, alternatives, table,
+                            keys=key_rows(source, written))
         if steps:
             result.trajectory = _trajectory(source, written, steps, optimizer, lr, seed,
                                             batch_size)
@@ -420,6 +422,23 @@ def convert(src: str, dst: str, model: str | None = None, layers: str | None = N
         return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def key_rows(source: Side, written: Side) -> list[dict]:
+    """One row per canonical tensor: the source file's key(s) and the written file's (two
+    where torch holds it in two tensors)."""
+    def where(side):
+        if side.framework == "canonical":
+            return {k: [k] for k in side.canonical}
+        keys_: dict[str, list[str]] = {}
+        for e in side.model.mapping(side.framework).params:
+            key = side.file_keys.get(e.framework, e.framework)
+            if side.framework == "keras":        # the h5 path, and the variable it holds
+                key += f" ({e.framework})"
+            keys_.setdefault(e.canonical, []).append(key)
+        return keys_
+    a, b = where(source), where(written)
+    return [dict(tensor=k, src=", ".join(a[k]), dst=", ".join(b.get(k, []))) for k in a]
 
 
 def _trajectory(source: Side, written: Side, steps: int, optimizer: str, lr, seed: int,

@@ -85,20 +85,6 @@ def main(args, extra) -> int:
     return _report_convert(result, args.json)
 
 
-def key_rows(source, written) -> list[dict]:
-    """One row per canonical tensor: the source file's key(s) and the written file's."""
-    def where(side):
-        keys: dict[str, list[str]] = {}
-        if side.framework == "canonical":
-            return {k: [k] for k in side.canonical}
-        for e in side.model.mapping(side.framework).params:
-            keys.setdefault(e.canonical, []).append(side.file_keys.get(e.framework, e.framework))
-        return keys
-    a, b = where(source), where(written)
-    return [dict(tensor=k, src=", ".join(a.get(k, [])), dst=", ".join(b.get(k, [])))
-            for k in a]
-
-
 def _verdict(table) -> str:
     worst, tol = table["max_rel"].max(), table["tol"].iloc[0]
     ok = "all within tolerance" if table["ok"].all() else "MISMATCH"
@@ -110,7 +96,7 @@ def _report_convert(result, as_json: bool) -> int:
         out = dict(ok=result.ok, written=result.written, src=result.src, dst=result.dst,
                    model=result.model.text(), input=list(result.model.input_shape),
                    dtype=result.dtype, notes=result.notes, alternatives=result.alternatives,
-                   table=table_records(result.table))
+                   keys=result.keys, table=table_records(result.table))
         if result.trajectory is not None:
             out["trajectory"] = table_records(result.trajectory)
         emit(json.dumps(out, indent=1))
@@ -121,6 +107,12 @@ def _report_convert(result, as_json: bool) -> int:
         emit(f"note: {line}")
     for line in result.alternatives:
         emit(f"or: {line}")
+    if result.keys:
+        import pandas as pd
+
+        emit(pd.DataFrame(result.keys).rename(columns={
+            "tensor": "canonical", "src": os.path.basename(result.src),
+            "dst": os.path.basename(result.dst)}).to_string(index=False))
     emit(f"verified, one batch through both: {_verdict(result.table)}")
     show = result.table.drop(columns=["tol"]).copy()
     for col in ("max_abs", "max_rel"):

@@ -115,7 +115,9 @@ def resolve_model(ck: formats.Checkpoint | None, model: str | None = None,
         from ..spec import get
 
         spec = get(model)
-        return spec.sequential(spec.resolve(options or {})), [], []
+        seq = spec.sequential(spec.resolve(options or {}))
+        seq.preset = (model, dict(options or {}))    # its own batch (ids, padding) in checks
+        return seq, [], []
     if options:
         raise InputError(f"model options {', '.join(options)} were given without --model",
                          "give --model NAME with them, or state the layers with --layers")
@@ -307,8 +309,10 @@ def run_side(side: Side, seed: int = 0, batch_size: int | None = None, model=Non
     from ..runner import prepare, run
 
     model = model or side.model
-    case = prepare(model, dtype=side.dtype, seed=seed, batch_size=batch_size,
-                   weights=side.canonical, mode=mode)
+    preset = getattr(model, "preset", None)
+    case = prepare(preset[0] if preset else model, dtype=side.dtype, seed=seed,
+                   batch_size=batch_size, weights=side.canonical, mode=mode,
+                   options=preset[1] if preset else None)
     params = None if side.framework == "canonical" else side.tensors
     return run(case, _engine(side.framework), params=params)
 

@@ -472,6 +472,40 @@ def _trajectory(source: Side, written: Side, steps: int, optimizer: str, lr, see
 
 
 # --- check a port -------------------------------------------------------------------------------
+TORCH_DEFAULTS = {"batchnorm": {"epsilon": 1e-5, "momentum": 0.9},   # torch momentum 0.1
+                  "layernorm": {"epsilon": 1e-5}}
+
+
+def _reference_from_port(ck_a: formats.Checkpoint, ck_b: formats.Checkpoint, input_shape):
+    """The reference model of ``check_port`` when only B (a .keras archive) records its
+    architecture: B's layers, with the options A's library does not record in a state dict
+    at A's library's defaults (torch's BatchNorm eps 1e-5 and momentum 0.1, LayerNorm eps
+    1e-5), so that a port that left Keras' defaults shows."""
+    import dataclasses
+
+    from ..sequential import Sequential
+    from . import structure
+
+    reading = structure.from_keras_config(ck_b.config)
+    layers, changed = [], []
+    defaults = TORCH_DEFAULTS if ck_a.framework == "torch" else {}
+    for layer in reading.layers:
+        fixed = defaults.get(layer.decl.name, {})
+        if fixed:
+            layer = dataclasses.replace(layer, options={**layer.options, **fixed})
+            changed.append(layer.decl.name)
+        layers.append(layer)
+    shape = reading.input_shape if input_shape is None else _shape(input_shape)
+    seq = Sequential(layers, shape)
+    notes = [f"architecture read from {os.path.basename(ck_b.path)}'s config: {seq.text()}"]
+    if changed:
+        notes.append(f"{os.path.basename(ck_a.path)} does not record "
+                     f"{', '.join(sorted(set(changed)))} options: torch's defaults are assumed "
+                     "on its side (eps 1e-5, momentum 0.1 = Keras' 0.9); state them with "
+                     "--layers if the torch model set others")
+    return seq, notes
+
+
 def check_port(a: str, b: str, model: str | None = None, layers: str | None = None,
                input_shape=None, options: dict | None = None, seed: int = 0,
                batch_size: int | None = None) -> PortCheck:
@@ -485,18 +519,18 @@ def check_port(a: str, b: str, model: str | None = None, layers: str | None = No
     from ..sequential import Sequential
 
     ck_a, ck_b = formats.read_checkpoint(a), formats.read_checkpoint(b)
-    first = ck_a if ck_a.framework != "canonical" else ck_b
-    stated = model is not None or layers is not None
-    if not stated and ck_b.config is not None and ck_a.config is None \
-            and ck_a.framework == "torch":
-        seq, notes, _ = resolve_model(ck_a, input_shape=input_shape)
+    stated = model is not None or layers is not None or options
+    if not stated and ck_a.config is None and ck_b.config is not None:
+        # B's config knows what A's state dict cannot (activations, paddings); A's side keeps
+        # the hyper-parameters its library leaves unrecorded at that library's defaults
+        seq, notes = _reference_from_port(ck_a, ck_b, input_shape)
     else:
+        first = ck_a if ck_a.framework != "canonical" else ck_b
         seq, notes, _ = resolve_model(first, model, layers, input_shape, options)
     port_model = None
     if ck_b.config is not None:
         reading = structure.from_keras_config(ck_b.config)
-        port_model = Sequential(reading.layers, seq.input_shape, seq.loss.name
-                                if hasattr(seq.loss, "name") else "upstream")
+        port_model = Sequential(reading.layers, seq.input_shape, seq.loss)
     dtype = "float64" if "float64" in (_dtype(ck_a), _dtype(ck_b)) else "float32"
     notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
     side_a = read_side(ck_a, seq, dtype)

@@ -395,6 +395,7 @@ def convert(src: str, dst: str, model: str | None = None, layers: str | None = N
 
     if not isinstance(steps, int) or steps < 0:
         raise InputError(f"--steps {steps} must be a whole number >= 0", "e.g. --steps 5")
+    formats.check_path(src)
     s_kind, s_fw = formats.kind_of(src)
     d_kind, d_fw = formats.kind_of(dst)
     if os.path.abspath(src) == os.path.abspath(dst):

@@ -145,8 +145,8 @@ def read_checkpoint(path: str) -> Checkpoint:
     is missing, a directory, not a regular file, empty or unreadable, for a truncated or corrupt
     file, for anything the module lists as refused, for declared sizes above the memory budget
     (crossframe.resources), and for a file with no floating-point tensor at all."""
+    check_path(path)           # "does not exist" / "is a directory" before its extension
     kind, framework = kind_of(path)
-    _check_path(path)
     reader = {"pt": _read_torch, "safetensors": _read_safetensors,
               "weights.h5": _read_weights_h5, "keras": _read_keras, "npz": _read_npz}[kind]
     ckpt = reader(path)
@@ -203,7 +203,7 @@ def _native(a: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ the path ----
 
-def _check_path(path: str) -> None:
+def check_path(path: str) -> None:
     if not path:
         raise InputError("the checkpoint path is empty", f"give a file ending in one of {_KNOWN}")
     if not os.path.exists(path):

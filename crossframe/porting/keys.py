@@ -97,14 +97,14 @@ def match_torch(received: dict[str, tuple], expected: dict[str, tuple], source: 
         return all(tuple(received[by_name[_module(k)[1]]]) == tuple(expected[k]) for k in ours)
 
     for _, keys in want:
-        same = [j for j in range(len(got)) if j not in used and names(got[j][1]) == names(keys)]
+        free = [j for j in range(cursor, len(got)) if j not in used] + \
+            [j for j in range(cursor) if j not in used]          # from the cursor on, then back
+        same = [j for j in free if names(got[j][1]) == names(keys)]
         exact = [j for j in same if fits(got[j][1], keys)]
-        ordered = lambda js: [j for j in js if j >= cursor] + [j for j in js if j < cursor]  # noqa: E731
-        pick = (ordered(exact) or ordered(same) or [None])[0]
-        if pick is None:   # the same module with a key too many or too few: name by name
-            near = [j for j in range(cursor, len(got)) if j not in used
-                    and _overlap(got[j][1], keys)]
-            pick = near[0] if near else None
+        # next in order sharing a name: the same module with a key too many or too few, or with
+        # a shape that does not fit, reported name by name
+        near = [j for j in free if j >= cursor and _overlap(got[j][1], keys)][:1]
+        pick = (exact or near or same or [None])[0]
         if pick is None:
             report.missing += keys
             continue

@@ -8,38 +8,12 @@ import torch
 from torch import nn
 
 from crossframe.keras_impl.backend import keras
-
-RNG = np.random.default_rng(11)
-
-
-def cli(capsys, *args):
-    from crossframe.cli import main
-
-    rc = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return rc, out.out, out.err
-
-
-@pytest.fixture(autouse=True)
-def float64_keras():
-    policy, floatx = keras.config.dtype_policy(), keras.config.floatx()
-    keras.config.set_floatx("float64")
-    keras.config.set_dtype_policy("float64")
-    yield
-    keras.config.set_dtype_policy(policy)
-    keras.config.set_floatx(floatx)
+# the command line in-process, Keras in float64 for every test here, random weights
+from test_convert import cli, float64_keras, randomize_torch  # noqa: F401 (a fixture)
 
 
 def randomized(module):
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.from_numpy(RNG.normal(0, 0.5, p.shape)))
-        for name, b in module.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(RNG.normal(0, 0.5, b.shape)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(RNG.uniform(0.5, 1.5, b.shape)))
-    return module.double()
+    return randomize_torch(module).double()
 
 
 def state(module):

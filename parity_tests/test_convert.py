@@ -318,3 +318,66 @@ def test_two_bias_note_and_training_steps(capsys, tmp_path):
     assert rc == 0, out + err
     assert "bias_hh" in out and "requires_grad_(False)" in out
     assert "trained 3 step(s) from the converted weights: all within tolerance" in out
+
+
+# --- what a user meets beyond the five models -------------------------------------------------
+def test_a_keras_formula_no_torch_layer_computes_is_said(capsys, tmp_path):
+    from keras import layers
+
+    src, dst = tmp_path / "g.keras", tmp_path / "g.pt"
+    randomize_keras(keras.Sequential([keras.Input((T, 4)), layers.GRU(6, reset_after=False),
+                                      layers.Dense(2)])).save(src)
+    rc, out, err = cli(capsys, "convert", src, dst)
+    assert rc == 0, out + err                    # verified with the cell that computes it
+    assert "no torch layer computes this GRU" in out and "GRUResetBefore" in out
+
+
+def test_normalization_options_a_file_cannot_hold_are_said(capsys, tmp_path):
+    from keras import layers
+
+    src, dst = tmp_path / "bn.keras", tmp_path / "bn.pt"
+    randomize_keras(keras.Sequential([keras.Input((6,)), layers.Dense(8),
+                                      layers.BatchNormalization(), layers.Dense(3)])).save(src)
+    rc, out, err = cli(capsys, "convert", src, dst)
+    assert rc == 0, out + err
+    assert "nn.BatchNorm1d(8, eps=0.001, momentum=0.01)" in out
+    back = tmp_path / "back.weights.h5"          # and the other way, into a .weights.h5
+    rc, out, err = cli(capsys, "convert", dst, back, "--layers", "dense(units=8); "
+                       "batchnorm(epsilon=1e-5, momentum=0.9); dense(units=3)", "--input", "6")
+    assert rc == 0, out + err
+    assert "layers.BatchNormalization(momentum=0.9, epsilon=1e-05): a .weights.h5 does not " \
+           "hold epsilon" in out
+
+
+def test_a_long_sequential_in_safetensors_is_read_in_index_order(capsys, tmp_path):
+    from safetensors.torch import save_file
+
+    mods = []
+    for _ in range(6):                            # 12 modules: keys sort as 0, 10, 2, ...
+        mods += [nn.Linear(5, 5), nn.Tanh()]
+    module = randomize_torch(nn.Sequential(*mods[:-1], nn.Linear(5, 2)).double())
+    src, dst = tmp_path / "deep.safetensors", tmp_path / "deep.weights.h5"
+    save_file(module.state_dict(), src)
+    rc, out, err = cli(capsys, "convert", src, dst)
+    assert rc == 0, out + err
+    assert out.count("dense(units=5)") >= 6
+
+
+def test_steps_with_adam_and_a_bias_before_batchnorm(capsys, tmp_path):
+    src, dst = tmp_path / "bn.pt", tmp_path / "bn.keras"
+    torch.save(torch_model("batchnorm").state_dict(), src)
+    rc, out, err = cli(capsys, "convert", src, dst, "--steps", "4", "--optimizer", "adam")
+    assert rc == 0, out + err
+    assert "not in a --steps trajectory" in out
+
+
+def test_stacked_recurrent_weights_h5_meets_a_num_layers_torch_model(capsys, tmp_path):
+    model = randomize_keras(keras_model("lstm2"))
+    src, dst, like = tmp_path / "l.weights.h5", tmp_path / "l.pt", tmp_path / "init.pt"
+    model.save_weights(src)
+    module = torch_model("lstm2")
+    torch.save(module.state_dict(), like)
+    rc, out, err = cli(capsys, "convert", src, dst, "--like", like)
+    assert rc == 0, out + err
+    module.load_state_dict(torch.load(dst, weights_only=True), strict=True)
+    assert_same_model("lstm2", module, model)

@@ -501,9 +501,17 @@ def test_canonical_npz_needs_the_architecture(capsys, tmp_path, mlp_pt):
     converted(capsys, npz, dst, *MLP)              # the fix: the architecture stated
 
 
-def test_layers_without_input(capsys, tmp_path, mlp_pt):
-    refused(capsys, tmp_path, mlp_pt, tmp_path / "m.weights.h5", "--layers", LAYERS,
-            match=r"--layers was given without --input — give the per-sample input shape")
+def test_layers_without_input_where_the_file_does_not_imply_one(capsys, tmp_path):
+    npz = tmp_path / "w.npz"                    # canonical names: no architecture, no input
+    np.savez(npz, **{"dense1.W": np.ones((6, 8)), "dense1.b": np.ones(8)})
+    refused(capsys, tmp_path, npz, tmp_path / "m.weights.h5", "--layers", "dense(units=8)",
+            match=r"--layers was given without --input, and the input shape cannot be read "
+                  r"off the file — give the per-sample input shape")
+
+
+def test_layers_without_input_take_it_from_the_state_dict(capsys, tmp_path, mlp_pt):
+    out = converted(capsys, mlp_pt, tmp_path / "m.weights.h5", "--layers", LAYERS)
+    assert "--input 6 read off" in out
 
 
 def test_model_and_layers_both(capsys, tmp_path, mlp_pt):

@@ -207,3 +207,24 @@ def test_a_right_batchnorm_port_passes_with_its_config(capsys, tmp_path):
     a, b = save_port(tmp_path, module, keras_bn(), bn_port(state(module)), ext=".keras")
     rc, out, err = check(capsys, a, b)
     assert rc == 0, out + err
+
+
+def test_the_check_is_the_same_either_way_round(capsys, tmp_path):
+    module = _bn_module()
+    a, b = save_port(tmp_path, module, keras_bn(epsilon=1e-3), bn_port(state(module)),
+                     ext=".keras")
+    rc, out, err = check(capsys, b, a)            # the Keras file first
+    assert rc == 1, out + err
+    assert "epsilon" in out.split("DIAGNOSIS", 1)[-1], out
+
+
+def test_a_diagnosis_names_the_users_own_keys(capsys, tmp_path):
+    from keras import layers
+
+    module = randomized(nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 3)))
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(6, activation="relu"),
+                              layers.Dense(3)])
+    a, b = save_port(tmp_path, module, model, dense_port(state(module), "transposed"))
+    rc, out, err = check(capsys, a, b)
+    diagnosis = out.split("DIAGNOSIS", 1)[-1]
+    assert rc == 1 and "0.weight" in diagnosis and "dense1.weight" not in diagnosis, out

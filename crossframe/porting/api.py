@@ -123,10 +123,12 @@ def resolve_model(ck: formats.Checkpoint | None, model: str | None = None,
                          "give --model NAME with them, or state the layers with --layers")
     shape = None if input_shape is None else _shape(input_shape)
     if layers is not None:
+        notes = []
         if shape is None:
-            raise InputError("--layers was given without --input",
-                             "give the per-sample input shape, e.g. --input 20x16")
-        return Sequential.parse(layers, shape, loss), [], []
+            shape = _input_of(ck)
+            notes.append(f"--input {'x'.join(map(str, shape))} read off "
+                         f"{os.path.basename(ck.path)} (give --input if it differs)")
+        return Sequential.parse(layers, shape, loss), notes, []
     if ck is None or ck.framework == "canonical":
         raise InputError(f"'{ck.path if ck else 'the file'}' holds canonical names, not the "
                          "architecture", "give --model NAME or --layers ... --input ...")
@@ -139,7 +141,28 @@ def resolve_model(ck: formats.Checkpoint | None, model: str | None = None,
         reading = structure.from_keras_h5({k: v.shape for k, v in ck.tensors.items()}, shape)
     seq = Sequential(reading.layers, shape or reading.input_shape, loss)
     notes = [f"architecture read from {os.path.basename(ck.path)}: {reading.text()}"]
+    if ck.wrapped:
+        notes.append(f"the state dict is the checkpoint's entry '{ck.wrapped}'")
     return seq, notes + list(reading.notes), list(reading.alternatives)
+
+
+def _input_of(ck: formats.Checkpoint | None) -> tuple[int, ...]:
+    """The input shape a checkpoint implies (its architecture read off), for --layers given
+    without --input; an InputError asking for --input where it implies none."""
+    from . import structure
+
+    ask = InputError("--layers was given without --input, and the input shape cannot be read "
+                     "off the file", "give the per-sample input shape, e.g. --input 20x16")
+    if ck is None or ck.framework == "canonical":
+        raise ask
+    try:
+        if ck.config is not None:
+            return tuple(structure.from_keras_config(ck.config).input_shape)
+        shapes = {k: v.shape for k, v in {**ck.tensors, **ck.extra}.items()}
+        read = structure.from_torch if ck.framework == "torch" else structure.from_keras_h5
+        return tuple(read(shapes).input_shape)
+    except InputError:
+        raise ask from None
 
 
 def _shape(value) -> tuple[int, ...]:
@@ -215,6 +238,39 @@ def _raise_unless(report: keys.KeyReport, fix: str) -> None:
         raise KeyMismatch(report, fix)
 
 
+# --- what a file does not hold -------------------------------------------------------------------
+NORMS = {"batchnorm": ("epsilon", "momentum"), "layernorm": ("epsilon",)}
+KERAS_DEFAULTS = {"epsilon": 1e-3, "momentum": 0.99}
+TORCH_AS_KERAS = {"epsilon": 1e-5, "momentum": 0.9}       # torch's eps 1e-5, momentum 0.1
+
+
+def unrecorded(model, framework: str, kind: str) -> list[str]:
+    """Notes for what the written file cannot carry but the model needs: a normalization's
+    epsilon and momentum (not in a state dict or a .weights.h5; a .keras config holds them)
+    where they differ from that library's defaults, and a layer no torch module computes (the
+    file loads into the torch module of the same shapes, which computes another formula)."""
+    notes = []
+    for cfg in model.layers:
+        opts = NORMS.get(cfg.decl.name, ())
+        if framework == "torch" and any(cfg.opts[o] != TORCH_AS_KERAS[o] for o in opts):
+            notes.append(f"{cfg.name}: build it as {cfg.decl.torch_code(cfg)}: a state dict "
+                         "does not hold eps or momentum, and torch's defaults differ")
+        if framework == "keras" and kind == "weights.h5" and any(
+                cfg.opts[o] != KERAS_DEFAULTS[o] for o in opts):
+            notes.append(f"{cfg.name}: build it as {cfg.decl.keras_code(cfg)}: a .weights.h5 "
+                         "does not hold epsilon or momentum, and Keras' defaults differ (a "
+                         ".keras file holds them)")
+        if framework == "torch" and cfg.params and any(
+                "crossframe" in line for line in cfg.decl.torch_imports(cfg)):
+            module = cfg.decl.torch_code(cfg).split("(", 1)[0]
+            notes.append(f"{cfg.name}: no torch layer computes this {cfg.decl.title} "
+                         f"({cfg.decl.keras_code(cfg)}): the file is for {module}, "
+                         "the module `crossframe describe` prints, which this verification ran; "
+                         "the torch layer of the same shapes loads it and computes another "
+                         "formula")
+    return notes
+
+
 # --- writing ------------------------------------------------------------------------------------
 def framework_tensors(side: Side, framework: str) -> tuple[dict[str, np.ndarray], list[str]]:
     """The canonical weights of ``side`` as ``framework``'s tensors (crossframe's names), and
@@ -279,6 +335,8 @@ def _write(path: str, kind: str, side: Side, framework: str, like: str | None,
         tensors, notes = dict(source.tensors), []
     else:
         tensors, notes = framework_tensors(side, framework)
+    if framework != source.framework:
+        notes = unrecorded(side.model, framework, kind) + notes
     if framework == "torch":
         if framework == source.framework and like is None:
             payload = {source.file_keys.get(k, k): v for k, v in tensors.items()}
@@ -333,7 +391,9 @@ def cancelled(model) -> dict[str, str]:
     for cfg, nxt in zip(model.layers, model.layers[1:]):
         if nxt.decl.name == "batchnorm" and cfg.has("b"):
             out[f"grad:{cfg.p('b')}"] = (f"0 in exact arithmetic in training: {nxt.name}'s "
-                                         "batch mean removes this bias; compared in eval mode")
+                                         "batch mean removes this bias; compared in eval mode, "
+                                         "not in a --steps trajectory (Adam and the like scale "
+                                         "its rounding noise up to full steps)")
     return out
 
 
@@ -469,7 +529,12 @@ def _trajectory(source: Side, written: Side, steps: int, optimizer: str, lr, see
                    weights=written.canonical)
     config = make_config(optimizer, lr=lr)
     traces = run_sides(case, config, steps, sides_needed([pair], True), recurrent_bias="single")
-    return compare_traces(traces, [pair], source.dtype, explain=True)
+    table = compare_traces(traces, [pair], source.dtype, explain=True)
+    # a bias before a training-mode BatchNorm: its gradient is rounding noise, which Adam,
+    # RMSprop or Adagrad scale up to a full step in a direction of its own in each library;
+    # it changes nothing the model computes in training, so it is not compared
+    skip = {k[len("grad:"):] for k in cancelled(source.model)}
+    return table[~table["tensor"].isin(skip)].reset_index(drop=True)
 
 
 # --- check a port -------------------------------------------------------------------------------
@@ -477,19 +542,19 @@ TORCH_DEFAULTS = {"batchnorm": {"epsilon": 1e-5, "momentum": 0.9},   # torch mom
                   "layernorm": {"epsilon": 1e-5}}
 
 
-def _reference_from_port(ck_a: formats.Checkpoint, ck_b: formats.Checkpoint, input_shape):
-    """The reference model of ``check_port`` when only B (a .keras archive) records its
-    architecture: B's layers, with the options A's library does not record in a state dict
-    at A's library's defaults (torch's BatchNorm eps 1e-5 and momentum 0.1, LayerNorm eps
-    1e-5), so that a port that left Keras' defaults shows."""
+def _from_config_of(ck: formats.Checkpoint, other: formats.Checkpoint, input_shape):
+    """The model of ``ck``, a bare state dict, when only ``other`` (a .keras archive) records
+    the architecture: ``other``'s layers, with the options ``ck``'s library does not record in
+    a state dict at that library's defaults (torch's BatchNorm eps 1e-5 and momentum 0.1,
+    LayerNorm eps 1e-5), so that a port left at Keras' defaults shows."""
     import dataclasses
 
     from ..sequential import Sequential
     from . import structure
 
-    reading = structure.from_keras_config(ck_b.config)
+    reading = structure.from_keras_config(other.config)
     layers, changed = [], []
-    defaults = TORCH_DEFAULTS if ck_a.framework == "torch" else {}
+    defaults = TORCH_DEFAULTS if ck.framework == "torch" else {}
     for layer in reading.layers:
         fixed = defaults.get(layer.decl.name, {})
         if fixed:
@@ -498,12 +563,12 @@ def _reference_from_port(ck_a: formats.Checkpoint, ck_b: formats.Checkpoint, inp
         layers.append(layer)
     shape = reading.input_shape if input_shape is None else _shape(input_shape)
     seq = Sequential(layers, shape)
-    notes = [f"architecture read from {os.path.basename(ck_b.path)}'s config: {seq.text()}"]
+    name, theirs = os.path.basename(ck.path), os.path.basename(other.path)
+    notes = [f"{name} is read with the layers of {theirs}'s config"]
     if changed:
-        notes.append(f"{os.path.basename(ck_a.path)} does not record "
-                     f"{', '.join(sorted(set(changed)))} options: torch's defaults are assumed "
-                     "on its side (eps 1e-5, momentum 0.1 = Keras' 0.9); state them with "
-                     "--layers if the torch model set others")
+        notes.append(f"{name} does not record its {', '.join(sorted(set(changed)))} options: "
+                     "torch's defaults are assumed for it (eps 1e-5, momentum 0.1 = Keras' "
+                     "0.9); state them with --layers if the torch model set others")
     return seq, notes
 
 
@@ -521,17 +586,22 @@ def check_port(a: str, b: str, model: str | None = None, layers: str | None = No
 
     ck_a, ck_b = formats.read_checkpoint(a), formats.read_checkpoint(b)
     stated = model is not None or layers is not None or options
-    if not stated and ck_a.config is None and ck_b.config is not None:
-        # B's config knows what A's state dict cannot (activations, paddings); A's side keeps
-        # the hyper-parameters its library leaves unrecorded at that library's defaults
-        seq, notes = _reference_from_port(ck_a, ck_b, input_shape)
+    port_model = None
+    if stated:
+        seq, notes, _ = resolve_model(ck_a, model, layers, input_shape, options)
+    elif ck_a.config is None and ck_b.config is not None:
+        # B's config knows what A's state dict cannot (activations, paddings)
+        seq, notes = _from_config_of(ck_a, ck_b, input_shape)
     else:
         first = ck_a if ck_a.framework != "canonical" else ck_b
-        seq, notes, _ = resolve_model(first, model, layers, input_shape, options)
-    port_model = None
+        seq, notes, _ = resolve_model(first, input_shape=input_shape)
     if ck_b.config is not None:
         reading = structure.from_keras_config(ck_b.config)
         port_model = Sequential(reading.layers, seq.input_shape, seq.loss)
+        notes.append(f"{os.path.basename(b)} is read with its own config: {port_model.text()}")
+    elif not stated and ck_a.config is not None and ck_b.framework != "canonical":
+        port_model, more = _from_config_of(ck_b, ck_a, input_shape)
+        notes += more
     dtype = "float64" if "float64" in (_dtype(ck_a), _dtype(ck_b)) else "float32"
     notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
     side_a = read_side(ck_a, seq, dtype)
@@ -545,4 +615,25 @@ def check_port(a: str, b: str, model: str | None = None, layers: str | None = No
         torch_tensors = side_a.tensors if side_a.framework == "torch" else None
         findings = diagnose_port(seq, side_a.canonical, side_b.canonical, dtype,
                                  torch_tensors=torch_tensors, port_model=port_model)
+        findings = [_in_file_keys(f, side_a, side_b) for f in findings]
     return PortCheck(a, b, seq, dtype, notes, weights, table, findings)
+
+
+def _in_file_keys(finding, *sides):
+    """A finding's sentences with crossframe's torch names (``dense1.weight``) replaced by the
+    keys of the user's own torch file (``0.weight``), where a side is a torch file."""
+    import dataclasses
+    import re
+
+    names = {}
+    for side in sides:
+        if side.framework == "torch":
+            names.update({k: v for k, v in side.file_keys.items() if k != v})
+    if not names:
+        return finding
+
+    def swap(text: str) -> str:
+        for name in sorted(names, key=len, reverse=True):
+            text = re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w])", names[name], text)
+        return text
+    return dataclasses.replace(finding, says=swap(finding.says), fix=swap(finding.fix))

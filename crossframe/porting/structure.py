@@ -153,6 +153,10 @@ def _torch_modules(shapes: dict) -> list[_Module]:
         groups.setdefault(prefix, {})[leaf] = tuple(int(s) for s in shape)
     if not groups:
         raise InputError("the state dict holds no tensors", "check that it is a checkpoint")
+    if all(p.split(".", 1)[0].isdigit() for p in groups):
+        # an nn.Sequential's indices are its order; a .safetensors file sorts its keys as
+        # text (0, 10, 11, 2, ...) and a file may list them in any order
+        groups = dict(sorted(groups.items(), key=lambda kv: _natural(kv[0])))
     mods = []
     for i, (prefix, params) in enumerate(groups.items()):
         mod = _torch_module(prefix, params, first=i == 0)
@@ -164,6 +168,11 @@ def _torch_modules(shapes: dict) -> list[_Module]:
         if mod.index is not None and prev.index is not None and mod.parent == prev.parent:
             mod.gap = mod.index - prev.index - 1
     return mods
+
+
+def _natural(prefix: str) -> tuple:
+    """``features.10`` after ``features.2``: integer parts compare as numbers."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in prefix.split("."))
 
 
 RNN_KEY = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
@@ -1316,6 +1325,14 @@ def from_keras_h5(shapes: dict, input_shape: tuple | None = None) -> Reading:
     composer = _Composer(mods, input_shape, "keras")
     composer.notes[:0] = notes
     reading = composer.compose()
+    # consecutive recurrent layers read as one stack with num_layers, as from a config
+    stacker = _KerasReader(reading.input_shape)
+    files = iter([m.name.split("/")[-1] for m in mods if m.kind == "rnn"])
+    stacker.layers, stacker.origins = list(reading.layers), [
+        [next(files) if layer.decl.recurrent else layer.decl.name] for layer in reading.layers]
+    stacker.notes, stacker.alternatives = reading.notes, reading.alternatives
+    stacker.merge_stacks()
+    reading.layers = stacker.layers
     return _build(reading, "the .weights.h5")
 
 

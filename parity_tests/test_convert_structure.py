@@ -17,7 +17,7 @@ import pytest
 
 from crossframe.porting import structure as S
 from crossframe.errors import InputError
-from crossframe.sequential import Sequential
+from crossframe.sequential import Sequential, parse_layers
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -488,3 +488,19 @@ def test_h5_paths_that_are_not_read(keras, tmp_path):
         S.from_keras_h5({"layers/p_re_lu/vars/0": (4,)})
     with pytest.raises(InputError, match=r"'layers/sequential/layers/dense/vars/0' is not read"):
         S.from_keras_h5({"layers/sequential/layers/dense/vars/0": (4, 3)})
+
+
+def test_a_cnn_of_unknown_input_offers_the_pooled_reading():
+    # Conv -> ReLU -> MaxPool -> Flatten -> Linear: with the input unknown the map before the
+    # Linear is read without pooling; the usual conv-relu-pool reading is offered, on the input
+    # it needs, and it has the very same tensors
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(4 * 12 * 12, 10))
+    shapes = torch_shapes(net)
+    r = S.from_torch(shapes)
+    assert r.input_shape == (14, 14, 3)
+    alt = next(a for a in r.alternatives if "max pooling of 2" in a)
+    layers, given = alt.split('--layers "')[1].split('"')[0], alt.split("--input ")[1]
+    assert given == "26x26x3" and "maxpool2d(pool_size=2); flatten" in layers
+    pooled = S.Reading(parse_layers(layers), (26, 26, 3), [], [])
+    assert_torch_fits(pooled, shapes)

@@ -305,6 +305,7 @@ class _Composer:
         self.relus: list[int] = []            # positions of relus read by assumption
         self.rnn_alts: list[int] = []         # recurrent layers whose return_sequences is a guess
         self.global_alt: tuple[int, str] | None = None
+        self.pool_alt: tuple[int, str] | None = None    # a max pooling before the flatten
         self.swaps: list[tuple[str, int, Layer]] = []     # (what, position, other layer)
         self.rnn_relu: int | None = None      # an nn.RNN read with tanh
         self.conv_noted = False
@@ -393,6 +394,9 @@ class _Composer:
             "(give --input if it differs)")
         if side == 1 and n == channels:
             self.global_alt = (j, shape_text((*[SPATIAL + s for s in shrink[:dims]], C_in)))
+        if lin.gap is None or lin.gap >= 2:        # room for a pooling and the flatten
+            bigger = (*[2 * side + s for s in shrink[:dims]], C_in)
+            self.pool_alt = (j, shape_text(bigger))
         return shape
 
     def _fits(self, spatial: tuple, dims: int, j: int) -> bool:
@@ -693,6 +697,16 @@ class _Composer:
             self.alternatives.append(f"a global average pooling (nn.AdaptiveAvgPool{dims}d(1)) "
                                      f"before {self.mods[j].label()}, on an input of any size: "
                                      f"--layers \"{_text(other)}\" --input {bigger}")
+        names = [layer.decl.name for layer in layers]
+        if self.pool_alt is not None and "flatten" in names and not any(
+                n.startswith(("maxpool", "averagepool", "global")) for n in names):
+            j, bigger = self.pool_alt
+            i = names.index("flatten")
+            dims = 2 if len(self.input_shape) == 3 else 1
+            other = layers[:i] + [_layer(f"maxpool{dims}d", pool_size=2)] + layers[i:]
+            self.alternatives.append(f"a max pooling of 2 before the flatten (conv, relu, "
+                                     f"pool), on a larger input: --layers \"{_text(other)}\" "
+                                     f"--input {bigger}")
         return Reading(layers, self.input_shape, self.notes, self.alternatives)
 
 

@@ -14,6 +14,36 @@ def assert_results_match(a: Result, b: Result, dtype: str, label: str,
     assert not bad, f"{label} {dtype}: " + "; ".join(bad)
 
 
+def assert_three_way(case, label: str) -> None:
+    """All three pairs of ``case`` within the table's tolerance, every tensor named on
+    failure."""
+    from .runner import run_all
+    from .spec import PAIRS
+
+    results = run_all(case)
+    for a, b in PAIRS:
+        assert_results_match(results[a], results[b], case.dtype, f"{label} {a}~{b}")
+
+
+def assert_conv_property(case, groups: int, label: str) -> None:
+    """A convolution drawn by a property test: three ways, or scratch~torch for a grouped one.
+
+    Keras runs a grouped convolution on the CPU through a tf.function(jit_compile=True) made
+    anew on every call (keras/src/backend/tensorflow/nn.py, conv: "grouped convolutions are
+    broken on CPU without XLA"), so every new shape is one more XLA compilation; after many of
+    them in one process TensorFlow aborted (twice in a 5,400-test run, never on the same
+    example twice). Property tests therefore draw grouped layers for scratch~torch only; Keras'
+    grouped convolutions are checked three ways on the tests' fixed grids."""
+    from .runner import run_all
+
+    if groups == 1:
+        assert_three_way(case, label)
+        return
+    results = run_all(case, ("scratch", "torch"))
+    assert_results_match(results["scratch"], results["torch"], case.dtype,
+                         f"{label} scratch~torch")
+
+
 def assert_results_differ(a: Result, b: Result, dtype: str, tensor: str) -> None:
     """For "can fail" tests: ``tensor`` must be reported as a mismatch."""
     table = compare(a, b, dtype)

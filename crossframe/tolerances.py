@@ -116,6 +116,12 @@ CANCELLATION = Tolerance(
     "itself; 1e-9 leaves headroom while a wrong factor (M instead of M - 1) errs by >= 1e-2.",
 )
 
+ROUNDED_ZERO = Tolerance(
+    4.0,
+    "in ulps of the scale of the operands: a result that is 0 in exact arithmetic (a softmax "
+    "over one feature has dL/dx = p (G - G p) with p = 1) is rounding noise of at most a few "
+    "ulps of the upstream gradient G in each library; |result| <= 4 eps(dtype) max|G|.",
+)
 ORTHONORMAL = Tolerance(
     1e-12,
     "W^T W = I for a float64 orthogonal initialiser (Householder QR): measured ~1e-15 at "

@@ -42,8 +42,9 @@ from crossframe.runner import with_mapping as run_with_mapping
 from crossframe.scratch.conv import Conv2D
 from crossframe.scratch.pooling import MaxPool2D
 from crossframe.sequential import NCHW, Sequential
-from crossframe.spec import FRAMEWORKS, PAIRS, Batch, get
-from crossframe.testing import assert_results_differ, assert_results_match, scratch_model_with
+from crossframe.spec import FRAMEWORKS, Batch, get
+from crossframe.testing import (assert_conv_property, assert_results_differ,
+                                assert_three_way, scratch_model_with)
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 from crossframe.torch_impl.conv import standard_strides
 
@@ -200,12 +201,6 @@ def conv2d_model(image=(7, 8, 4), filters=8, kernel_size=3, strides=1, padding="
     return Sequential(layers, image)
 
 
-def assert_three_way(case, label: str) -> None:
-    results = run_all(case)
-    for a, b in PAIRS:
-        assert_results_match(results[a], results[b], case.dtype, f"{label} {a}~{b}")
-
-
 CONV2D_OPTIONS = [
     pytest.param({"dilation_rate": 2}, id="d2-same"),
     pytest.param({"dilation_rate": (2, 3), "kernel_size": (2, 3)}, id="k2x3-d2x3-same-odd-after"),
@@ -227,21 +222,6 @@ def test_conv2d_dilation_and_groups_three_way(options, dtype):
     assert_three_way(case, f"conv2d {options}")
 
 
-# Keras runs a grouped convolution on the CPU through a tf.function(jit_compile=True) made
-# anew on every call (keras/src/backend/tensorflow/nn.py, conv: "grouped convolutions are
-# broken on CPU without XLA"), so every new shape is one more XLA compilation; after many of
-# them in one process TensorFlow aborted (twice in a 5,400-test run, never on the same
-# example twice). The property tests therefore draw grouped layers for scratch~torch only;
-# Keras' grouped convolutions are checked three ways on the fixed grid above.
-def assert_property(case, groups: int, label: str) -> None:
-    if groups == 1:
-        assert_three_way(case, label)
-        return
-    results = run_all(case, ("scratch", "torch"))
-    assert_results_match(results["scratch"], results["torch"], case.dtype,
-                         f"{label} scratch~torch")
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(kh=st.integers(1, 3), kw=st.integers(1, 3), dh=st.integers(1, 3), dw=st.integers(1, 3),
        s=st.integers(1, 2), padding=st.sampled_from(PADDINGS),
@@ -257,7 +237,7 @@ def test_conv2d_dilation_groups_three_way_property(dtype, kh, kw, dh, dw, s, pad
     model = conv2d_model((height, width, groups * per_in), groups * per_out, (kh, kw), s,
                          padding, (dh, dw), groups, bias)
     case = prepare(model, dtype=dtype, seed=seed, batch_size=2)
-    assert_property(case, groups, f"conv2d k{kh}x{kw} d{dh}x{dw} s{s} {padding} g{groups}")
+    assert_conv_property(case, groups, f"conv2d k{kh}x{kw} d{dh}x{dw} s{s} {padding} g{groups}")
 
 
 SWAP_GROUPS = BlockReorder(("g0", "g1"), ("g1", "g0"), axis=0)  # torch weight's C_out blocks

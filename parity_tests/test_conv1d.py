@@ -33,11 +33,11 @@ from crossframe.layers import Conv1D, Dense, Flatten, ReLU
 from crossframe.layers.base import flatten_order
 from crossframe.layers.conv import DIFFERENCES, TORCH_KERNEL_1D, without_flatten_permutation
 from crossframe.mapping import BlockReorder, Chain, Identity
-from crossframe.runner import prepare, run, run_all
+from crossframe.runner import prepare, run
 from crossframe.runner import with_mapping as run_with_mapping
 from crossframe.sequential import Sequential
-from crossframe.spec import PAIRS, Batch, get
-from crossframe.testing import assert_results_differ, assert_results_match
+from crossframe.spec import Batch, get
+from crossframe.testing import assert_conv_property, assert_results_differ, assert_three_way
 from crossframe.tolerances import DTYPES, FINITE_DIFFERENCE, rel_error, tolerance
 from crossframe.torch_impl.conv import Conv1D as TorchConv1D
 
@@ -51,13 +51,6 @@ def conv1d_model(length=9, channels=4, filters=6, kernel_size=3, strides=1, padd
     if head:
         layers += [Flatten(), Dense(units=3)]
     return Sequential(layers, (length, channels))
-
-
-def assert_three_way(case, label: str) -> None:
-    """All three pairs within the table's tolerance, every tensor (named on failure)."""
-    results = run_all(case)
-    for a, b in PAIRS:
-        assert_results_match(results[a], results[b], case.dtype, f"{label} {a}~{b}")
 
 
 @lru_cache(maxsize=None)
@@ -133,21 +126,6 @@ def test_stacked_conv1d_reads_a_signal_three_way(dtype):
     assert_three_way(case, "conv1d; relu; conv1d; flatten; dense")
 
 
-# Keras runs a grouped convolution on the CPU through a tf.function(jit_compile=True) made
-# anew on every call (keras/src/backend/tensorflow/nn.py, conv: "grouped convolutions are
-# broken on CPU without XLA"), so every new shape is one more XLA compilation; after many of
-# them in one process TensorFlow aborted (twice in a 5,400-test run, never on the same
-# example twice). The property tests therefore draw grouped layers for scratch~torch only;
-# Keras' grouped convolutions are checked three ways on the fixed grid above.
-def assert_property(case, groups: int, label: str) -> None:
-    if groups == 1:
-        assert_three_way(case, label)
-        return
-    results = run_all(case, ("scratch", "torch"))
-    assert_results_match(results["scratch"], results["torch"], case.dtype,
-                         f"{label} scratch~torch")
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(k=st.integers(1, 5), s=st.integers(1, 3), d=st.integers(1, 3),
        padding=st.sampled_from(["valid", "same", "causal"]), groups=st.sampled_from([1, 2, 3]),
@@ -163,7 +141,7 @@ def test_conv1d_three_way_property(dtype, k, s, d, padding, groups, per_group_in
     model = conv1d_model(length, groups * per_group_in, groups * per_group_out, k, s, padding,
                          d, groups, bias)
     case = prepare(model, dtype=dtype, seed=seed, batch_size=2)
-    assert_property(case, groups, f"conv1d k{k} s{s} d{d} {padding} g{groups} L{length}")
+    assert_conv_property(case, groups, f"conv1d k{k} s{s} d{d} {padding} g{groups} L{length}")
 
 
 # --- causality, in each framework ---------------------------------------------------------------

@@ -14,12 +14,12 @@ import json
 import zipfile
 
 import pytest
+import torch
 
 from crossframe.porting import structure as S
 from crossframe.errors import InputError
 from crossframe.sequential import Sequential, parse_layers
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 
 

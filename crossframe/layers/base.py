@@ -316,6 +316,12 @@ class LayerDecl:
     # what it does with a sequence mask reaching it (Keras 3.15, crossframe.layers.masking):
     # "passes" it on unchanged, "ends" it (ignored, not passed on), or "refuses" (not modelled)
     mask: str = "refuses"
+    # options torch's module takes but its state dict does not record, at torch's defaults in
+    # Keras' terms (a BatchNorm's eps and momentum): what a port reads a bare state dict with
+    torch_defaults: dict = {}
+    # subtracts the batch mean in training: the bias of the layer right before it is removed,
+    # so that bias' gradient is 0 in exact arithmetic (crossframe.porting's verification)
+    centers: bool = False
     # (input shape, options) of a lone check when no preset covers it (crossframe.spec)
     example: tuple[tuple[int, ...], dict] | None = None
 

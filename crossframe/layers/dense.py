@@ -322,6 +322,7 @@ class LayerNormalization(LayerDecl):
     keras, torch = "keras.layers.LayerNormalization", "torch.nn.LayerNorm"
     aliases = ("layer_norm", "LayerNorm")
     example = ((4, 3, 5), {})     # an image: torch normalizes dim=-1 of NCHW unless moved
+    torch_defaults = {"epsilon": TORCH_EPSILON}
     options = (
         Option("epsilon", KERAS_EPSILON, "added to the variance (Keras' default 1e-3; torch's "
                "nn.LayerNorm defaults to eps=1e-5)", number(0.0, open_min=True), aliases=("eps",)),
@@ -383,6 +384,8 @@ class BatchNormalization(LayerDecl):
     aliases = ("batch_norm", "BatchNorm", "BatchNorm1d", "BatchNorm2d")
     example = ((4, 3, 5), {})     # an image: statistics per channel over N, H and W
     mode_dependent = True
+    centers = True
+    torch_defaults = {"momentum": 0.9, "epsilon": TORCH_EPSILON}     # torch's momentum 0.1
     options = (
         Option("momentum", 0.99, "Keras' momentum: moving = momentum * moving + (1 - momentum) "
                "* batch; torch's momentum is 1 minus this (0.1 there = 0.9 here)",

@@ -239,11 +239,6 @@ def _raise_unless(report: keys.KeyReport, fix: str) -> None:
 
 
 # --- what a file does not hold -------------------------------------------------------------------
-NORMS = {"batchnorm": ("epsilon", "momentum"), "layernorm": ("epsilon",)}
-KERAS_DEFAULTS = {"epsilon": 1e-3, "momentum": 0.99}
-TORCH_AS_KERAS = {"epsilon": 1e-5, "momentum": 0.9}       # torch's eps 1e-5, momentum 0.1
-
-
 def unrecorded(model, framework: str, kind: str) -> list[str]:
     """Notes for what the written file cannot carry but the model needs: a normalization's
     epsilon and momentum (not in a state dict or a .weights.h5; a .keras config holds them)
@@ -251,12 +246,13 @@ def unrecorded(model, framework: str, kind: str) -> list[str]:
     file loads into the torch module of the same shapes, which computes another formula)."""
     notes = []
     for cfg in model.layers:
-        opts = NORMS.get(cfg.decl.name, ())
-        if framework == "torch" and any(cfg.opts[o] != TORCH_AS_KERAS[o] for o in opts):
+        torch_defaults = cfg.decl.torch_defaults          # the options a file leaves out
+        keras_defaults = {o.name: o.default for o in cfg.decl.options}
+        if framework == "torch" and any(cfg.opts[o] != v for o, v in torch_defaults.items()):
             notes.append(f"{cfg.name}: build it as {cfg.decl.torch_code(cfg)}: a state dict "
                          "does not hold eps or momentum, and torch's defaults differ")
         if framework == "keras" and kind == "weights.h5" and any(
-                cfg.opts[o] != KERAS_DEFAULTS[o] for o in opts):
+                cfg.opts[o] != keras_defaults[o] for o in torch_defaults):
             notes.append(f"{cfg.name}: build it as {cfg.decl.keras_code(cfg)}: a .weights.h5 "
                          "does not hold epsilon or momentum, and Keras' defaults differ (a "
                          ".keras file holds them)")
@@ -326,28 +322,28 @@ def _torch_payload(side: Side, tensors: dict, like: str | None, name: str) -> di
     return {theirs: payload[ours] for theirs, ours in report.pairs.items()}
 
 
-def _write(path: str, kind: str, side: Side, framework: str, like: str | None,
-           source: Side) -> list[str]:
-    """Write ``side``'s weights to exactly ``path`` as ``kind``; returns notes."""
+def _write(path: str, kind: str, source: Side, framework: str, like: str | None) -> list[str]:
+    """Write ``source``'s weights to exactly ``path`` as ``kind`` for ``framework``; returns
+    notes."""
     if framework == source.framework and framework != "canonical" and like is None:
         # the same framework (a .pt to .safetensors, a .keras to .weights.h5): the file's
         # tensors as they are, nothing goes through the canonical layout
         tensors, notes = dict(source.tensors), []
     else:
-        tensors, notes = framework_tensors(side, framework)
+        tensors, notes = framework_tensors(source, framework)
     if framework != source.framework:
-        notes = unrecorded(side.model, framework, kind) + notes
+        notes = unrecorded(source.model, framework, kind) + notes
     if framework == "torch":
         if framework == source.framework and like is None:
             payload = {source.file_keys.get(k, k): v for k, v in tensors.items()}
             payload |= dict(source.checkpoint.extra)
         else:
-            payload = _torch_payload(side, tensors, like, os.path.basename(path))
+            payload = _torch_payload(source, tensors, like, os.path.basename(path))
         floats = {k: v for k, v in payload.items() if np.asarray(v).dtype.kind == "f"}
         extra = {k: v for k, v in payload.items() if k not in floats}
         formats.save_torch(path, floats, extra, kind)
     elif framework == "keras":
-        native.write_keras(path, side.model, tensors, kind)
+        native.write_keras(path, source.model, tensors, kind)
     else:
         with open(path, "wb") as fh:
             np.savez(fh, **tensors)
@@ -389,7 +385,7 @@ def cancelled(model) -> dict[str, str]:
     in inference mode, where the running mean does not remove them."""
     out = {}
     for cfg, nxt in zip(model.layers, model.layers[1:]):
-        if nxt.decl.name == "batchnorm" and cfg.has("b"):
+        if nxt.decl.centers and cfg.has("b"):
             out[f"grad:{cfg.p('b')}"] = (f"0 in exact arithmetic in training: {nxt.name}'s "
                                          "batch mean removes this bias; compared in eval mode, "
                                          "not in a --steps trajectory (Adam and the like scale "
@@ -472,7 +468,7 @@ def convert(src: str, dst: str, model: str | None = None, layers: str | None = N
                               prefix=".crossframe-convert-")
     try:
         tmp = os.path.join(folder, os.path.basename(dst))
-        notes += _write(tmp, d_kind, source, d_fw, like, source)
+        notes += _write(tmp, d_kind, source, d_fw, like)
         written = read_side(formats.read_checkpoint(tmp), seq, source.dtype)
         _native_load(tmp, d_kind, d_fw, written, written.tensors)
         table = compare_sides(source, written, seed, batch_size)
@@ -538,10 +534,6 @@ def _trajectory(source: Side, written: Side, steps: int, optimizer: str, lr, see
 
 
 # --- check a port -------------------------------------------------------------------------------
-TORCH_DEFAULTS = {"batchnorm": {"epsilon": 1e-5, "momentum": 0.9},   # torch momentum 0.1
-                  "layernorm": {"epsilon": 1e-5}}
-
-
 def _from_config_of(ck: formats.Checkpoint, other: formats.Checkpoint, input_shape):
     """The model of ``ck``, a bare state dict, when only ``other`` (a .keras archive) records
     the architecture: ``other``'s layers, with the options ``ck``'s library does not record in
@@ -554,9 +546,8 @@ def _from_config_of(ck: formats.Checkpoint, other: formats.Checkpoint, input_sha
 
     reading = structure.from_keras_config(other.config)
     layers, changed = [], []
-    defaults = TORCH_DEFAULTS if ck.framework == "torch" else {}
     for layer in reading.layers:
-        fixed = defaults.get(layer.decl.name, {})
+        fixed = layer.decl.torch_defaults if ck.framework == "torch" else {}
         if fixed:
             layer = dataclasses.replace(layer, options={**layer.options, **fixed})
             changed.append(layer.decl.name)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 
 
 @dataclass
@@ -144,8 +143,3 @@ def match_exact(received: dict[str, tuple], expected: dict[str, tuple], source: 
             report.pairs[k] = k
     report.unexpected = [k for k in received if k not in expected]
     return report
-
-
-def renamed(tensors: dict[str, np.ndarray], report: KeyReport) -> dict[str, np.ndarray]:
-    """The file's tensors under the model's keys (only after ``report.ok``)."""
-    return {report.pairs[k]: v for k, v in tensors.items() if k in report.pairs}

@@ -73,7 +73,7 @@ def keras_names(keras) -> dict[str, object]:
 
 
 @lru_cache(maxsize=32)
-def _keras_layout(text: str, shape: tuple, dtype: str, model) -> tuple[tuple[str, str, tuple]]:
+def _keras_layout(model, dtype: str) -> tuple[tuple[str, str, tuple]]:
     import h5py
 
     net = keras_model(model, dtype)
@@ -97,7 +97,7 @@ def _keras_layout(text: str, shape: tuple, dtype: str, model) -> tuple[tuple[str
 def keras_layout(model, dtype: str = "float64") -> dict[str, tuple[str, tuple]]:
     """The file layout of the printed Keras model: h5 path (``layers/lstm/cell/vars/1``) ->
     (crossframe's Keras name, shape), in the file's order."""
-    rows = _keras_layout(model.text(), tuple(model.input_shape), dtype, model)
+    rows = _keras_layout(model, dtype)     # learned once per model (and dtype)
     return {path: (name, shape) for path, name, shape in rows}
 
 

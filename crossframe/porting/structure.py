@@ -47,8 +47,6 @@ STEPS = 5          # the sequence length assumed when none is recorded (weights 
 SPATIAL = 8        # the image side / signal length assumed when nothing fixes it
 ASK = "give --model NAME, or --layers \"...\" with --input"
 CONV = ("conv1d", "conv2d", "convt2d")
-TORCH_BN = {"momentum": 0.9, "epsilon": 1e-5}     # torch's BatchNorm defaults, in Keras' terms
-TORCH_LN = {"epsilon": 1e-5}                      # torch's LayerNorm default eps
 CELLS = {4: "lstm", 3: "gru", 1: "simple_rnn"}    # gate blocks per cell -> crossframe kind
 TORCH_CELL = {"lstm": "nn.LSTM", "gru": "nn.GRU", "simple_rnn": "nn.RNN"}
 
@@ -634,8 +632,7 @@ class _Composer:
         affine = m.n.get("affine", True)
         extra = {} if affine else {"center": False, "scale": False}
         if self.origin == "torch":
-            opts = dict(TORCH_BN if kind == "batchnorm" else TORCH_LN)
-            self.layers.append(_layer(kind, **opts, **extra))
+            self.layers.append(_layer(kind, **get_decl(kind).torch_defaults, **extra))
             if kind == "batchnorm":
                 self.notes.append(f"{m.label()} is a BatchNorm read with torch's defaults, eps "
                                   "1e-5 and momentum 0.1 (Keras' epsilon=1e-05, momentum=0.9): "
@@ -955,38 +952,9 @@ class _KerasReader:
                          merge_mode=None if mode == "concat" else mode)
 
     def merge_stacks(self) -> None:
-        """Consecutive recurrent layers of one kind and configuration, all but the last
-        returning sequences, become one layer with num_layers = k (torch's nn.LSTM(...,
-        num_layers=k); crossframe writes it back to Keras as the same k layers)."""
-        out, origins, i = [], [], 0
-        layers = self.layers
-        while i < len(layers):
-            j = i
-            while j + 1 < len(layers) and self._stacks(layers[j], layers[j + 1]):
-                j += 1
-            if j > i:
-                last = layers[j].options
-                merged = _with(layers[i], num_layers=j - i + 1,
-                               return_sequences=last.get("return_sequences", False),
-                               return_state=last.get("return_state", False),
-                               merge_mode=last.get("merge_mode"))
-                names = [n for k in range(i, j + 1) for n in self.origins[k]]
-                self.notes.append(f"the Keras layers {', '.join(repr(n) for n in names)} are "
-                                  f"one stack of {j - i + 1} {layers[i].decl.title} layers, each "
-                                  f"but the last returning sequences: read as one layer with "
-                                  f"num_layers={j - i + 1} (torch's num_layers idiom; the same "
-                                  "numbers)")
-                self.alternatives.append(
-                    f"separate layers instead of num_layers={j - i + 1}: --layers "
-                    f"\"{_text(out + layers[i:j + 1] + layers[j + 1:])}\" --input "
-                    f"{shape_text(self.input_shape)}")
-                out.append(merged)
-                origins.append(names)
-            else:
-                out.append(layers[i])
-                origins.append(self.origins[i])
-            i = j + 1
-        self.layers, self.origins = out, origins
+        """Consecutive recurrent layers forming one stack become one layer (``_merge_stacks``)."""
+        self.layers, self.origins = _merge_stacks(self.layers, self.origins, self.input_shape,
+                                                  self.notes, self.alternatives)
 
     @staticmethod
     def _stacks(a: Layer, b: Layer) -> bool:
@@ -1004,6 +972,42 @@ class _KerasReader:
         skip = ("return_sequences", "return_state", "merge_mode")
         return {k: v for k, v in oa.items() if k not in skip} == \
             {k: v for k, v in ob.items() if k not in skip}
+
+
+def _merge_stacks(layers: list, origins: list, input_shape: tuple, notes: list,
+                  alternatives: list) -> tuple[list, list]:
+    """Consecutive recurrent layers of one kind and configuration, all but the last
+    returning sequences, become one layer with num_layers = k (torch's nn.LSTM(...,
+    num_layers=k); crossframe writes it back to Keras as the same k layers). ``origins``: per
+    layer, the file's names for it; a note and an alternative are added per stack."""
+    out, merged_origins, i = [], [], 0
+    while i < len(layers):
+        j = i
+        while j + 1 < len(layers) and _KerasReader._stacks(layers[j], layers[j + 1]):
+            j += 1
+        if j > i:
+            last = layers[j].options
+            merged = _with(layers[i], num_layers=j - i + 1,
+                           return_sequences=last.get("return_sequences", False),
+                           return_state=last.get("return_state", False),
+                           merge_mode=last.get("merge_mode"))
+            names = [n for k in range(i, j + 1) for n in origins[k]]
+            notes.append(f"the Keras layers {', '.join(repr(n) for n in names)} are "
+                         f"one stack of {j - i + 1} {layers[i].decl.title} layers, each "
+                         f"but the last returning sequences: read as one layer with "
+                         f"num_layers={j - i + 1} (torch's num_layers idiom; the same "
+                         "numbers)")
+            alternatives.append(
+                f"separate layers instead of num_layers={j - i + 1}: --layers "
+                f"\"{_text(out + layers[i:j + 1] + layers[j + 1:])}\" --input "
+                f"{shape_text(input_shape)}")
+            out.append(merged)
+            merged_origins.append(names)
+        else:
+            out.append(layers[i])
+            merged_origins.append(origins[i])
+        i = j + 1
+    return out, merged_origins
 
 
 def _chain(cfg: dict) -> list[dict]:
@@ -1340,13 +1344,11 @@ def from_keras_h5(shapes: dict, input_shape: tuple | None = None) -> Reading:
     composer.notes[:0] = notes
     reading = composer.compose()
     # consecutive recurrent layers read as one stack with num_layers, as from a config
-    stacker = _KerasReader(reading.input_shape)
     files = iter([m.name.split("/")[-1] for m in mods if m.kind == "rnn"])
-    stacker.layers, stacker.origins = list(reading.layers), [
-        [next(files) if layer.decl.recurrent else layer.decl.name] for layer in reading.layers]
-    stacker.notes, stacker.alternatives = reading.notes, reading.alternatives
-    stacker.merge_stacks()
-    reading.layers = stacker.layers
+    origins = [[next(files) if layer.decl.recurrent else layer.decl.name]
+               for layer in reading.layers]
+    reading.layers, _ = _merge_stacks(list(reading.layers), origins, reading.input_shape,
+                                      reading.notes, reading.alternatives)
     return _build(reading, "the .weights.h5")
 
 

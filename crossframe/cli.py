@@ -162,7 +162,9 @@ def cmd_check(args, extra) -> int:
     else:
         from .initializers import init_note
 
-        _print_table(case, table, init_note(init, case.weights))
+        from .keras_backends import column_notes
+
+        _print_table(case, table, init_note(init, case.weights), column_notes(fws))
         if case.model.ids is not None and not args.forward_only:
             emit("no grad:x: x holds integer ids (an Embedding's input), which have no gradient "
                  "in any library")
@@ -187,7 +189,7 @@ def _dump(path: str, case, results) -> None:
     weights_io.save(path, arrays, force=True)
 
 
-def _print_table(case, table, note: str | None = None):
+def _print_table(case, table, note: str | None = None, columns=()):
     worst = table["max_rel"].max()
     tol = table["tol"].iloc[0]
     verdict = "all within tolerance" if table["ok"].all() else "MISMATCH"
@@ -197,6 +199,8 @@ def _print_table(case, table, note: str | None = None):
          f"batch={case.batch.size}: {verdict} (worst max_rel {worst:.2e}, tol {tol:g})")
     for line in ([note] if note else []) + list(case.model.notes):
         emit(f"note: {line}")
+    for line in columns:
+        emit(line)
     show = table.drop(columns=["tol"]).copy()
     show["max_abs"] = show["max_abs"].map(lambda v: f"{v:.2e}")
     show["max_rel"] = show["max_rel"].map(lambda v: f"{v:.2e}")

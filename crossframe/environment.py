@@ -2,9 +2,9 @@
 
 ``prepare()`` runs once at the start of the command line:
 
-- ``KERAS_BACKEND`` set to anything but ``tensorflow``: crossframe runs Keras on TensorFlow, so
-  a check that needs Keras stops with one line saying so (``keras_backend_error``), and a check
-  that does not (``--frameworks scratch,torch``) runs;
+- ``KERAS_BACKEND``: the backend of the ``keras`` column (``tensorflow`` where unset); one
+  crossframe does not run (numpy, openvino) stops a check that needs Keras with one line
+  (``keras_backend_error``), and a check that does not (``--frameworks scratch,torch``) runs;
 - a home folder that cannot be written (a read-only or missing ``HOME``): matplotlib's and
   Keras' caches go to a private temporary folder instead of printing warnings
   (``MPLCONFIGDIR``, ``KERAS_HOME``), unless the user set those themselves;
@@ -48,11 +48,25 @@ def prepare() -> None:
         os.environ[variable] = os.path.join(private, variable.lower())
 
 
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+GIVEN_KERAS_BACKEND = os.environ.get("KERAS_BACKEND")   # as the user set it (or None)
+
+
+def keras_backend() -> str:
+    """The Keras backend of this process' ``keras`` column: the user's ``KERAS_BACKEND``
+    (any case, spaces trimmed), ``tensorflow`` where unset or empty."""
+    return os.environ.get("KERAS_BACKEND", "").strip().lower() or "tensorflow"
+
+
 def keras_backend_error() -> InputError | None:
-    """The one line for a user whose KERAS_BACKEND is not TensorFlow's (None when it is)."""
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow").strip().lower()
-    if backend in ("", "tensorflow"):
+    """The one line for a user whose KERAS_BACKEND is none that crossframe runs (None when it
+    is one: tensorflow, jax or torch). A valid one is written back normalized, so Keras reads
+    the same name."""
+    backend = keras_backend()
+    if backend in KERAS_BACKENDS:
+        os.environ["KERAS_BACKEND"] = backend
         return None
     return InputError(f"KERAS_BACKEND is '{os.environ['KERAS_BACKEND']}': crossframe runs "
-                      "Keras on TensorFlow", "unset KERAS_BACKEND or set it to tensorflow for "
-                      "this command, or leave Keras out with --frameworks scratch,torch")
+                      "Keras on tensorflow, jax or torch", "set KERAS_BACKEND to one of those "
+                      "(or unset it: tensorflow), or leave Keras out with --frameworks "
+                      "scratch,torch")

@@ -1,11 +1,13 @@
-"""One forward + backward pass of a Keras model under ``tf.GradientTape``: the Keras side of a
-Result. Weights are assigned by variable path (``dense1/kernel``), names and shapes checked;
+"""One forward + backward pass of a Keras model: the Keras side of a Result, on whichever
+backend Keras runs (the gradient by the backend's own mechanism: keras_impl/gradients.py).
+Weights are assigned by variable path (``dense1/kernel``), names, shapes and dtypes checked;
 the mode is explicit (``training=True`` / ``False`` from ``mode``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .backend import tf
+from .backend import BACKEND, keras, to_numpy
+from .gradients import value_and_grad
 from .losses import compute
 from .model import build  # noqa: F401  (the engine's build, as in the other frameworks)
 
@@ -24,7 +26,7 @@ def load_weights(model, weights: dict[str, np.ndarray]) -> None:
         raise KeyError(f"keras variables {sorted(own)} vs weights {sorted(weights)}")
     for name, value in weights.items():
         var = own[name]
-        if tuple(var.shape) != value.shape or var.dtype != str(value.dtype):
+        if tuple(var.shape) != value.shape or str(var.dtype) != str(value.dtype):
             raise ValueError(f"{name}: variable {tuple(var.shape)} {var.dtype}, "
                              f"weights {value.shape} {value.dtype}")
         var.assign(value)
@@ -32,36 +34,34 @@ def load_weights(model, weights: dict[str, np.ndarray]) -> None:
 
 def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "train",
               compiled: bool = False, backward: bool = True):
-    """A closure running one forward (+ backward) pass (eager, or a ``tf.function`` graph).
+    """A closure running one forward (+ backward) pass (eager, or compiled: ``tf.function``
+    on TensorFlow, ``jax.jit`` on JAX; torch runs eagerly).
 
-    Returns (outputs, loss, param grads, input grads) as tensors, params in ``trainable``
-    order."""
-    params = list(trainable(model).values())
-    t_in = {k: tf.constant(v) for k, v in inputs.items()}
-    t_up = {k: tf.constant(v) for k, v in upstream.items()}
-    t_target = None if target is None else tf.constant(target)
+    Returns (outputs, loss, param grads, input grads) as backend tensors, params in
+    ``trainable`` order."""
+    convert = keras.ops.convert_to_tensor
+    t_in = {k: convert(v) for k, v in inputs.items()}
+    t_up = {k: convert(v) for k, v in upstream.items()}
+    t_target = None if target is None else convert(target)
     training = mode == "train"
+    watched = [k for k, v in inputs.items() if v.dtype.kind == "f"]   # ids have no gradient
 
-    def step():
-        floats = [t for t in t_in.values() if t.dtype.is_floating]   # ids have no gradient
-        with tf.GradientTape() as tape:
-            tape.watch(floats)
-            outputs = model(t_in, training=training)
-            value = compute(loss, outputs, t_target, t_up, dtype)
-        if not backward:
-            return outputs, value, [], []
-        grads = tape.gradient(value, params + floats)
-        return outputs, value, grads[: len(params)], grads[len(params):]
+    def forward(x):
+        outputs = model(x, training=training)
+        return outputs, compute(loss, outputs, t_target, t_up, dtype)
 
-    return tf.function(step) if compiled else step
+    return value_and_grad(model, forward, t_in, watched, compiled, backward)
 
 
 def dense(g) -> np.ndarray:
-    """A gradient as one array: an embedding table's arrives as tf.IndexedSlices (the rows hit,
-    with repeats), which convert_to_tensor sums into the (V, E) table."""
-    if isinstance(g, tf.IndexedSlices):
-        g = tf.convert_to_tensor(g)
-    return np.asarray(g)
+    """A gradient as one array: on TensorFlow an embedding table's arrives as tf.IndexedSlices
+    (the rows hit, with repeats), which convert_to_tensor sums into the (V, E) table."""
+    if BACKEND == "tensorflow":
+        from .backend import tf
+
+        if isinstance(g, tf.IndexedSlices):
+            g = tf.convert_to_tensor(g)
+    return to_numpy(g)
 
 
 def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: str = "train",
@@ -70,9 +70,9 @@ def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: s
     load_weights(model, weights)
     outputs, value, grads, input_grads = make_step(model, inputs, target, upstream, loss, dtype,
                                                    mode, backward=backward)()
-    state = {p: v.numpy() for p, v in variables(model).items()
+    state = {p: to_numpy(v) for p, v in variables(model).items()
              if p not in trainable(model)}
-    return ({k: np.asarray(v) for k, v in outputs.items()}, np.asarray(value),
+    return ({k: to_numpy(v) for k, v in outputs.items()}, to_numpy(value),
             {n: dense(g) for n, g in zip(trainable(model), grads)},
-            {k: np.asarray(g) for k, g in zip([k for k, v in inputs.items()
-                                                 if v.dtype.kind == "f"], input_grads)}, state)
+            {k: to_numpy(g) for k, g in zip([k for k, v in inputs.items()
+                                               if v.dtype.kind == "f"], input_grads)}, state)

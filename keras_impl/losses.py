@@ -12,7 +12,7 @@ size here (a declared difference; 1 for a regression head).
 """
 from __future__ import annotations
 
-from .backend import keras, tf
+from .backend import keras
 
 CLASSES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
            "softmax_ce": "SparseCategoricalCrossentropy", "binary_ce": "BinaryCrossentropy"}
@@ -20,7 +20,8 @@ CLASSES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
 
 def compute(loss, outputs: dict, target, upstream: dict, dtype: str):
     if loss.upstream:
-        return tf.add_n([tf.reduce_sum(upstream[k] * outputs[k]) for k in upstream])
+        terms = [keras.ops.sum(upstream[k] * outputs[k]) for k in upstream]
+        return terms[0] if len(terms) == 1 else keras.ops.sum(keras.ops.stack(terms))
     (pred,) = outputs.values()
     kwargs = {"reduction": "sum_over_batch_size" if loss.reduction == "mean" else "sum",
               "dtype": dtype}

@@ -8,6 +8,7 @@ so ``describe mlp --units 100000000`` prints shapes instantly.
 from __future__ import annotations
 
 from .frameworks import FOLDERS, FRAMEWORKS, PACKAGES
+from .keras_backends import NOTES as KERAS_NOTES
 from .spec import Spec
 
 
@@ -86,6 +87,7 @@ def describe(spec: Spec, opts: dict, batch_size: int | None = None) -> dict:
         "frameworks": frameworks,
         "code": {"torch": model.torch_code(), "keras": model.keras_code()},
         "notes": model.notes + notes,
+        "keras_backends": list(KERAS_NOTES),
     }
 
 
@@ -107,6 +109,7 @@ def describe_layer(decl) -> dict:
                     for o in decl.options},
         "equations": decl.equations, "notes": list(decl.notes),
         "recurrent": decl.recurrent, "mode_dependent": decl.mode_dependent,
+        "keras_backends": list(KERAS_NOTES),
     }
 
 
@@ -158,7 +161,12 @@ def render(info: dict) -> str:
         out.append("")
         out.append("notes:")
         out.extend(f"  - {n}" for n in info["notes"])
+    out.extend(_backends(info))
     return "\n".join(out)
+
+
+def _backends(info: dict) -> list[str]:
+    return ["", "Keras on JAX and torch:", *(f"  - {n}" for n in info["keras_backends"])]
 
 
 def render_layer(info: dict) -> str:
@@ -183,6 +191,7 @@ def render_layer(info: dict) -> str:
         out.append("")
         out.append("notes:")
         out.extend(f"  - {n}" for n in info["notes"])
+    out.extend(_backends(info))
     return "\n".join(out)
 
 

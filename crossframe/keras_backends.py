@@ -39,6 +39,24 @@ NAMES = {f"keras-{b}": b for b in KERAS_BACKENDS}
 FRAMEWORKS = tuple(NAMES)
 
 
+# What a user porting a float64 model between Keras backends must know (describe, the report).
+NOTES = (
+    "keras-jax and keras-torch run this very keras_impl code on Keras' JAX and torch backends "
+    "with the keras mapping (crossframe check NAME --frameworks keras,keras-jax,keras-torch); "
+    "each backend that is not this process' runs in a worker process of its own",
+    "float64 on JAX and torch: Keras' type promotion ends by mapping every 64-bit result to 32 "
+    "bits on every backend but TensorFlow (keras/src/backend/common/dtypes.py, "
+    "BIT64_TO_BIT32_DTYPE), so an op that promotes computes a float64 input in float32 and casts "
+    "back: ops.tanh and ops.var on JAX, ops.matmul (every Dense) and ops.var on torch — about "
+    "1e-7 off, and SimpleRNN stops in lax.scan on JAX (a float64 carry in, float32 out); the "
+    "fix, one line after importing keras (crossframe's, in keras_impl/backend.py): "
+    "from keras.src.backend.common import dtypes; dtypes.BIT64_TO_BIT32_DTYPE['float64'] = "
+    "'float64'",
+    "JAX makes every float64 array float32 unless x64 is on: set JAX_ENABLE_X64=1 before JAX "
+    "is imported (crossframe sets it for its JAX worker)",
+)
+
+
 def backend_of(framework: str) -> str:
     """``"keras-jax"`` -> ``"jax"``; ``"keras"`` -> this process' backend."""
     return keras_backend() if framework == "keras" else NAMES[framework]
@@ -175,7 +193,11 @@ class _Worker:
         return value
 
     def _tail(self) -> str:
-        self.process.poll()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.log.seek(0)
         lines = [ln for ln in self.log.read().decode(errors="replace").splitlines() if ln.strip()]
         return " | ".join(lines[-3:]) or f"exit code {self.process.returncode}"

@@ -61,3 +61,18 @@ def scratch_model_with(case, layer: str, cls, framework: str = "scratch"):
     model.layers = [(cfg, cls(**cfg.opts) if cfg.name == layer else op)
                     for cfg, op in model.layers]
     return model
+
+
+# --- for the tests of crossframe.keras_backends: run in a backend's worker ------------------
+def raise_in_worker(problem: str, fix: str) -> None:
+    """Raise InputError(problem, fix) where it is called (the worker's error path)."""
+    from .errors import InputError
+
+    raise InputError(problem, fix)
+
+
+def stop_worker(code: int = 3) -> None:
+    """End the calling process at once, as a crash would (the worker's death path)."""
+    import os
+
+    os._exit(code)

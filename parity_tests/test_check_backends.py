@@ -1,0 +1,98 @@
+"""`crossframe check` across Keras' backends, as a user runs it, and the worker processes that
+run a backend other than this process' (crossframe.keras_backends).
+
+The per-model parity matrix over every backend is parity_tests/test_keras_backends.py; here:
+the CLI names and pairs, the user's KERAS_BACKEND honoured and named, and a worker's failures
+arriving as one clear error.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from crossframe import keras_backends, runner
+from crossframe.errors import InputError
+from crossframe.tolerances import tolerance
+
+CLI = [sys.executable, "-m", "crossframe.cli"]
+ALL = "scratch,torch,keras,keras-jax,keras-torch"
+
+
+def crossframe(*args, env=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, env=env)
+
+
+def test_check_json_every_pair_of_five_frameworks_within_float64_tolerance():
+    out = crossframe("check", "gru", "--dtype", "float64", "--frameworks", ALL, "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    names = ALL.split(",")
+    want = {f"{a}~{b}" for i, a in enumerate(names) for b in names[i + 1:]}
+    pairs = {r["pair"] for r in rows}
+    assert len(pairs) == 10 and {"~".join(sorted(p.split("~"))) for p in pairs} == \
+        {"~".join(sorted(p.split("~"))) for p in want}
+    # every tensor, every pair: outputs, loss, each parameter's and the input's gradient
+    tensors = {r["tensor"] for r in rows if r["pair"] == "keras~keras-jax"}
+    assert {"loss", "grad:gru.W_x", "grad:gru.W_h", "grad:gru.b", "grad:x"} <= tensors
+    assert max(r["max_rel"] for r in rows) <= tolerance("float64").rel
+    assert all(r["ok"] for r in rows)
+
+
+def test_the_table_names_each_keras_column_and_its_backend():
+    out = crossframe("check", "dense", "--frameworks", "torch,keras,keras-torch")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(ln.startswith("keras: Keras 3.") and " on tensorflow " in ln
+               and "KERAS_BACKEND unset" in ln for ln in lines), out.stdout
+    assert any(ln.startswith("keras-torch: Keras 3.") and " on torch " in ln
+               and "a process of its own" in ln for ln in lines), out.stdout
+
+
+def test_a_users_keras_backend_is_the_keras_column():
+    out = crossframe("check", "mlp", "--frameworks", "scratch,keras,keras-tensorflow",
+                     env={"KERAS_BACKEND": "JAX "})
+    assert out.returncode == 0, out.stderr
+    assert "keras: Keras 3" in out.stdout and " on jax " in out.stdout
+    assert "KERAS_BACKEND=JAX" in out.stdout
+    assert "keras-tensorflow: Keras 3" in out.stdout and "a process of its own" in out.stdout
+
+
+def test_an_unknown_keras_backend_framework_says_which_exist():
+    out = crossframe("check", "mlp", "--frameworks", "keras,keras-jx")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "unknown framework 'keras-jx'" in out.stderr and "keras-jax" in out.stderr
+
+
+def test_a_backend_runs_float64_in_float64():
+    case = runner.prepare("lstm", dtype="float64", seed=3)
+    for fw in ("keras-jax", "keras-torch"):
+        r = runner.run(case, fw)
+        assert all(v.dtype == np.float64 for v in r.outputs.values()), fw
+        assert all(v.dtype == np.float64 for v in r.grads.values()), fw
+
+
+def test_an_input_error_in_a_worker_arrives_as_one():
+    with pytest.raises(InputError, match="a problem in the worker — the fix"):
+        keras_backends.call("jax", "crossframe.testing:raise_in_worker",
+                            "a problem in the worker", "the fix")
+
+
+def test_a_worker_that_stops_is_named_and_the_next_call_starts_a_fresh_one():
+    with pytest.raises(keras_backends.WorkerError, match="Keras torch worker stopped"):
+        keras_backends.call("torch", "crossframe.testing:stop_worker")
+    assert keras_backends.call("torch", "crossframe.keras_backends:versions")["backend"] == \
+        "torch"
+
+
+def test_a_recipe_rebuilds_the_same_model():
+    for name in ("text_bigru_masked", "mlp_bn", "dense"):
+        model = runner.prepare(name).model
+        again = keras_backends.rebuild(keras_backends.portable(model))
+        assert [(c.name, c.decl.name, c.opts) for c in again.layers] == \
+            [(c.name, c.decl.name, c.opts) for c in model.layers]
+        assert again.inputs == model.inputs and again.outputs == model.outputs
+        assert again.loss.text() == model.loss.text()

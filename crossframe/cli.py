@@ -93,7 +93,8 @@ def cmd_list(args, extra) -> int:
                                     "summary": s.summary} for s in specs],
                          "layers": [{"name": d.name, "title": d.title, "family": d.family,
                                      "keras": d.keras, "torch": d.torch}
-                                    for d in all_layers()]}, indent=1))
+                                    for d in all_layers()],
+                         "frameworks": {n: w for n, w in FRAMEWORK_HELP}}, indent=1))
         return 0
     for kind, title in (("model", "models"), ("layer", "lone-layer checks")):
         emit(f"{title}:")
@@ -103,7 +104,21 @@ def cmd_list(args, extra) -> int:
     emit("layer kinds (in --layers, `describe --layer NAME`):")
     for d in all_layers():
         emit(f"  {d.name:<24} {d.title}: {d.keras} / {d.torch}")
+    emit("frameworks (in --frameworks):")
+    for name, what in FRAMEWORK_HELP:
+        emit(f"  {name:<24} {what}")
     return 0
+
+
+FRAMEWORK_HELP = (
+    ("scratch", "NumPy from scratch, the textbook layers (scratch/)"),
+    ("scratch-fast", "the tuned twins where one exists (scratch/fast/)"),
+    ("torch", "PyTorch (torch_impl/)"),
+    ("keras", "Keras 3 on KERAS_BACKEND, tensorflow where unset (keras_impl/)"),
+    ("keras-tensorflow", "Keras 3 on TensorFlow"),
+    ("keras-jax", "Keras 3 on JAX, x64 on (a backend not KERAS_BACKEND's: its own process)"),
+    ("keras-torch", "Keras 3 on PyTorch (likewise)"),
+)
 
 
 def _own_data(path: str | None) -> dict:

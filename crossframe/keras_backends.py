@@ -25,6 +25,7 @@ to a temporary file, whose last lines an error quotes if the worker stops.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import pickle
 import subprocess
@@ -89,6 +90,20 @@ def column_notes(frameworks) -> list[str]:
                    else ", KERAS_BACKEND unset")
         lines.append(f"{fw}: Keras {got['keras']} on {got['library']} ({where}{why})")
     return lines
+
+
+def on_tensorflow(fn):
+    """A measurement of Keras on TensorFlow (a declared difference that uses ``tf`` itself, or
+    a TensorFlow-only behaviour): run here when this process' Keras is on TensorFlow, else in
+    the keras-tensorflow worker. ``fn`` must be a module-level function with picklable
+    arguments and result."""
+    @functools.wraps(fn)
+    def measured_on_tensorflow(*args, **kwargs):
+        if keras_backend() == "tensorflow":
+            return fn(*args, **kwargs)
+        return call("tensorflow", f"{fn.__module__}:{fn.__name__}", *args, **kwargs)
+
+    return measured_on_tensorflow
 
 
 # --- the model's recipe ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from .difference import Difference
 from .errors import InputError, did_you_mean
+from .keras_backends import on_tensorflow
 
 REDUCTIONS = ("mean", "sum")
 
@@ -172,6 +173,7 @@ def parse_loss(text, reduction: str | None = None, from_logits=None) -> Loss:
 
 
 # --- where the libraries differ (crossframe.difference.Difference) ---------------------------
+@on_tensorflow
 def _keras_loss_default_dtype() -> float:
     """Softmax CE of float64 logits: Keras' default loss dtype (floatx = float32) vs float64."""
     import numpy as np
@@ -187,6 +189,7 @@ def _keras_loss_default_dtype() -> float:
     return rel_error(np.asarray(default(labels, logits)), np.asarray(explicit(labels, logits)))
 
 
+@on_tensorflow
 def _keras_sum_reduction() -> float:
     """MSE of a per-step prediction (N, T, 8): plain Keras reduction='sum' against torch's
     reduction='sum' on the same numbers (Keras sums per-sample means over the last axis)."""
@@ -205,6 +208,7 @@ def _keras_sum_reduction() -> float:
     return rel_error(np.asarray(keras_sum), torch_sum.numpy())
 
 
+@on_tensorflow
 def _probabilities_underflow() -> float:
     """float32 softmax cross-entropy of a confident wrong prediction (logit gap 100): torch's
     nll_loss(log(softmax(z))) against Keras' from_logits=False on its own softmax output (which
@@ -225,6 +229,7 @@ def _probabilities_underflow() -> float:
     return rel_error(np.asarray(keras_value), torch_value.numpy())
 
 
+@on_tensorflow
 def _probabilities_normalised() -> float:
     """dL/dp of softmax cross-entropy on probabilities p (a tensor, not a Keras softmax's
     output): Keras' -log(p[y] / sum p) against torch's nll_loss(log p), relative difference."""

@@ -13,6 +13,12 @@ read back and loaded into its framework, the source into its own, and one seeded
 and upstream gradient goes through both: outputs, loss, every parameter gradient and the input
 gradient compared with the tolerance table (``crossframe.tolerances``).
 
+The Keras side of a verification runs on this process' Keras backend (``KERAS_BACKEND``,
+TensorFlow where unset), or on the one ``keras_backend`` names (``"jax"``, ``"torch"``,
+``"tensorflow"``): Keras' own ``load_weights`` and the forward and backward pass then run in that
+backend's worker process (crossframe.keras_backends). The file written is the same whichever
+backend verifies it: Keras 3 writes ``.weights.h5`` and ``.keras`` backend-independently.
+
 Shape legend: as ``crossframe describe MODEL`` prints each tensor (canonical / framework).
 
 Errors: ``InputError`` (one line with the fix) for every bad input; ``KeyMismatch`` (an
@@ -71,6 +77,7 @@ class Conversion:
     trajectory: pd.DataFrame | None = None
     written: bool = False
     keys: list[dict] = field(default_factory=list)   # canonical tensor, src key(s), dst key(s)
+    keras: str = "keras"                # the framework name the Keras side ran as
 
     @property
     def ok(self) -> bool:
@@ -93,10 +100,67 @@ class PortCheck:
     weights: pd.DataFrame
     table: pd.DataFrame
     findings: list
+    keras: str = "keras"                # the framework name the Keras side ran as
 
     @property
     def ok(self) -> bool:
         return bool(self.weights["ok"].all()) and bool(self.table["ok"].all())
+
+
+# --- the Keras backend a verification runs on -----------------------------------------------------
+def keras_framework(backend: str | None) -> str:
+    """The framework name the Keras side of a verification runs as: ``"keras"`` (this
+    process' backend) for None, ``"keras-jax"`` for ``"jax"`` (or ``"keras-jax"``), likewise
+    tensorflow and torch. InputError, with the closest name, for any other."""
+    from ..environment import KERAS_BACKENDS
+    from ..errors import did_you_mean
+
+    if backend is None:
+        return "keras"
+    name = str(backend).strip().lower()
+    name = name[len("keras-"):] if name.startswith("keras-") else name
+    if name not in KERAS_BACKENDS:
+        raise InputError(f"--keras-backend '{backend}': not a Keras backend crossframe runs",
+                         did_you_mean(name, KERAS_BACKENDS))
+    return f"keras-{name}"
+
+
+def _check_keras_choice(keras: str, frameworks_: tuple[str, ...], steps: int = 0) -> None:
+    """InputError where a chosen Keras backend would be ignored (neither file is a Keras one)
+    or cannot be had: --steps trains Keras in this process (crossframe.training), so not on
+    another backend."""
+    from .. import frameworks
+    from ..environment import keras_backend
+
+    if keras == "keras":
+        return
+    backend = keras.split("-", 1)[1]
+    if "keras" not in frameworks_:
+        raise InputError(f"--keras-backend {backend} was given, and neither file is a Keras "
+                         "one (.weights.h5, .keras)", "drop --keras-backend")
+    if steps and frameworks.elsewhere(keras):
+        raise InputError(f"--steps trains Keras in this process, on {keras_backend()}, and "
+                         f"--keras-backend {backend} is another backend",
+                         f"drop --steps, or run with KERAS_BACKEND={backend} instead of "
+                         "--keras-backend")
+
+
+def _keras_side_notes(keras: str) -> list[str]:
+    """The line naming the Keras and backend versions the Keras side ran on, where a backend
+    was chosen."""
+    if keras == "keras":
+        return []
+    from ..keras_backends import column_notes
+
+    return [f"the Keras side ran as {line}" for line in column_notes([keras])]
+
+
+def _engine(framework: str, keras: str = "keras") -> str:
+    """The framework a side of ``framework``'s file runs in: canonical weights in scratch,
+    a Keras file on ``keras`` (``keras_framework``)."""
+    if framework == "canonical":
+        return "scratch"
+    return keras if framework == "keras" else framework
 
 
 # --- the model ---------------------------------------------------------------------------------
@@ -351,15 +415,11 @@ def _write(path: str, kind: str, source: Side, framework: str, like: str | None)
 
 
 # --- verifying ----------------------------------------------------------------------------------
-def _engine(framework: str) -> str:
-    return "scratch" if framework == "canonical" else framework
-
-
 def run_side(side: Side, seed: int = 0, batch_size: int | None = None, model=None,
-             mode: str = "train"):
+             mode: str = "train", keras: str = "keras"):
     """One forward + backward pass of ``side``'s own tensors in its own framework (canonical
-    weights in scratch) on the seeded batch of its model, in ``mode``; a Result, canonical
-    layout."""
+    weights in scratch, a Keras file on ``keras``: ``keras_framework``) on the seeded batch of
+    its model, in ``mode``; a Result, canonical layout."""
     from ..runner import prepare, run
 
     model = model or side.model
@@ -368,7 +428,7 @@ def run_side(side: Side, seed: int = 0, batch_size: int | None = None, model=Non
                    batch_size=batch_size, weights=side.canonical, mode=mode,
                    options=preset[1] if preset else None)
     params = None if side.framework == "canonical" else side.tensors
-    return run(case, _engine(side.framework), params=params)
+    return run(case, _engine(side.framework, keras), params=params)
 
 
 def modes(model) -> list[str]:
@@ -394,16 +454,16 @@ def cancelled(model) -> dict[str, str]:
 
 
 def compare_sides(a: Side, b: Side, seed: int = 0, batch_size: int | None = None,
-                  model_b=None) -> pd.DataFrame:
+                  model_b=None, keras: str = "keras") -> pd.DataFrame:
     """Outputs, loss, every parameter gradient and the input gradient of ``a`` in its framework
-    against ``b`` in its own, on the same batch and upstream gradient, in each of ``modes``;
-    a ``mode`` column says which."""
+    against ``b`` in its own (a Keras side on ``keras``), on the same batch and upstream
+    gradient, in each of ``modes``; a ``mode`` column says which."""
     from ..result import compare
 
     tables = []
     for mode in modes(a.model):
-        ra = run_side(a, seed, batch_size, mode=mode)
-        rb = run_side(b, seed, batch_size, model_b, mode=mode)
+        ra = run_side(a, seed, batch_size, mode=mode, keras=keras)
+        rb = run_side(b, seed, batch_size, model_b, mode=mode, keras=keras)
         if ra.framework == rb.framework:        # same engine on both sides: label them apart
             ra.framework, rb.framework = "source", "written"
         table = compare(ra, rb, a.dtype)
@@ -415,16 +475,18 @@ def compare_sides(a: Side, b: Side, seed: int = 0, batch_size: int | None = None
     return pd.concat(tables, ignore_index=True)
 
 
-def _native_load(path: str, kind: str, framework: str, side: Side, written: dict) -> None:
+def _native_load(path: str, kind: str, framework: str, side: Side, written: dict,
+                 keras: str = "keras") -> None:
     """The written file through the framework's own loader into a fresh copy of crossframe's
-    printed model: torch's load_state_dict(strict=True), Keras' load_weights; the tensors it
-    then holds must be the ones written, bit for bit."""
+    printed model: torch's load_state_dict(strict=True), Keras' load_weights (on ``keras``'s
+    backend: in its worker where that is not this process'); the tensors it then holds must be
+    the ones written, bit for bit."""
     if framework == "torch":
         ck = formats.read_checkpoint(path)
         named = {side.report.pairs.get(k, k): v for k, v in {**ck.tensors, **ck.extra}.items()}
         native.torch_loads(named, side.model, side.dtype)
     elif framework == "keras":
-        held = native.keras_loads(path, side.model, kind, side.dtype)
+        held = native.keras_loads_on(keras, path, side.model, kind, side.dtype)
         bad = [k for k, v in side.tensors.items() if not np.array_equal(held[k], v)]
         if bad:
             raise AssertionError(f"Keras loaded {', '.join(bad)} differently from what was "
@@ -435,15 +497,17 @@ def _native_load(path: str, kind: str, framework: str, side: Side, written: dict
 def convert(src: str, dst: str, model: str | None = None, layers: str | None = None,
             input_shape=None, options: dict | None = None, force: bool = False,
             like: str | None = None, steps: int = 0, optimizer: str = "sgd",
-            lr: float | None = None, seed: int = 0, batch_size: int | None = None
-            ) -> Conversion:
+            lr: float | None = None, seed: int = 0, batch_size: int | None = None,
+            keras_backend: str | None = None) -> Conversion:
     """Convert checkpoint ``src`` to ``dst`` (formats by extension: .pt/.pth/.safetensors,
     .weights.h5/.keras, .npz) and verify it; see the module docstring.
 
     ``model``/``options`` (a preset) or ``layers`` + ``input_shape`` state the architecture;
     else it is read off ``src``. ``like``: a checkpoint of the user's own torch model whose key
     names a torch ``dst`` takes. ``steps`` > 0 also trains both ``steps`` steps of
-    ``optimizer`` from the converted weights and compares the trajectories.
+    ``optimizer`` from the converted weights and compares the trajectories. ``keras_backend``:
+    the Keras backend the Keras side is verified on (``keras_framework``; None: this
+    process'), the file written the same whichever it is.
 
     Raises InputError (KeyMismatch with the key report) on bad input; ``dst`` is then absent
     (or as it was). ``dst`` is written only when the verification passes."""
@@ -451,9 +515,11 @@ def convert(src: str, dst: str, model: str | None = None, layers: str | None = N
 
     if not isinstance(steps, int) or steps < 0:
         raise InputError(f"--steps {steps} must be a whole number >= 0", "e.g. --steps 5")
+    keras = keras_framework(keras_backend)
     formats.check_path(src)
     s_kind, s_fw = formats.kind_of(src)
     d_kind, d_fw = formats.kind_of(dst)
+    _check_keras_choice(keras, (s_fw, d_fw), steps)
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InputError(f"SRC and DST are the same file '{src}'", "write to another path")
     check_writable(dst, force)
@@ -464,16 +530,17 @@ def convert(src: str, dst: str, model: str | None = None, layers: str | None = N
     seq, notes, alternatives = resolve_model(ck, model, layers, input_shape, options)
     source = read_side(ck, seq)
     notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
+    notes += _keras_side_notes(keras)
     folder = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(dst)),
                               prefix=".crossframe-convert-")
     try:
         tmp = os.path.join(folder, os.path.basename(dst))
         notes += _write(tmp, d_kind, source, d_fw, like)
         written = read_side(formats.read_checkpoint(tmp), seq, source.dtype)
-        _native_load(tmp, d_kind, d_fw, written, written.tensors)
-        table = compare_sides(source, written, seed, batch_size)
+        _native_load(tmp, d_kind, d_fw, written, written.tensors, keras)
+        table = compare_sides(source, written, seed, batch_size, keras=keras)
         result = Conversion(src, dst, seq, source.dtype, notes, alternatives, table,
-                            keys=key_rows(source, written))
+                            keys=key_rows(source, written), keras=keras)
         if steps:
             result.trajectory = _trajectory(source, written, steps, optimizer, lr, seed,
                                             batch_size)
@@ -565,17 +632,20 @@ def _from_config_of(ck: formats.Checkpoint, other: formats.Checkpoint, input_sha
 
 def check_port(a: str, b: str, model: str | None = None, layers: str | None = None,
                input_shape=None, options: dict | None = None, seed: int = 0,
-               batch_size: int | None = None) -> PortCheck:
+               batch_size: int | None = None, keras_backend: str | None = None) -> PortCheck:
     """Check a port someone made: ``a`` (usually the torch original) and ``b`` (their
     conversion), each read in its own framework and mapped to the canonical layout, compared
-    weight by weight, then outputs and gradients on the same batch; where they differ, the
-    diagnosis names the mistake when applying it to ``a`` reproduces ``b``."""
+    weight by weight, then outputs and gradients on the same batch (a Keras file's on
+    ``keras_backend``, as in ``convert``); where they differ, the diagnosis names the mistake
+    when applying it to ``a`` reproduces ``b``."""
     from ..result import compare_tensors
     from . import structure
     from .diagnose import diagnose_port
     from ..sequential import Sequential
 
+    keras = keras_framework(keras_backend)
     ck_a, ck_b = formats.read_checkpoint(a), formats.read_checkpoint(b)
+    _check_keras_choice(keras, (ck_a.framework, ck_b.framework))
     stated = model is not None or layers is not None or options
     port_model = None
     if stated:
@@ -595,19 +665,20 @@ def check_port(a: str, b: str, model: str | None = None, layers: str | None = No
         notes += more
     dtype = "float64" if "float64" in (_dtype(ck_a), _dtype(ck_b)) else "float32"
     notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
+    notes += _keras_side_notes(keras)
     side_a = read_side(ck_a, seq, dtype)
     side_b = read_side(ck_b, port_model or seq, dtype)
     weights = compare_tensors({k: ("weight", v) for k, v in side_a.canonical.items()},
                               {k: ("weight", v) for k, v in side_b.canonical.items()},
                               (os.path.basename(a), os.path.basename(b)), dtype)
-    table = compare_sides(side_a, side_b, seed, batch_size, model_b=port_model)
+    table = compare_sides(side_a, side_b, seed, batch_size, model_b=port_model, keras=keras)
     findings = []
     if not (weights["ok"].all() and table["ok"].all()):
         torch_tensors = side_a.tensors if side_a.framework == "torch" else None
         findings = diagnose_port(seq, side_a.canonical, side_b.canonical, dtype,
                                  torch_tensors=torch_tensors, port_model=port_model)
         findings = [_in_file_keys(f, side_a, side_b) for f in findings]
-    return PortCheck(a, b, seq, dtype, notes, weights, table, findings)
+    return PortCheck(a, b, seq, dtype, notes, weights, table, findings, keras)
 
 
 def _in_file_keys(finding, *sides):

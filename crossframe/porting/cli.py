@@ -4,6 +4,7 @@
     crossframe convert lstm.pt lstm.keras --steps 5   # and train both 5 steps from it
     crossframe convert w.weights.h5 w.pt --layers "lstm(units=64); dense(units=10)" --input 20x16
     crossframe convert --check model.pt by_hand.weights.h5  # is this hand-made port right?
+    crossframe convert model.pt model.weights.h5 --keras-backend jax   # verified on Keras/JAX
 
 Exit 0: verified within the tolerance table (the file written); 1: a mismatch (nothing
 written; with --check, the diagnosis says why); 2: bad input, one line (a key report first
@@ -41,6 +42,10 @@ def configure(p) -> None:
     p.add_argument("--lr", type=float, default=None, help="with --steps")
     p.add_argument("--seed", type=int, default=0, help="seed of the verification batch")
     p.add_argument("--batch-size", type=int, default=None, help="rows in that batch")
+    p.add_argument("--keras-backend", default=None, metavar="BACKEND",
+                   help="verify the Keras side on this backend: tensorflow, jax or torch (or "
+                   "keras-jax, ...); default this process' KERAS_BACKEND, tensorflow where "
+                   "unset. The file written is the same whichever verifies it")
     p.add_argument("--force", action="store_true", help="overwrite DST")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -62,7 +67,8 @@ def main(args, extra) -> int:
     check_seed(args.seed)
     options = _options(args, extra)
     common = dict(model=args.model, layers=args.layers, input_shape=args.input,
-                  options=options, seed=args.seed, batch_size=args.batch_size)
+                  options=options, seed=args.seed, batch_size=args.batch_size,
+                  keras_backend=args.keras_backend)
     try:
         if args.check is not None:
             if args.src or args.dst:
@@ -95,7 +101,8 @@ def _report_convert(result, as_json: bool) -> int:
     if as_json:
         out = dict(ok=result.ok, written=result.written, src=result.src, dst=result.dst,
                    model=result.model.text(), input=list(result.model.input_shape),
-                   dtype=result.dtype, notes=result.notes, alternatives=result.alternatives,
+                   dtype=result.dtype, keras=result.keras, notes=result.notes,
+                   alternatives=result.alternatives,
                    keys=result.keys, table=table_records(result.table))
         if result.trajectory is not None:
             out["trajectory"] = table_records(result.trajectory)
@@ -146,7 +153,7 @@ def _report_check(check, as_json: bool) -> int:
                 for f in check.findings]
     if as_json:
         emit(json.dumps(dict(ok=check.ok, a=check.a, b=check.b, model=check.model.text(),
-                             dtype=check.dtype, notes=check.notes,
+                             dtype=check.dtype, keras=check.keras, notes=check.notes,
                              weights=table_records(check.weights),
                              table=table_records(check.table), findings=findings), indent=1))
         return 0 if check.ok else 1

@@ -141,3 +141,43 @@ def torch_loads(path_tensors: dict[str, np.ndarray], model, dtype: str) -> None:
     module = torch_module(model, dtype)
     module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in path_tensors.items()},
                            strict=True)
+
+
+def keras_loads_on(framework: str, path: str, model, kind: str, dtype: str
+                   ) -> dict[str, np.ndarray]:
+    """``keras_loads`` on the backend of ``framework`` (``"keras"``, ``"keras-jax"``, ...): in
+    this process where that is its backend, else in that backend's worker process
+    (crossframe.keras_backends), which rebuilds the model from its recipe."""
+    from .. import frameworks, keras_backends
+
+    if not frameworks.elsewhere(framework):
+        return keras_loads(path, model, kind, dtype)
+    return keras_backends.call(keras_backends.backend_of(framework),
+                               f"{__name__}:_keras_loads_recipe", os.path.abspath(path),
+                               keras_backends.portable(model), kind, dtype)
+
+
+def _keras_loads_recipe(path: str, recipe: tuple, kind: str, dtype: str):
+    from ..keras_backends import rebuild
+
+    return keras_loads(path, rebuild(recipe), kind, dtype)
+
+
+def keras_forward(path: str, recipe: tuple, kind: str, dtype: str, x: np.ndarray,
+                  training: bool = False) -> np.ndarray:
+    """The printed Keras model of ``recipe`` (``keras_backends.portable``) with the file at
+    ``path`` loaded by Keras' own ``load_weights``, called on ``x`` (N, ...): its output as a
+    NumPy array, on this process' backend. A module-level function, so that
+    ``keras_backends.call(backend, "crossframe.porting.native:keras_forward", ...)`` runs it on
+    another backend: Keras' loader and forward alone, no crossframe engine."""
+    from ..keras_backends import rebuild
+    from ..keras_impl.backend import to_numpy
+
+    net = keras_model(rebuild(recipe), dtype)
+    with tempfile.TemporaryDirectory() as folder:
+        ending = ".weights.h5" if kind == "weights.h5" else ".keras"
+        link = os.path.join(folder, "model" + ending)
+        os.symlink(os.path.abspath(path), link)
+        with _keras_config():
+            net.load_weights(link)
+    return np.asarray(to_numpy(net(np.asarray(x, dtype=dtype), training=training)))

@@ -10,7 +10,9 @@ canonical weights, a random batch and a random upstream gradient, at two sizes a
 second with square kernels where the layer has them, so a transposed one cannot hide behind a
 shape error), inside the scratch runner that checks every shape and dtype. Its output, every
 parameter gradient and the input gradient are compared with torch's, Keras' and the textbook
-scratch's.
+scratch's (``references``; Keras on another backend, ``keras-jax`` or ``keras-torch``, runs in a
+worker process of its own, crossframe.keras_backends, built there from the model's recipe: the
+learner's class stays the scratch side, in this process).
 
 Where a tensor differs, the diagnosis says why, and only what it can prove:
 
@@ -52,7 +54,39 @@ from .native import kind_of
 from .native import runner as native_runner
 
 REFERENCES = ("torch", "keras", "scratch")
+# what a learner may name as references: check's --frameworks names (Keras on a named backend
+# runs in a worker of its own, from the model's recipe: the learner's class is never sent there)
+KNOWN_REFERENCES = (*frameworks.FRAMEWORKS, *frameworks.VARIANTS)
 COLUMNS = ["case", "tensor", "shape", "max_rel", "tol", "ok", "diagnosis", "fix"]
+
+
+def check_references(references) -> tuple[str, ...]:
+    """The references to verify against, each known (``crossframe check --frameworks``
+    names: ``keras-jax`` is Keras on JAX), in order, repeats dropped. InputError for an unknown
+    name (with the closest known one) or none at all."""
+    from ..errors import did_you_mean
+
+    if isinstance(references, str):
+        references = references.split(",")
+    names = [str(n).strip() for n in references]
+    if not names or any(not n for n in names):
+        raise InputError(f"--against {','.join(names)!r}: name one reference or more",
+                         "e.g. --against keras-jax, or --against torch,keras,scratch")
+    for n in names:
+        if n not in KNOWN_REFERENCES:
+            raise InputError(f"--against: unknown reference '{n}'",
+                             did_you_mean(n, KNOWN_REFERENCES))
+    return tuple(dict.fromkeys(names))
+
+
+def reference_names(references) -> str:
+    """'torch, Keras and crossframe's scratch', 'Keras on jax (keras-jax)': what the summary
+    says was checked against."""
+    said = {"torch": "torch", "keras": "Keras", "scratch": "crossframe's scratch",
+            "scratch-fast": "crossframe's fast scratch",
+            **{k: f"Keras on {k.split('-', 1)[1]} ({k})" for k in frameworks.KERAS_NAMED}}
+    words = [said[r] for r in references]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 # --- the cases ---------------------------------------------------------------------------------
@@ -280,8 +314,15 @@ def self_consistency(case, cls, learner: Result, timeout: float | None = None
 
     import crossframe.frameworks as fw
     original = fw.build
-    fw.build = lambda framework, model, dtype: frameworks.engine("scratch").build(
-        model, dtype, {model.layers[0].decl.name: cls})
+
+    def learners_build(framework, model, dtype):
+        """The learner's class where a scratch model is built; any other framework (a Keras
+        backend's worker builds its own from the recipe) as it was."""
+        if frameworks.base(framework) != "scratch":
+            return original(framework, model, dtype)
+        return frameworks.engine("scratch").build(model, dtype,
+                                                  {model.layers[0].decl.name: cls})
+    fw.build = learners_build
     try:
         with time_limit(timeout):
             estimates = numerical_gradients(case, coords_per_tensor=12)
@@ -349,12 +390,15 @@ def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | N
            references=REFERENCES, timeout: float | None = 60.0, **options) -> pd.DataFrame:
     """A learner's layer (a file path, module, class, instance or (forward, backward) pair)
     against the references; one row per case and tensor (see the module docstring).
+    ``references``: the frameworks compared with (``check_references``: ``"keras-jax"`` runs
+    Keras on JAX in a worker process of its own); InputError for an unknown one.
     ``timeout``: seconds one run of the learner's layer may take (None: no limit).
     ``attrs["ok"]``: every tensor matches; ``attrs["summary"]``: one line; ``attrs["error"]``:
     an error in the learner's code, with their file and line."""
     from ..runner import check_dtype
 
     check_dtype(dtype)
+    references = check_references(references)
     decl = get_layer(layer)
     target = load_file(obj, name) if isinstance(obj, str) else from_object(obj)
     cases = build_cases(decl, options, dtype, seed)
@@ -377,7 +421,7 @@ def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | N
         except (LearnerError, ProtocolError) as err:
             errors[i] = _message(err, decl.name)
     if not ran:
-        return _failed(decl, target, errors, dtype)
+        return _failed(decl, target, errors, dtype, references)
     cases = [c for _, c, _ in ran]
     learners = [r for _, _, r in ran]
     refs, tables = [], []
@@ -439,7 +483,8 @@ def verify(obj, layer: str, dtype: str = "float64", seed: int = 1, name: str | N
     frame = frame.reset_index(drop=True)
     ok = bool(frame["ok"].all())
     frame.attrs.update(ok=ok, layer=decl.name, target=target.name, error="",
-                       summary=_summary(decl, target, frame, ok))
+                       references=list(references),
+                       summary=_summary(decl, target, frame, ok, references))
     return frame
 
 
@@ -463,21 +508,23 @@ def _not_finite(result: Result, tensor: str) -> str:
     return f"{' and '.join(p for p in parts if p)} of {a.size} values"
 
 
-def _failed(decl, target, errors: dict[int, str], dtype: str) -> pd.DataFrame:
+def _failed(decl, target, errors: dict[int, str], dtype: str, references=REFERENCES
+            ) -> pd.DataFrame:
     """The table of a learner whose code raised in every case: one (error) row per case."""
     message = next(iter(errors.values()))
     frame = pd.DataFrame([dict(case=i + 1, tensor="(error)", shape="", max_rel=np.inf,
                                tol=tolerance(dtype).rel, ok=False, diagnosis=m, fix="")
                           for i, m in errors.items()], columns=COLUMNS)
     frame.attrs.update(ok=False, layer=decl.name, target=target.name, error=message,
+                       references=list(references),
                        summary=f"{target.name} as {decl.title}: {message}")
     return frame
 
 
-def _summary(decl, target, frame, ok) -> str:
+def _summary(decl, target, frame, ok, references=REFERENCES) -> str:
     if ok:
-        return (f"{target.name} computes {decl.title}: every output and gradient matches torch, "
-                f"Keras and crossframe's scratch in {frame['case'].nunique()} cases "
+        return (f"{target.name} computes {decl.title}: every output and gradient matches "
+                f"{reference_names(references)} in {frame['case'].nunique()} cases "
                 f"(worst {frame['max_rel'].max():.1e})")
     bad = frame[~frame["ok"]]
     tensors = bad["tensor"].nunique()
@@ -492,4 +539,4 @@ def _summary(decl, target, frame, ok) -> str:
             + "; ".join(f"{', '.join(names)}: {d}" for d, names in by_diagnosis.items()))
 
 
-__all__ = ["verify", "build_cases", "diagnose"]
+__all__ = ["verify", "build_cases", "diagnose", "check_references"]

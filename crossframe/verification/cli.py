@@ -3,6 +3,7 @@
     crossframe verify --template lstm > my_lstm.py      a skeleton to fill in
     crossframe verify my_lstm.py --layer lstm           check it, and say which mistake it made
     crossframe verify my_conv.py --layer conv2d --strides 2 --padding same --json
+    crossframe verify my_lstm.py --layer lstm --against keras-jax,keras-torch
 
 The file defines ``forward(params, x) -> (y, cache)`` and ``backward(params, cache, dy) ->
 (grads, dx)``, or a class with those two methods (``--name`` picks one of several); layer
@@ -31,6 +32,10 @@ def configure(p) -> None:
     p.add_argument("--name", default=None, help="the class, where the file has several")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
     p.add_argument("--seed", type=int, default=1, help="seed of weights and batches")
+    p.add_argument("--against", default=None, metavar="NAMES",
+                   help="the references, comma-separated, as check's --frameworks names them: "
+                   "scratch, torch, keras (this process' KERAS_BACKEND), keras-tensorflow, "
+                   "keras-jax, keras-torch (default torch,keras,scratch)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="the longest one run of your layer may take (default 60)")
     p.add_argument("--json", action="store_true", help="print JSON rows")
@@ -56,15 +61,19 @@ def main(args, extra) -> int:
     if not (args.timeout > 0 and args.timeout < 1e6):
         raise InputError(f"--timeout {args.timeout:g} must be a positive number of seconds",
                          "pass e.g. --timeout 120")
+    from . import REFERENCES, check_references
+
+    references = REFERENCES if args.against is None else check_references(args.against)
     decl = get(args.layer)
     options = model_options(types.SimpleNamespace(name=decl.name, options=decl.options), extra)
     from . import verify
 
     table = verify(args.file, decl.name, dtype=args.dtype, seed=args.seed, name=args.name,
-                   timeout=args.timeout, **options)
+                   timeout=args.timeout, references=references, **options)
     if args.json:
         emit(json.dumps({"ok": table.attrs["ok"], "summary": table.attrs["summary"],
-                         "error": table.attrs["error"], "rows": table_records(table)},
+                         "error": table.attrs["error"], "references": list(references),
+                         "rows": table_records(table)},
                         indent=1))
         return 0 if table.attrs["ok"] else 1
     emit(table.attrs["summary"])

@@ -33,9 +33,12 @@ def load_weights(model, weights: dict[str, np.ndarray]) -> None:
 
 
 def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "train",
-              compiled: bool = False, backward: bool = True):
+              compiled: bool | None = None, backward: bool = True):
     """A closure running one forward (+ backward) pass (eager, or compiled: ``tf.function``
-    on TensorFlow, ``jax.jit`` on JAX; torch runs eagerly).
+    on TensorFlow, ``jax.jit`` on JAX, kept on the model for the next batch of the same
+    shapes; torch runs eagerly). ``compiled=None``: the backend's own default, as Keras' ``fit``
+    has it: compiled on JAX (an eager JAX pass retraces every op of a recurrent layer's
+    ``lax.scan`` on each call: about 3 s for the lstm preset here), eager elsewhere.
 
     Returns (outputs, loss, param grads, input grads) as backend tensors, params in
     ``trainable`` order."""
@@ -46,11 +49,15 @@ def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "tr
     training = mode == "train"
     watched = [k for k, v in inputs.items() if v.dtype.kind == "f"]   # ids have no gradient
 
-    def forward(x):
+    def forward(x, target, upstream):
         outputs = model(x, training=training)
-        return outputs, compute(loss, outputs, t_target, t_up, dtype)
+        return outputs, compute(loss, outputs, target, upstream, dtype)
 
-    return value_and_grad(model, forward, t_in, watched, compiled, backward)
+    if compiled is None:
+        compiled = BACKEND == "jax"
+    key = (loss.text(), dtype, mode, backward, tuple(watched), tuple(t_in), target is None)
+    return value_and_grad(model, forward, t_in, t_target, t_up, watched, compiled, backward,
+                          key)
 
 
 def dense(g) -> np.ndarray:
@@ -66,7 +73,10 @@ def dense(g) -> np.ndarray:
 
 def run_step(model, weights, inputs, target, upstream, loss, dtype: str, mode: str = "train",
              backward: bool = True):
-    """Return (outputs, loss, param grads, input grads, state), NumPy, in Keras names."""
+    """Return (outputs, loss, param grads, input grads, state), NumPy, in Keras names.
+
+    On JAX the pass is ``jax.jit``-compiled, once per model and shapes (``make_step``'s
+    default); TensorFlow and torch run eagerly."""
     load_weights(model, weights)
     outputs, value, grads, input_grads = make_step(model, inputs, target, upstream, loss, dtype,
                                                    mode, backward=backward)()

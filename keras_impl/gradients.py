@@ -1,10 +1,11 @@
 """One forward + backward pass of a Keras model, with the backend's own gradient mechanism.
 
-    step = value_and_grad(model, forward, inputs, watched, compiled=False)
+    step = value_and_grad(model, forward, inputs, target, upstream, watched, compiled=False)
     outputs, value, param_grads, input_grads = step()
 
-``forward(inputs) -> (outputs, loss value)`` calls the model (and the loss) in ``keras.ops``;
-``inputs`` is a dict of backend tensors, ``watched`` the names of those to differentiate (the
+``forward(inputs, target, upstream) -> (outputs, loss value)`` calls the model (and the loss) in
+``keras.ops``; ``inputs`` is a dict of backend tensors, ``target`` a tensor or None,
+``upstream`` a dict of tensors, ``watched`` the names of the inputs to differentiate (the
 floating ones: ids have no gradient). Parameter gradients come in ``model.trainable_variables``
 order; a variable the loss does not reach gets zeros. The three mechanisms:
 
@@ -12,7 +13,8 @@ order; a variable the loss does not reach gets zeros. The three mechanisms:
 - JAX: ``jax.value_and_grad`` of a pure function of the variables' values, run in a
   ``keras.StatelessScope`` (what ``Model.stateless_call`` does), the updated non-trainable
   variables (BatchNorm's moving statistics) assigned back after the pass; ``jax.jit`` when
-  ``compiled``;
+  ``compiled``, the compiled function kept on the model under ``key`` (what ``forward``
+  computes: loss, dtype, mode, which inputs) so the next batch of the same shapes reuses it;
 - torch: ``torch.autograd.grad`` over the variables' ``torch.nn.Parameter`` values and the
   watched inputs (``compiled`` runs eagerly: nothing to compile).
 """
@@ -21,10 +23,13 @@ from __future__ import annotations
 from .backend import BACKEND, keras
 
 
-def value_and_grad(model, forward, inputs: dict, watched: list, compiled: bool = False,
-                   backward: bool = True):
-    make = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}[BACKEND]
-    return make(model, forward, inputs, watched, compiled, backward)
+def value_and_grad(model, forward, inputs: dict, target, upstream: dict, watched: list,
+                   compiled: bool = False, backward: bool = True, key=None):
+    if BACKEND == "jax":
+        return _jax(model, forward, inputs, target, upstream, watched, compiled, backward, key)
+    make = {"tensorflow": _tensorflow, "torch": _torch}[BACKEND]
+    return make(model, lambda x: forward(x, target, upstream), inputs, watched, compiled,
+                backward)
 
 
 def _tensorflow(model, forward, inputs, watched, compiled, backward):
@@ -46,27 +51,34 @@ def _tensorflow(model, forward, inputs, watched, compiled, backward):
     return tf.function(step) if compiled else step
 
 
-def _jax(model, forward, inputs, watched, compiled, backward):
+def _jax(model, forward, inputs, target, upstream, watched, compiled, backward, key):
     import jax
 
     trainable = list(model.trainable_variables)
     others = list(model.non_trainable_variables)
+    fixed = {k: v for k, v in inputs.items() if k not in watched}     # ids: not differentiated
 
-    def pure(values, xs, other_values):
+    def pure(values, xs, other_values, fixed, target, upstream):
         mapping = list(zip(trainable, values)) + list(zip(others, other_values))
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            outputs, value = forward({**inputs, **dict(zip(watched, xs))})
+            outputs, value = forward({**fixed, **dict(zip(watched, xs))}, target, upstream)
         updated = [scope.get_current_value(v) for v in others]
         updated = [u if u is not None else o for u, o in zip(updated, other_values)]
         return value, (outputs, updated)
 
     run = jax.value_and_grad(pure, argnums=(0, 1), has_aux=True) if backward else pure
     if compiled:
-        run = jax.jit(run)
+        cache = model.__dict__.setdefault("_crossframe_jit", {})
+        if key is None or key not in cache:
+            run = jax.jit(run)
+            if key is not None:
+                cache[key] = run
+        else:
+            run = cache[key]
 
     def step():
         got = run([v.value for v in trainable], [inputs[k] for k in watched],
-                  [v.value for v in others])
+                  [v.value for v in others], fixed, target, upstream)
         if backward:
             (value, (outputs, updated)), (grads, input_grads) = got
         else:

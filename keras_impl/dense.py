@@ -9,16 +9,31 @@ from __future__ import annotations
 from crossframe import activations as A
 from crossframe import layers as L
 
-from .backend import keras
+from .backend import BACKEND, keras
+
+
+def hard_sigmoid_relu6(x):
+    """Keras 3's hard_sigmoid, relu6(x + 3) / 6, in keras.ops: for the torch backend.
+
+    Keras 3.15's torch ``hard_sigmoid`` (keras/src/backend/torch/nn.py) is
+    ``torch.nn.functional.hardsigmoid``, whose CPU backward (torch 2.13, ATen's
+    hardsigmoid_backward) multiplies the gradient by a float32 1/6 also in float64:
+    dL/dx off by 2.98e-8 relative (measured, the forward exact). ``ops.relu6`` is torch's
+    hardtanh, whose backward only masks: the same values and kinks, the gradient exact (as
+    torch_impl's HardSigmoid). parity_tests/test_keras_backends.py pins the upstream one."""
+    return keras.ops.relu6(x + 3.0) / 6.0
 
 
 def _activation(name: str, opts: dict | None = None):
     """What Keras' ``activation=`` gets: the name where Keras' own function is exact in float64,
     else the table's exact callable (leaky_relu, gelu: TensorFlow rounds their constants to
-    float32; hard_sigmoid_keras2: Keras 3 has no such name)."""
+    float32; hard_sigmoid_keras2: Keras 3 has no such name), and on the torch backend
+    ``hard_sigmoid_relu6`` for hard_sigmoid (torch's own has a float32 1/6 in its backward)."""
     spec = A.get(name)
     if spec.name in ("leaky_relu", "gelu", "hard_sigmoid_keras2"):
         return spec.keras_fn(opts)
+    if spec.name == "hard_sigmoid" and BACKEND == "torch":
+        return hard_sigmoid_relu6
     if spec.options and spec.resolve(opts) != spec.resolve():
         return spec.keras_fn(opts)
     return spec.keras_name

@@ -28,8 +28,6 @@ from crossframe import layers as L
 
 from functools import lru_cache
 
-from crossframe import activations as A
-
 from .backend import keras
 from .dense import _activation
 
@@ -37,12 +35,13 @@ from .dense import _activation
 @lru_cache(maxsize=None)
 def keras_activation(name: str):
     """What the layer's ``activation=`` gets: Keras' own name where it is exact in float64,
-    else the table's exact callable as a named, registered function (Bidirectional copies its
-    layer through get_config / from_config, which cannot carry a lambda)."""
-    got = _activation(name)
-    if isinstance(got, str):
-        return got
-    fn = A.get(name).keras_fn()
+    else the exact callable of keras_impl.dense._activation (the table's; on the torch backend
+    hard_sigmoid_relu6 for hard_sigmoid, the recurrent_activation too) as a named, registered
+    function (Bidirectional copies its layer through get_config / from_config, which cannot
+    carry a lambda)."""
+    fn = _activation(name)
+    if isinstance(fn, str):
+        return fn
 
     def activation(x):
         return fn(x)

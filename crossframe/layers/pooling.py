@@ -47,6 +47,12 @@ AVERAGE_SAME_NOTE = (
     "the real count and matches Keras where the pads are symmetric. Where they are not, "
     "torch_impl averages the zero-padded input and divides by the same pool of a padded "
     "ones-mask: mean(pad(x)) / mean(pad(1)) = sum(real x) / count(real x).")
+KERAS_TORCH_SAME_NOTE = (
+    "Keras 3.15 on the torch backend pads asymmetric 'same' pads itself by replicating the "
+    "edge and then averages over the whole window, counting the edge twice ([1..8], k=3, "
+    "s=2: 7.67 where TensorFlow and JAX give 7.5). keras_impl's average pools on torch "
+    "(keras_impl/pooling.py, RealCountSame) zero-pad and divide by the pooled ones-mask as "
+    "torch_impl does; parity_tests/test_keras_backends.py pins Keras' own result.")
 TIES_NOTE = (
     "Ties (ReLU zeros make them common): the whole gradient of a window goes to its FIRST "
     "maximum in row-major window order, in scratch, torch and TensorFlow (measured for 2-D, "
@@ -256,7 +262,7 @@ class AveragePooling2D(Pool2D):
         "overlap; what lands on a pad is dropped")
     notes = ("Floor semantics (torch ceil_mode=False, Keras padding='valid'): rows and columns "
              "that do not fill a window are unused and get a zero gradient.",
-             SAME_NOTE, AVERAGE_SAME_NOTE)
+             SAME_NOTE, AVERAGE_SAME_NOTE, KERAS_TORCH_SAME_NOTE)
 
 
 class MaxPooling1D(Pool1D):
@@ -290,7 +296,7 @@ class AveragePooling1D(Pool1D):
     notes = (
         "Pools the length axis L, never the channels; a sequence (N, T, D) is transposed to "
         "(N, D, T) for torch by the torch module.",
-        SAME_NOTE, AVERAGE_SAME_NOTE)
+        SAME_NOTE, AVERAGE_SAME_NOTE, KERAS_TORCH_SAME_NOTE)
 
 
 # --- the global pools ------------------------------------------------------------------------

@@ -14,12 +14,26 @@ it, with one Keras-specific care for float64 models (measured, see the table's n
 So in float64 every setting is handed over as a NumPy float64 scalar (``tf.cast`` keeps those
 exact) and the learning rate as a callable returning one (a callable is not put in a Variable).
 In float32 the Python floats are what Keras rounds them to anyway.
+
+The same holds on every backend (crossframe.keras_backends). On JAX the optimizers run
+eagerly and assign their variables in place (``JaxOptimizer``: the generic update steps, its
+``jax.lax.cond`` only for gradient accumulation, unused here), and as pure functions under
+``jax.jit`` (``Trainer(compiled=True)``, the default there: see ``Trainer``); on torch Keras
+swaps in its own ``torch._foreach_*`` twins (keras/src/backend/torch/optimizers), which take
+the NumPy float64 settings as Python doubles. A float64 setting stays float64 in ``ops``
+arithmetic on JAX and torch only with keras_impl.backend's promotion fix (applied on import),
+and a scalar multiplied in by hand must be a tensor of the model's dtype: torch's
+``convert_to_tensor`` makes a NumPy float64 scalar floatx (float32). One setting differs by
+backend inside Keras itself: Nadam's ``ops.cast(0.96, float64)`` rounds through float32 on
+TensorFlow only (crossframe.training.config, the nadam row). Measured:
+parity_tests/test_training_backends.py (keras-jax and keras-torch against keras on TensorFlow,
+torch and scratch, every step).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .backend import keras, tf
+from .backend import BACKEND, keras, to_numpy
 from .engine import load_weights, make_step, trainable, variables
 
 
@@ -33,46 +47,130 @@ def build(config, dtype: str):
                                                                 **kwargs)
 
 
+ops = keras.ops
+
+
+def _dense(g):
+    """A gradient as one tensor: TensorFlow hands an embedding table's as tf.IndexedSlices
+    (the rows hit), which ``tf.convert_to_tensor`` sums into the table; other backends' are
+    tensors already."""
+    if type(g).__name__ == "IndexedSlices":
+        from .backend import tf
+
+        return tf.convert_to_tensor(g)
+    return g
+
+
+def _numpy(variable) -> np.ndarray:
+    """A variable's value as a NumPy copy. On TensorFlow by ``Variable.numpy()``: to_numpy's
+    ``np.array`` of a tf.Variable goes through its ``__array__`` without ``copy`` (a
+    DeprecationWarning under NumPy 2 at every read)."""
+    if BACKEND == "tensorflow":
+        return variable.numpy().copy()
+    return to_numpy(variable).copy()
+
+
 class Trainer:
     """A Keras model, loaded once, and a keras.optimizers optimizer over its variables.
 
     The model keeps its own weights between steps; ``weights()`` reads them back.
-        step(inputs, target) -> loss    one forward + backward under GradientTape (the engine's
-                                        ``make_step``, the pass ``crossframe check`` verifies),
-                                        then ``optimizer.apply_gradients``; the loss is the one
-                                        before the update
+        step(inputs, target) -> loss    one forward + backward by the backend's own gradient
+                                        (the engine's ``make_step``, the pass ``crossframe
+                                        check`` verifies), then ``optimizer.apply_gradients``;
+                                        the loss is the one before the update
         weights() -> {path: array}      every variable by path (``dense1/kernel``)
         predict(inputs) -> {output: array}
     A coupled weight decay (L2 in the gradient), for which Keras' optimizers have no argument,
     is added to each gradient before ``apply_gradients``: g + wd p.
+
+    ``compiled`` (JAX only; default: on JAX) runs that same step, ``make_step`` and
+    ``apply_gradients``, under ``jax.jit`` in a ``keras.StatelessScope`` over every model and
+    optimizer variable, the new values assigned after it: how Keras' own ``fit`` trains on JAX
+    (keras/src/backend/jax/trainer.py: ``stateless_call`` + ``stateless_apply`` under jit).
+    Eager JAX compiles every primitive of every shape on first use and retraces a recurrent
+    layer's ``lax.scan`` at every call: a first mlp_bn step took ~20 s and each LSTM step
+    ~2.5 s on a loaded 2-core machine, against one compilation per input shape here.
     """
 
-    def __init__(self, model, weights: dict, config, loss: str, dtype: str):
+    def __init__(self, model, weights: dict, config, loss: str, dtype: str,
+                 compiled: bool | None = None):
         load_weights(model, weights)
         self.model, self.loss, self.dtype = model, loss, dtype
         self.params = list(trainable(model).values())
         self.optimizer = build(config, dtype)
-        self.l2 = config.by_hand("keras").get("coupled_weight_decay", 0.0)
+        self.compiled = BACKEND == "jax" if compiled is None else bool(compiled)
+        if self.compiled and BACKEND != "jax":
+            raise ValueError(f"a compiled training step runs on JAX, not {BACKEND}")
+        self._jitted = self._jitted_predict = None
+        l2 = config.by_hand("keras").get("coupled_weight_decay", 0.0)
+        # a tensor of the model's dtype: ops.multiply(p, np.float64(wd)) on torch converts the
+        # scalar to floatx (float32) first, which moved mlp by 1.3e-11 in 3 momentum steps
+        self.l2 = ops.convert_to_tensor(np.asarray(l2, dtype=dtype)) if l2 else None
 
     def step(self, inputs: dict, target) -> np.ndarray:
+        if self.compiled:
+            return self._compiled_step(inputs, target)
+        return to_numpy(self._step(inputs, target))
+
+    def _step(self, inputs: dict, target):
+        """make_step, the coupled decay, apply_gradients; the loss (a backend tensor)."""
         _, value, grads, _ = make_step(self.model, inputs, target, {}, self.loss, self.dtype)()
-        if self.l2:  # what keras.regularizers.L2(l2 / 2) on every weight adds to the gradient
-            wd = np.float64(self.l2) if self.dtype == "float64" else self.l2
-            grads = [tf.convert_to_tensor(g) + wd * p.value for g, p in zip(grads, self.params)]
+        if self.l2 is not None:  # what keras.regularizers.L2(l2 / 2) on every weight adds
+            grads = [ops.add(_dense(g), ops.multiply(p.value, self.l2))
+                     for g, p in zip(grads, self.params)]
         self.optimizer.apply_gradients(zip(grads, self.params))
-        return np.asarray(value)
+        return value
+
+    def _compiled_step(self, inputs: dict, target) -> np.ndarray:
+        """``_step`` as a pure function of every variable's value, jitted once per trainer
+        (and traced again by JAX for a new input shape)."""
+        if self._jitted is None:
+            import jax
+
+            if not self.optimizer.built:
+                self.optimizer.build(self.params)
+            self._held = list(self.model.variables) + list(self.optimizer.variables)
+
+            def pure(values, inputs, target):
+                with keras.StatelessScope(state_mapping=list(zip(self._held, values))) as scope:
+                    value = self._step(inputs, target)
+                new = [scope.get_current_value(v) for v in self._held]
+                return value, [old if n is None else n for n, old in zip(new, values)]
+
+            self._jitted = jax.jit(pure)
+        value, new = self._jitted([v.value for v in self._held], inputs, target)
+        for variable, updated in zip(self._held, new):
+            variable.assign(updated)
+        return to_numpy(value)
 
     def weights(self) -> dict:
-        return {path: v.numpy().copy() for path, v in variables(self.model).items()}
+        return {path: _numpy(v) for path, v in variables(self.model).items()}
 
     def state(self) -> dict:
         """The non-trainable variables (running statistics), by path."""
         own = trainable(self.model)
-        return {p: v.numpy().copy() for p, v in variables(self.model).items() if p not in own}
+        return {p: _numpy(v) for p, v in variables(self.model).items() if p not in own}
 
     def predict(self, inputs: dict) -> dict:
-        outputs = self.model({k: tf.constant(v) for k, v in inputs.items()}, training=False)
-        return {k: np.asarray(v) for k, v in outputs.items()}
+        """The model's outputs in inference mode (``compiled``: under ``jax.jit``, a pure
+        function of the variables' values, as the step)."""
+        if self.compiled:
+            if self._jitted_predict is None:
+                import jax
+
+                held = list(self.model.variables)
+
+                def pure(values, inputs):
+                    with keras.StatelessScope(state_mapping=list(zip(held, values))):
+                        return self.model(inputs, training=False)
+
+                self._jitted_predict = (held, jax.jit(pure))
+            held, run = self._jitted_predict
+            outputs = run([v.value for v in held], inputs)
+        else:
+            outputs = self.model({k: ops.convert_to_tensor(v) for k, v in inputs.items()},
+                                 training=False)
+        return {k: to_numpy(v) for k, v in outputs.items()}
 
     # -- the optimizer's running state (crossframe.training.handover translates it) -----------
     def _optimizer_variables(self) -> tuple[dict, dict]:
@@ -113,10 +211,10 @@ class Trainer:
         """
         slots, scalars = self._optimizer_variables()
         paths = list(trainable(self.model))
-        return {"iterations": int(self.optimizer.iterations.numpy()),
-                "slots": {attr: {p: v.numpy().copy() for p, v in zip(paths, variables)}
+        return {"iterations": int(_numpy(self.optimizer.iterations)),
+                "slots": {attr: {p: _numpy(v) for p, v in zip(paths, variables)}
                           for attr, variables in slots.items()},
-                "scalars": {attr: v.numpy().copy() for attr, v in scalars.items()}}
+                "scalars": {attr: _numpy(v) for attr, v in scalars.items()}}
 
     def load_optimizer_state(self, state: dict) -> None:
         """Build the optimizer's variables on this model's trainable variables (``build``, as

@@ -1,4 +1,5 @@
-"""Training in all three frameworks: optimizers, trajectory parity, real training runs.
+"""Training in every framework (scratch, torch, Keras on each backend): optimizers, trajectory
+parity, real training runs.
 
     translation_table()                        optimizer settings: crossframe / torch / keras
     formula_table(), loss_table()              the update rule each library computes; losses

@@ -5,7 +5,8 @@
         defaults, the update rule each library computes, which settings make them agree, and
         the losses (from_logits, reductions).
     crossframe train MODEL --check [--optimizer NAME] [--steps K] [SETTINGS] [--json]
-        K steps (default 20) in all three from the same canonical weights on the same batches;
+        K steps (default 20) in each framework (--frameworks; default scratch, torch, keras)
+        from the same canonical weights on the same batches;
         every weight tensor compared after every step (exit 0 all within
         crossframe.tolerances.TRAJECTORY, 1 a mismatch). torch~keras is compared net of the
         documented difference, whose size is printed beside it, and split into its two
@@ -18,10 +19,16 @@
         documented formula difference, and raw where the formulas agree: exit 0 / 1).
         `crossframe.training.handover` declares each quantity under both libraries' names.
     crossframe train MODEL --epochs N [--optimizer NAME] [--lr LR] [--out DIR]
-        train on the model's data set (diabetes / digits) in all three, with a progress bar;
-        writes DIR/curves.csv (framework, epoch, split, metric, value) and DIR/curves.png (the
-        three curves overlaid). DIR defaults to runs/MODEL.
+        train on the model's data set (diabetes / digits) in each framework, with a progress
+        bar; writes DIR/curves.csv (framework, epoch, split, metric, value) and DIR/curves.png
+        (the curves overlaid). DIR defaults to runs/MODEL.
 
+--frameworks: which to run, of scratch, torch, keras (this process' Keras backend) and Keras on
+a named backend, keras-tensorflow, keras-jax, keras-torch (each in a process of its own where
+it is not this process' backend); default scratch,torch,keras. --check compares every pair
+(two or more); a keras-* side is checked against scratch with Keras' formula, as keras is, and
+against keras exactly (one formula). --handover takes two libraries (no scratch) and hands over
+both ways. --epochs trains each one named (one or more).
 Common flags: --dtype (float64), --seed (0), --batch-size; model options follow the model name
 as for ``crossframe check``. SETTINGS: any setting of the optimizer (`train --table` lists
 them with each library's argument and default): --lr, --eps, --rho, --beta1, --beta2,
@@ -42,7 +49,9 @@ import numpy as np
 from ..cliargs import add_max_memory, check_seed, emit
 from ..errors import InputError
 from .config import DECLARATIONS
-from .engines import RECURRENT_BIAS
+from .engines import RECURRENT_BIAS, TRAINABLE
+
+DEFAULT_FRAMEWORKS = ("scratch", "torch", "keras")
 
 HELP = "optimizer table, trajectory parity (--check), training runs (--epochs)"
 
@@ -61,7 +70,38 @@ SETTING_FLAGS = {
 }
 BOOLEAN_SETTINGS = ("nesterov", "centered", "amsgrad")
 # what --table refuses (it prints declarations: nothing runs); dtype and seed keep defaults
-TABLE_REFUSES = ("lr", "steps", "out", "batch_size", "init", "force", *SETTING_FLAGS)
+TABLE_REFUSES = ("lr", "steps", "out", "batch_size", "init", "force", "frameworks",
+                 *SETTING_FLAGS)
+
+
+def train_frameworks(text: str | None, at_least: int, scratch: bool = True) -> list[str]:
+    """``--frameworks scratch,keras,keras-jax`` -> the names, each one ``engines.TRAINABLE``
+    (without scratch where ``scratch`` is false), no repeats, at least ``at_least`` of them;
+    InputError otherwise. None -> the default (scratch, torch, keras)."""
+    from ..errors import did_you_mean
+
+    known = [n for n in TRAINABLE if scratch or n != "scratch"]
+    if text is None:
+        return [n for n in DEFAULT_FRAMEWORKS if n in known]
+    names = [n.strip() for n in text.split(",")]
+    if any(not n for n in names):
+        raise InputError(f"--frameworks {text!r} has an empty item",
+                         "e.g. --frameworks scratch,keras,keras-jax")
+    for n in names:
+        if n == "scratch-fast":
+            raise InputError("--frameworks scratch-fast: training's scratch already runs the "
+                             "fast kernels", "name it scratch")
+        if n not in known:
+            why = (f"--frameworks: {n} has no optimizer state to hand over" if n == "scratch"
+                   else f"--frameworks: unknown framework '{n}'")
+            raise InputError(why, did_you_mean(n, known) if n != "scratch" else
+                             "name two of " + ", ".join(known))
+    if len(set(names)) != len(names):
+        raise InputError(f"--frameworks {text!r} names one twice", "name each once")
+    if len(names) < at_least:
+        raise InputError(f"--frameworks {text!r}: name {at_least} or more different frameworks",
+                         "e.g. --frameworks " + ",".join(known[:max(at_least, 2)]))
+    return names
 
 
 def optimizer_config(args):
@@ -112,6 +152,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None,
                    help="optimizer steps of a --check run (default 20), or before and after "
                         "the hand-over of a --handover run (default 3)")
+    p.add_argument("--frameworks", default=None,
+                   help="which to run: scratch, torch, keras, keras-tensorflow, keras-jax, "
+                        "keras-torch (default scratch,torch,keras; --handover: two, no "
+                        "scratch)")
     p.add_argument("--out", default=None, help="folder for --epochs output (default runs/MODEL)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, batches, split")
@@ -159,6 +203,13 @@ def main(args, extra) -> int:
     check_dtype(args.dtype)
     check_seed(args.seed)
     config = optimizer_config(args)
+    if args.handover:
+        fws = train_frameworks(args.frameworks, 2, scratch=False)
+        if len(fws) != 2:
+            raise InputError(f"--handover hands over between two libraries (got {len(fws)}: "
+                             f"{','.join(fws)})", "e.g. --frameworks torch,keras-jax")
+    else:
+        fws = train_frameworks(args.frameworks, 2 if args.check else 1)
     if args.init is not None:
         from ..initializers import check_library
 
@@ -174,33 +225,48 @@ def main(args, extra) -> int:
             raise InputError(f"--steps {steps} must be at least 1",
                              f"pass e.g. --steps {3 if args.handover else 20}")
         if args.handover:
-            return handover(args, spec, options, config, steps)
-        return check(args, spec, options, config, steps)
-    return fit(args, options, config)
+            return handover(args, spec, options, config, steps, fws)
+        return check(args, spec, options, config, steps, fws)
+    return fit(args, options, config, fws)
 
 
-def check(args, spec, options, config, steps: int) -> int:
+def _keras_lines(fws) -> list[str]:
+    """Which Keras and backend each Keras column ran (``keras_backends.column_notes``)."""
+    from ..frameworks import base
+
+    if not any(base(fw) == "keras" for fw in fws):
+        return []
+    from ..keras_backends import column_notes
+
+    return column_notes(fws)
+
+
+def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> int:
     from ..cliargs import table_records
+    from ..frameworks import base
+    from ..keras_backends import backend_of
     from ..runner import prepare
-    from ..spec import PAIRS
     from ..tolerances import TRAJECTORY
     from .engines import two_bias_names
     from .trajectory import (SINGLE, check_finite, compare_traces, gap_shares, growth,
-                             run_sides, sides_needed)
+                             pairs_of, run_sides, sides_needed)
 
     case = prepare(spec.name, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
                    options=options, init=args.init or "canonical")
     bias = args.torch_recurrent_bias
-    two = two_bias_names(case.model)
-    labels = sides_needed(PAIRS, True) + ([SINGLE] if two and bias == "two" else [])
+    two = two_bias_names(case.model) if "torch" in fws else ()
+    pairs = pairs_of(fws)
+    labels = sides_needed(pairs, True)
+    if two and bias == "two" and {"scratch[torch]", "scratch[keras]"} <= set(labels):
+        labels.append(SINGLE)
     traces = run_sides(case, config, steps, labels, bias)
     check_finite(traces, config)
-    table = compare_traces(traces, PAIRS, args.dtype)
+    table = compare_traces(traces, pairs, args.dtype)
     shares = gap_shares(traces) if SINGLE in traces else None
     ok = bool(table["ok"].all())
     if args.json:
-        out = {"rows": table_records(table), "torch_recurrent_bias": bias,
-               "two_bias_parameters": list(two)}
+        out = {"rows": table_records(table), "frameworks": list(fws),
+               "torch_recurrent_bias": bias, "two_bias_parameters": list(two)}
         if shares is not None:
             out["gap_shares"] = table_records(shares)
         emit(json.dumps(out, indent=1))
@@ -224,14 +290,26 @@ def check(args, spec, options, config, steps: int) -> int:
                                                   "applied by crossframe's trainer)"))):
         if config.values.get(name):
             emit(f"decay:  {name}={config.values[name]:g}: {how}")
+    for line in _keras_lines(fws):
+        emit(line)
+    exact_096 = [fw for fw in fws if base(fw) == "keras" and backend_of(fw) != "tensorflow"]
+    if config.name == "nadam" and exact_096:
+        emit(f"nadam on {', '.join(exact_096)}: Keras casts 0.96 exactly on JAX and torch, "
+             "through float32 on TensorFlow, which scratch[keras] (the reference of every "
+             "Keras column) follows: those columns leave it by ~1e-10 within a few steps "
+             "(`crossframe train --table --optimizer nadam`).")
     emit("scratch~torch: the real torch run against scratch with torch's formula and torch's "
          "tensors (two recurrent biases where torch has them); scratch~keras: the same for "
-         "Keras. So each pair is exact, and the two scratch runs differ by the documented "
-         "torch~keras gap.")
-    emit("worst max_rel over all weights and the loss, by step (torch~keras net of the "
-          "documented difference, whose size is the last column):")
+         "Keras (on any backend: keras-jax and keras-torch too). So each pair is exact, and the "
+         "two scratch runs differ by the documented torch~keras gap; two Keras columns run one "
+         "formula and are compared directly.")
+    explained = "explained" in set(table["kind"])
+    emit("worst max_rel over all weights and the loss, by step" + (
+        " (torch~keras net of the documented difference, whose size is the last column):"
+        if explained else ":"))
     emit(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
-    emit(two_bias_text(two, bias, shares))
+    if "torch" in fws and any(base(fw) == "keras" for fw in fws):
+        emit(two_bias_text(two, bias, shares))
     if args.init:
         from ..initializers import init_note
 
@@ -242,7 +320,7 @@ def check(args, spec, options, config, steps: int) -> int:
     return 0 if ok else 1
 
 
-def handover(args, spec, options, config, steps: int) -> int:
+def handover(args, spec, options, config, steps: int, fws=("torch", "keras")) -> int:
     from ..cliargs import table_records
     from ..tolerances import TRAJECTORY
     from .handover import HandoverError, handover_table, summary
@@ -253,7 +331,8 @@ def handover(args, spec, options, config, steps: int) -> int:
             table = handover_table(spec.name, config=config, steps=steps, dtype=args.dtype,
                                    seed=args.seed, batch_size=args.batch_size,
                                    options=options, recurrent_bias=args.torch_recurrent_bias,
-                                   init=args.init or "canonical")
+                                   init=args.init or "canonical",
+                                   directions=(tuple(fws), tuple(fws[::-1])))
     except HandoverError as e:
         raise InputError(f"cannot hand the {config.name} state over: {e}",
                          "see `crossframe.training.handover` for what each library keeps") \
@@ -270,6 +349,8 @@ def handover(args, spec, options, config, steps: int) -> int:
     emit(f"{spec.name} {config.describe()} {args.dtype} seed={args.seed}: {steps} step{plural} "
          f"in one library, the state handed over, {steps} more in the other: {verdict} "
          f"(tol {TRAJECTORY[args.dtype].rel:g})")
+    for line in _keras_lines(fws):
+        emit(line)
     emit("worst max_rel per direction A->B and kind (roundtrip: A, then B for 0 steps, then A, "
          "against A uninterrupted; explained: A then B, against B uninterrupted, net of the "
          "documented torch~keras difference; raw: the same, nothing subtracted, where the "
@@ -281,7 +362,7 @@ def handover(args, spec, options, config, steps: int) -> int:
              f"{explained['documented'].max():.2e}")
     from .engines import two_bias_names
 
-    two = two_bias_names(spec.sequential(spec.resolve(options)))
+    two = two_bias_names(spec.sequential(spec.resolve(options))) if "torch" in fws else ()
     if two:
         emit(two_bias_text(two, args.torch_recurrent_bias))
     for r in table[~table["ok"]].head(20).itertuples():
@@ -316,16 +397,16 @@ def two_bias_text(two: tuple, bias: str, shares=None) -> str:
                    "removes that share.")
 
 
-def fit(args, options, config) -> int:
+def fit(args, options, config, fws=DEFAULT_FRAMEWORKS) -> int:
     from .engines import two_bias_names
     from .fit import final, train
 
     df, p, paths = train(args.model, args.epochs, config, args.seed, args.dtype,
                          None, args.batch_size, options, args.out, force=args.force,
                          recurrent_bias=args.torch_recurrent_bias,
-                         init=args.init or "canonical")
+                         init=args.init or "canonical", frameworks=fws)
     if args.json:
-        emit(json.dumps({"csv": paths["csv"], "png": paths["png"],
+        emit(json.dumps({"csv": paths["csv"], "png": paths["png"], "frameworks": list(fws),
                          "init": args.init or "canonical",
                          "torch_recurrent_bias": args.torch_recurrent_bias,
                           "final": final(df).to_dict(orient="index")}, indent=1))
@@ -336,7 +417,9 @@ def fit(args, options, config) -> int:
     emit(f"{args.model}: {p.config.describe()}, {args.epochs} epochs, batch {p.batch_size}, "
           f"{args.dtype}, seed {args.seed}{setup} — after the last epoch:")
     emit(final(df).to_string(float_format=lambda v: f"{v:.4f}"))
-    two = two_bias_names(p.case.model)
+    for line in _keras_lines(fws):
+        emit(line)
+    two = two_bias_names(p.case.model) if "torch" in fws else ()
     if two:
         emit(two_bias_text(two, args.torch_recurrent_bias))
     emit(f"wrote {paths['csv']} and {paths['png']}")

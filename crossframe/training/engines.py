@@ -10,9 +10,13 @@ world in canonical terms:
 
 The trainers: ``crossframe.torch_impl.optimizers.Trainer`` (torch.optim on the module's
 parameters), ``crossframe.keras_impl.optimizers.Trainer`` (``apply_gradients`` on the model's
-variables) and ``ScratchTrainer`` below (scratch's model for the gradient, scratch's optimizer
-for the update). Each builds its model once (``crossframe.frameworks.build``), loads the canonical
-weights once through the mapping, and then keeps its own weights between steps.
+variables; for Keras on a backend that is not this process', ``keras-jax`` or ``keras-torch``,
+the same trainer in that backend's worker behind ``crossframe.training.remote.RemoteTrainer``)
+and ``ScratchTrainer`` below (scratch's model for the gradient, scratch's optimizer for the
+update). Each builds its model once (``crossframe.frameworks.build``), loads the canonical
+weights once through the mapping, and then keeps its own weights between steps. Every Keras
+framework (``keras``, ``keras-tensorflow``, ``keras-jax``, ``keras-torch``) trains with the
+``keras`` mapping, formulas and scratch reference (``frameworks.base``).
 """
 from __future__ import annotations
 
@@ -93,10 +97,11 @@ def two_bias_names(model) -> tuple[str, ...]:
 
 def train_mapping(model, framework: str, recurrent_bias: str = "two"):
     """The mapping a training run steps in ``framework``, and the framework tensors it freezes:
-    torch with ``recurrent_bias="single"`` holds each recurrent bias in ``bias_ih`` alone."""
+    torch with ``recurrent_bias="single"`` holds each recurrent bias in ``bias_ih`` alone.
+    Keras on any backend steps in the ``keras`` mapping."""
     if recurrent_bias not in RECURRENT_BIAS:
         raise ValueError(f"recurrent_bias {recurrent_bias!r}: one of {RECURRENT_BIAS}")
-    mapping = model.mapping(framework)
+    mapping = model.mapping(frameworks.base(framework))
     if framework == "torch" and recurrent_bias == "single":
         return single_bias(mapping)
     return mapping, ()
@@ -106,6 +111,17 @@ TRAINERS = {
     "torch": "crossframe.torch_impl.optimizers:Trainer",
     "keras": "crossframe.keras_impl.optimizers:Trainer",
 }
+REMOTE_TRAINER = "crossframe.training.remote:RemoteTrainer"   # Keras in another backend's worker
+LIBRARIES = ("torch", "keras", *frameworks.KERAS_NAMED)          # what library_side trains
+TRAINABLE = ("scratch", *LIBRARIES)                              # what make_side trains
+
+
+def trainer_class(framework: str) -> str:
+    """``module:Class`` of ``framework``'s trainer (ValueError for one that does not train)."""
+    if framework not in LIBRARIES:
+        raise ValueError(f"framework {framework!r}: library_side trains one of {LIBRARIES}")
+    return REMOTE_TRAINER if frameworks.elsewhere(framework) else \
+        TRAINERS[frameworks.base(framework)]
 
 
 class Parameterization:
@@ -303,7 +319,8 @@ class Side:
 
 def make_side(framework: str, model, dtype: str, weights: dict, config,
               recurrent_bias: str = "two") -> Side:
-    """A ``Side`` for ``framework`` ("scratch", "torch", "keras") training the Sequential
+    """A ``Side`` for ``framework`` (one of ``TRAINABLE``: "scratch", "torch", "keras",
+    "keras-tensorflow", "keras-jax", "keras-torch") training the Sequential
     ``model`` from canonical ``weights``; scratch trains in its own parameterization with torch's
     formulas, on the fast kernels. ``recurrent_bias``: torch's two recurrent biases as they are
     ("two") or the whole bias in ``bias_ih`` with ``bias_hh`` frozen at 0 ("single")."""
@@ -314,14 +331,15 @@ def make_side(framework: str, model, dtype: str, weights: dict, config,
 
 def library_side(framework: str, model, dtype: str, weights: dict, config,
                  recurrent_bias: str = "two") -> Side:
-    """torch or keras: the real optimizer on the library's own model."""
+    """torch or a Keras framework: the real optimizer on the library's own model (in the
+    backend's worker for Keras on a backend that is not this process')."""
     mapping, frozen = train_mapping(model, framework, recurrent_bias)
     params = Parameterization(mapping, _trainable(model, weights), dtype)
     loaded = params.mapping.params_to_framework(weights)
     if frozen:
         full = model.mapping(framework).params_to_framework(weights)
         loaded.update({name: np.zeros_like(full[name]) for name in frozen})
-    module, _, cls = TRAINERS[framework].partition(":")
+    module, _, cls = trainer_class(framework).partition(":")
     kwargs = {"frozen": frozen} if frozen else {}
     trainer = getattr(importlib.import_module(module), cls)(
         frameworks.build(framework, model, dtype), loaded, config, model.loss, dtype, **kwargs)
@@ -330,9 +348,11 @@ def library_side(framework: str, model, dtype: str, weights: dict, config,
 
 def scratch_side(model, dtype: str, weights: dict, config, reference: str | None = None,
                  recurrent_bias: str = "two") -> Side:
-    """scratch (its fast kernels), or with ``reference`` ("torch" / "keras") the scratch
-    reference for that library: its formula variant, updating the tensors of its
-    parameterization (torch's with ``recurrent_bias`` as in ``library_side``)."""
+    """scratch (its fast kernels), or with ``reference`` ("torch" / "keras", or a Keras framework
+    such as "keras-jax": the keras reference) the scratch reference for that library: its
+    formula variant, updating the tensors of its parameterization (torch's with
+    ``recurrent_bias`` as in ``library_side``)."""
+    reference = None if reference is None else frameworks.base(reference)
     io = model.mapping("scratch")
     trainable = _trainable(model, weights)
     own = Parameterization(io, trainable, dtype)

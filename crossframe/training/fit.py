@@ -1,4 +1,4 @@
-"""Real training runs: a model trained on its data set in all three frameworks, same everything.
+"""Real training runs: a model trained on its data set in each framework, same everything.
 
     df = curves("mlp", epochs=20)                 # long format, writes nothing
     paths = train("mlp", epochs=20, out="runs/mlp")   # CSV + overlaid PNG, atomically
@@ -6,7 +6,9 @@
 Same everything: the canonical initial weights (seeded), the seeded train/test split
 (``data.train_test_split``), and each epoch's seeded shuffle into mini-batches. Each framework
 trains with its real optimizer on its own model (``crossframe.training.engines``); scratch
-uses torch's formula where the two libraries differ (see ``crossframe train --table``).
+uses torch's formula where the two libraries differ (see ``crossframe train --table``). The
+frameworks default to scratch, torch and keras; Keras on a named backend (``keras-jax``,
+``keras-torch``, ``keras-tensorflow``) trains in that backend's worker process.
 
 After every epoch (and before the first, epoch 0) the whole train and test splits are run
 forward in each framework and measured by one NumPy function, so the three curves differ only
@@ -34,7 +36,8 @@ DATASETS = data.DATASETS
 TARGET_UNITS = {"diabetes": data.diabetes_target_std}  # standardised target -> original units
 CLASSIFIER_LOSSES = ("softmax_ce", "binary_ce")
 STYLES = {"scratch": dict(lw=3.0, alpha=0.45), "torch": dict(lw=1.6, ls="--"),
-          "keras": dict(lw=1.6, ls=":")}
+          "keras": dict(lw=1.6, ls=":"), "keras-tensorflow": dict(lw=1.2, ls=(0, (1, 3))),
+          "keras-jax": dict(lw=1.2, ls="-."), "keras-torch": dict(lw=1.2, ls=(0, (5, 2, 1, 2)))}
 
 
 @dataclass
@@ -125,7 +128,8 @@ def curves(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
            dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
            options: dict | None = None, frameworks=FRAMEWORKS,
            progress: bool = False) -> pd.DataFrame:
-    """Train ``model`` ``epochs`` epochs in each framework; writes nothing.
+    """Train ``model`` ``epochs`` epochs in each of ``frameworks`` (``engines.TRAINABLE``);
+    writes nothing.
 
     Returns the long format: one row per (framework, epoch, split, metric) with its value;
     epoch 0 is the untrained model.
@@ -157,7 +161,7 @@ def run_framework(p: Plan, framework: str, progress: bool = False) -> list[dict]
         return found
 
     evaluate(0)
-    with tqdm(total=p.epochs, desc=f"{framework:>7}", unit="epoch", file=sys.stderr,
+    with tqdm(total=p.epochs, desc=f"{framework:>11}", unit="epoch", file=sys.stderr,
               disable=not progress) as bar:
         for epoch in range(1, p.epochs + 1):
             for positions in p.batches(epoch):
@@ -172,7 +176,8 @@ def run_framework(p: Plan, framework: str, progress: bool = False) -> list[dict]
 
 def plot(df: pd.DataFrame, title: str):
     """One panel per (metric, split), the frameworks overlaid: scratch a wide translucent
-    band, torch dashed, keras dotted, so lines that coincide stay visible."""
+    band, torch dashed, keras dotted, each keras-* a thinner line of its own dashes, so lines
+    that coincide stay visible."""
     from matplotlib.figure import Figure
 
     metrics = list(dict.fromkeys(df["metric"]))
@@ -254,13 +259,14 @@ def _save(df: pd.DataFrame, p: Plan, out: str) -> dict[str, str]:
 def train(model: str, epochs: int, optimizer: str = "adam", seed: int = 0,
           dtype: str = "float64", lr: float | None = None, batch_size: int | None = None,
           options: dict | None = None, out: str | None = None, progress: bool = True,
-          force: bool = False, recurrent_bias: str = "two", init: str = "canonical"
-          ) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
+          force: bool = False, recurrent_bias: str = "two", init: str = "canonical",
+          frameworks=FRAMEWORKS) -> tuple[pd.DataFrame, Plan, dict[str, str]]:
     """``curves`` plus the files: validate everything (``out``, default runs/MODEL, included),
-    train with a progress bar, write CSV and PNG atomically (an earlier run's files are
-    replaced only with ``force``). Returns (curves, plan, {"csv", "png": path})."""
+    train each of ``frameworks`` (``engines.TRAINABLE``) with a progress bar, write CSV and PNG
+    atomically (an earlier run's files are replaced only with ``force``). Returns (curves,
+    plan, {"csv", "png": path})."""
     p = plan(model, epochs, optimizer, seed, dtype, lr, batch_size, options, recurrent_bias,
              init)
     folder = check_out(os.path.join("runs", model) if out is None else out, force)
-    df = run_plan(p, progress=progress)
+    df = run_plan(p, frameworks, progress=progress)
     return df, p, save(df, p, folder)

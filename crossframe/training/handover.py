@@ -664,13 +664,13 @@ def _only(buffers: dict, qs) -> dict:
 # --- sides (crossframe.training.engines.Side) -------------------------------------------------
 def read(side, label: str, config: OptimizerConfig, step: int | None = None,
          table: dict | None = None) -> OptimizerState:
-    """The canonical optimizer state of a training ``Side``: ``label`` is "torch", "keras",
-    "scratch" / "scratch[torch]" or "scratch[keras]" (the variant). ``step``: see
-    ``from_torch``."""
+    """The canonical optimizer state of a training ``Side``: ``label`` is "torch", "keras"
+    (or Keras on a named backend, "keras-jax": the same variables and form), "scratch" /
+    "scratch[torch]" or "scratch[keras]" (the variant). ``step``: see ``from_torch``."""
     own = side.trainer.optimizer_state()
     if label == "torch":
         return from_torch(own, config, side.params, step, table)
-    if label == "keras":
+    if _is_keras(label):
         return from_keras(own, config, side.params, table)
     return from_scratch(own, config, side.params, _scratch_variant(label), table)
 
@@ -680,18 +680,26 @@ def write(side, label: str, state: OptimizerState, config: OptimizerConfig,
     """Load a canonical optimizer state into a training ``Side`` (see ``read``)."""
     if label == "torch":
         own = to_torch(state, config, side.params, table)
-    elif label == "keras":
+    elif _is_keras(label):
         own = to_keras(state, config, side.params, table)
     else:
         own = to_scratch(state, config, side.params, _scratch_variant(label), table)
     side.trainer.load_optimizer_state(own)
 
 
+def _is_keras(label: str) -> bool:
+    from ..frameworks import KERAS_NAMED
+
+    return label == "keras" or label in KERAS_NAMED
+
+
 def _scratch_variant(label: str) -> str:
+    """"scratch" -> "torch"; "scratch[keras]", "scratch[keras-jax]" -> "keras"."""
     if label == "scratch":
         return "torch"
     if label.startswith("scratch[") and label.endswith("]"):
-        return _variant(label[len("scratch["):-1])
+        inner = label[len("scratch["):-1]
+        return _variant("keras" if _is_keras(inner) else inner)
     raise ValueError(f"side {label!r}: one of torch, keras, scratch, scratch[torch], "
                      "scratch[keras]")
 
@@ -799,7 +807,9 @@ def handover_table(model: str, optimizer: str = "adam", steps: int = 3, dtype: s
     compare with uninterrupted runs (the kinds of row: the module docstring).
 
     ``model`` a registered model (``crossframe list``) with ``options``; ``optimizer`` (or a
-    ``config``) with ``lr``; ``directions``: (source, target) pairs; ``kinds``: which of
+    ``config``) with ``lr``; ``directions``: (source, target) pairs of "torch", "keras" and
+    Keras on a named backend ("keras-jax": Keras' variables in that backend's worker, the
+    ``keras`` rows and scratch reference); ``kinds``: which of
     "roundtrip", "explained", "raw"; ``raw``: None runs the raw rows only where the libraries
     already agree as configured (SGD, momentum, Nesterov on a model without fanned-out
     tensors), True runs them with the table's ``agree`` settings (eps = 0), False never.

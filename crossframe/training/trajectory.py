@@ -19,6 +19,13 @@ Which sides run, and what a pair compares:
   is reported beside it (column ``documented``). With ``explain=False`` the pair is compared
   raw, and a formula difference is (rightly) reported as a mismatch.
 
+Keras on a named backend (``keras-tensorflow``, ``keras-jax``, ``keras-torch``: the same
+keras_impl and optimizers, in a worker process where the backend is not this process') is a
+Keras side like ``keras``: its scratch reference is ``scratch[keras]``, so ``scratch~keras-jax``
+is exact and ``torch~keras-jax`` explained as ``torch~keras`` is. Two Keras sides
+(``keras~keras-jax``) run one formula on the same tensors: compared directly, exact.
+``pairs_of(frameworks)`` gives the pairs of a ``--frameworks`` list.
+
 Row columns: pair, step (1..K), tensor ("loss" — the loss of step k's batch before the update —
 or a canonical parameter name), kind ("exact" / "explained" / "raw"), max_abs, max_rel (the
 normwise measure of ``crossframe.tolerances``), tol, ok, documented, note.
@@ -30,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..frameworks import KERAS_NAMED, base
 from ..runner import Case, prepare
 from ..spec import PAIRS
 from ..tolerances import TINY, TRAJECTORY, errors
@@ -61,17 +69,47 @@ def step_batches(case: Case, steps: int):
         yield case.spec.make_batch(case.opts, case.dtype, case.seed + k, case.batch.size)
 
 
+ORDER = ["torch", "keras", *KERAS_NAMED, "scratch[torch]", "scratch[keras]"]
+
+
+def reference(framework: str) -> str:
+    """The scratch side a framework is checked against: ``scratch[torch]``, or
+    ``scratch[keras]`` for every Keras framework."""
+    return f"scratch[{base(framework)}]"
+
+
+def pairs_of(frameworks) -> list[tuple[str, str]]:
+    """The pairs of a framework list: those of ``PAIRS`` first, then every other pair in the
+    list's order (``scratch, keras, keras-jax`` -> scratch~keras, scratch~keras-jax,
+    keras~keras-jax)."""
+    frameworks = list(frameworks)
+    chosen = [p for p in PAIRS if p[0] in frameworks and p[1] in frameworks]
+    chosen += [(a, b) for i, a in enumerate(frameworks) for b in frameworks[i + 1:]
+               if (a, b) not in chosen and (b, a) not in chosen]
+    return chosen
+
+
+def _kind(a: str, b: str, explain: bool) -> str:
+    """How a pair is compared: "exact" (scratch against its reference, or two Keras sides),
+    "explained" or "raw" (two libraries whose formulas may differ)."""
+    if "scratch" in (a, b) or base(a) == base(b):
+        return "exact"
+    return "explained" if explain else "raw"
+
+
 def sides_needed(pairs, explain: bool) -> list[str]:
-    """Side labels, in a fixed order: torch, keras, scratch[torch], scratch[keras]."""
+    """Side labels, in a fixed order: torch, keras, keras-tensorflow, keras-jax, keras-torch,
+    scratch[torch], scratch[keras]."""
     need = set()
     for a, b in pairs:
         if "scratch" in (a, b):
             other = b if a == "scratch" else a
-            need |= {other, f"scratch[{other}]"}
+            need |= {other, reference(other)}
         else:
-            need |= {a, b} | ({f"scratch[{a}]", f"scratch[{b}]"} if explain else set())
-    order = ["torch", "keras", "scratch[torch]", "scratch[keras]"]
-    return [s for s in order if s in need]
+            need |= {a, b}
+            if _kind(a, b, explain) == "explained":
+                need |= {reference(a), reference(b)}
+    return [s for s in ORDER if s in need]
 
 
 def run_sides(case: Case, config: OptimizerConfig, steps: int, labels,
@@ -90,9 +128,9 @@ def run_sides(case: Case, config: OptimizerConfig, steps: int, labels,
     traces = {}
     for label in labels:
         if label.startswith("scratch["):
-            reference, _, bias = label[len("scratch["):-1].partition(":")
+            ref, _, bias = label[len("scratch["):-1].partition(":")
             side = scratch_side(case.model, case.dtype, case.weights, config,
-                                reference=reference, recurrent_bias=bias or recurrent_bias)
+                                reference=ref, recurrent_bias=bias or recurrent_bias)
         else:
             side = library_side(label, case.model, case.dtype, case.weights, config,
                                 recurrent_bias)
@@ -139,8 +177,9 @@ def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,
                      batch_size: int | None = None, options: dict | None = None, pairs=PAIRS,
                      explain: bool = True, config: OptimizerConfig | None = None,
                      recurrent_bias: str = "two") -> pd.DataFrame:
-    """Run ``steps`` steps of ``optimizer`` (or ``config``) and compare every pair after each;
-    ``recurrent_bias`` as in ``run_sides``."""
+    """Run ``steps`` steps of ``optimizer`` (or ``config``) and compare every pair after each
+    (``pairs``: of scratch, torch and the Keras frameworks, e.g. ``pairs_of(["scratch",
+    "keras", "keras-jax"])``); ``recurrent_bias`` as in ``run_sides``."""
     config = config or make_config(optimizer, lr=lr)
     case = prepare(model, dtype=dtype, seed=seed, batch_size=batch_size, options=options)
     traces = run_sides(case, config, steps, sides_needed(pairs, explain), recurrent_bias)
@@ -183,14 +222,15 @@ def compare_traces(traces: dict[str, Trace], pairs, dtype: str, explain: bool = 
     tol = TRAJECTORY[dtype].rel
     rows = []
     for a, b in pairs:
+        kind = _kind(a, b, explain)
         if "scratch" in (a, b):
             fw = b if a == "scratch" else a
-            ta, tb, ref, kind = traces[f"scratch[{fw}]"], traces[fw], None, "exact"
-        elif explain:
-            ta, tb, kind = traces[a], traces[b], "explained"
-            ref = (traces[f"scratch[{a}]"], traces[f"scratch[{b}]"])
+            ta, tb, ref = traces[reference(fw)], traces[fw], None
+        elif kind == "explained":
+            ta, tb = traces[a], traces[b]
+            ref = (traces[reference(a)], traces[reference(b)])
         else:
-            ta, tb, ref, kind = traces[a], traces[b], None, "raw"
+            ta, tb, ref = traces[a], traces[b], None
         for k in range(len(ta.losses)):
             refs = None if ref is None else (ref[0].tensors(k), ref[1].tensors(k))
             for name, (xa, xb) in _zip(ta.tensors(k), tb.tensors(k)).items():
@@ -232,10 +272,10 @@ def _compare(a, b, ref, dtype: str, tol: float) -> dict:
 
 
 def growth(table: pd.DataFrame) -> pd.DataFrame:
-    """Worst max_rel over all tensors, by step (rows) and pair (columns), plus the documented
-    torch~keras difference: how the error grows with K."""
+    """Worst max_rel over all tensors, by step (rows) and pair (columns, in the table's order),
+    plus the documented torch~keras difference: how the error grows with K."""
     worst = table.pivot_table(index="step", columns="pair", values="max_rel", aggfunc="max")
-    worst = worst[[p for p in (f"{a}~{b}" for a, b in PAIRS) if p in worst.columns]]
+    worst = worst[list(dict.fromkeys(table["pair"]))]
     documented = table[table["kind"] == "explained"]
     if len(documented):
         worst["torch~keras documented"] = documented.groupby("step")["documented"].max()

@@ -73,9 +73,12 @@ def __getattr__(name: str):
 
 
 def to_numpy(value):
-    """A backend tensor (or variable) as a NumPy array, detached from any graph."""
-    if hasattr(value, "value") and isinstance(value, keras.Variable):
-        value = value.value
+    """A backend tensor (or variable) as a NumPy array, detached from any graph. A variable on
+    TensorFlow is read with its own ``numpy()`` (``convert_to_numpy`` of it warns under
+    NumPy 2 at every read)."""
+    if isinstance(value, keras.Variable):
+        return value.numpy() if BACKEND == "tensorflow" else \
+            keras.ops.convert_to_numpy(value.value)
     return keras.ops.convert_to_numpy(value)
 
 

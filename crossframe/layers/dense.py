@@ -16,6 +16,7 @@ from ..mapping import Chain, Entry, Identity, Permute, Transpose
 from ..difference import Difference
 from .base import (Flow, LayerDecl, Option, ParamSpec, boolean, flatten_order, flatten_text,
                    integer, number)
+from ..keras_backends import on_tensorflow
 
 TORCH_W_WHY = "nn.Linear stores weight (out, in) and computes x @ weight.T"
 TORCH_FLAT_WHY = ("nn.Linear stores weight (out, in), and the Flatten before it ordered its "
@@ -639,6 +640,7 @@ class Embedding(LayerDecl):
                                                 if masked else "")}[framework]
 
 
+@on_tensorflow
 def _padding_idx_row() -> float:
     """nn.Embedding(padding_idx=0) against Keras' Embedding on the same table and ids that hit
     row 0: the relative difference of the table's gradient (row 0 is 0 in torch only)."""
@@ -753,6 +755,7 @@ def _library_grads(torch_fn, keras_fn, x):
     return t.grad.numpy(), tape.gradient(value, k).numpy()
 
 
+@on_tensorflow
 def _selu_at_zero() -> float:
     """SELU's derivative at exactly x = 0: torch's (scale alpha) over TensorFlow's (scale),
     minus 1."""
@@ -764,6 +767,7 @@ def _selu_at_zero() -> float:
     return float(abs(dt[0] / dk[0] - 1))
 
 
+@on_tensorflow
 def _softplus_threshold() -> float:
     """nn.Softplus() (threshold=20) against Keras' softplus at x = 20.5 .. 30: relative
     difference of the outputs."""
@@ -787,6 +791,7 @@ def _torch_hardsigmoid_float64() -> float:
     return float((x.grad * 6 - 1).abs().max())
 
 
+@on_tensorflow
 def _keras_float64_constants() -> float:
     """Keras' own leaky_relu (slope 0.3) and gelu in float64 against the formulas (scratch):
     the larger relative difference of the outputs."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..spec import Difference
 from .config import ADAM_AGREE, DECLARATIONS, MOMENTUM_AGREE
+from ..keras_backends import on_tensorflow
 
 
 def raw_difference(optimizer: str, model: str = "mlp", steps: int = 20) -> float:
@@ -20,6 +21,7 @@ def raw_difference(optimizer: str, model: str = "mlp", steps: int = 20) -> float
     return float(table[table["step"] == steps]["max_rel"].max())
 
 
+@on_tensorflow
 def keras_float32_settings(dtype: str = "float64") -> float:
     """One Adam step on a float64 variable: Keras given Python floats (the usual call) against
     NumPy float64 scalars (what crossframe passes) — the cost of Keras' float32 casts."""
@@ -39,6 +41,7 @@ def keras_float32_settings(dtype: str = "float64") -> float:
     return float(np.max(np.abs(after[0] - after[1]))) / scale
 
 
+@on_tensorflow
 def sparse_squares(optimizer: str = "adam", steps: int = 3) -> float:
     """Keras' ``optimizer`` on a (5, 3) table whose gradients arrive as tf.IndexedSlices with
     repeated ids (what an Embedding gives it) against the same gradients made dense (what torch

@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..keras_backends import on_tensorflow
+
 COLUMNS = ["library", "reduction", "call", "factor", "formula", "sgd_lr_for_the_mean_run",
            "adam_first_step_ratio"]
 
@@ -45,6 +47,7 @@ def _torch_grad(loss, pred: np.ndarray, target, reduction: str) -> np.ndarray:
     return p.grad.numpy()
 
 
+@on_tensorflow
 def _keras_grad(loss, pred: np.ndarray, target, reduction: str) -> np.ndarray:
     """Plain Keras, as a user writes it: the loss class with ``reduction`` (no crossframe
     correction)."""

@@ -5,7 +5,7 @@ The matrix: every registered model and layer (``crossframe.spec.all_specs()``), 
 options, training mode (and inference for the mode-dependent ones), with ``keras-jax`` and
 ``keras-torch`` each compared against ``keras`` (Keras on TensorFlow, this process) and against
 ``torch``, every tensor within the table's tolerance: float64 on both backends; float32 on torch
-for every spec and on JAX for a subset (``JAX_FLOAT32``: JAX's eager compiling is the cost);
+for every spec and on JAX for a subset (``JAX_FLOAT32``: JAX's compiling is the cost);
 then non-default options that take other code paths in the backends (padding, strides,
 dilation and groups of conv and pool; go_backwards, initial state, bidirectional and stacked
 layers, masking in the recurrent ones; the activations swapped on torch), float64. Ids read
@@ -52,11 +52,12 @@ def _mode_dependent(spec) -> bool:
 
 MODE_DEPENDENT = [s.name for s in SPECS if _mode_dependent(s)]
 
-# Keras on JAX runs eagerly, and JAX compiles every op anew for each new shape and dtype: the
-# full float64 sweep costs ~95 s of CPU in the JAX worker and the float32 sweep as much again
-# (torch: ~20 s and ~5 s; measured, crossframe.keras_backends.call("jax", "time:process_time")
-# around each run). So Keras on torch runs every spec in float32 as in float64, and Keras on JAX
-# runs float32 on this subset, one or more of each op family, ~12 s: Dense and the MSE loss,
+# Keras on JAX compiles a model's pass for each new model, shape and dtype (0.2-12 s of CPU a
+# spec, jit-compiled or eager alike): the full float64 sweep costs ~100 s of CPU in the JAX
+# worker and the float32 sweep as much again (torch: ~20 s and ~5 s; measured with
+# crossframe.keras_backends.call("jax", "time:process_time") around each run). So Keras on
+# torch runs every spec in float32 as in float64, and Keras on JAX runs float32 on this
+# subset, one or more of each op family, ~12 s: Dense and the MSE loss,
 # BatchNormalization, Dropout, LayerNormalization, Softmax, GELU, a max and an average pool, a
 # convolution, Embedding, Masking, and each recurrent cell over a sequence.
 # scripts/backend_table.py runs every spec on both backends in both dtypes.

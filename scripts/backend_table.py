@@ -10,7 +10,7 @@ scratch,torch,keras,keras-jax,keras-torch``); the table keeps, per dtype and pai
 max_rel over every tensor (outputs, loss, every gradient, state) and spec, and names the spec
 and tensor where it is reached. Below it: the worst per backend (over that backend's pairs).
 The bounds are crossframe/tolerances.py's: 1e-12 in float64, 1e-5 in float32. A few minutes:
-Keras on JAX compiles each op anew per shape and dtype.
+Keras on JAX compiles each model's pass anew per shape and dtype.
 """
 from __future__ import annotations
 

@@ -301,7 +301,8 @@ TABLE: tuple[ActivationSpec, ...] = (
                "0.5, 0, 1): that one is hard_sigmoid_keras2.",
                "torch's F.hardsigmoid backward multiplies by float32(1/6) in float64; "
                "crossframe's torch side computes F.relu6(x + 3) / 6 (same forward, exact "
-               "gradient).")),
+               "gradient); so does its Keras side on the torch backend, where "
+               "keras.activations.hard_sigmoid is F.hardsigmoid (keras_impl/dense.py).")),
     ActivationSpec(
         "hard_sigmoid_keras2", "HardSigmoidKeras2", "hard_sigmoid_keras2",
         "Keras 2: y = clip(0.2 x + 0.5, 0, 1)",

@@ -69,7 +69,7 @@ def framework_list(text: str | None, default) -> list[str]:
 
     if text is None:
         return list(default)
-    names = [n.strip() for n in text.split(",")]
+    names = [n.strip().lower() for n in text.split(",")]
     if any(not n for n in names):
         raise InputError(f"--frameworks {text!r} has an empty item", "e.g. --frameworks "
                          "scratch,torch")
@@ -82,7 +82,19 @@ def framework_list(text: str | None, default) -> list[str]:
     if len(set(names)) != len(names) or len(names) < 2:
         raise InputError(f"--frameworks {text!r}: name two or more different frameworks",
                          "e.g. --frameworks scratch,torch")
+    same_keras(names, "--frameworks")
     return names
+
+
+def same_keras(names, flag: str) -> None:
+    """Two names for Keras on one backend in this process (``keras`` and ``keras-tensorflow``
+    where KERAS_BACKEND is unset) would compare a run with itself: InputError."""
+    from .keras_backends import NAMES, runs_here
+
+    here = [n for n in names if n == "keras" or (n in NAMES and runs_here(n))]
+    if len(here) > 1:
+        raise InputError(f"{flag}: {' and '.join(here)} are the same Keras, on this process' "
+                         "backend", "keep one of them (KERAS_BACKEND picks what keras runs on)")
 
 
 def emit(text: str = "") -> None:

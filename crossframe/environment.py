@@ -68,5 +68,5 @@ def keras_backend_error() -> InputError | None:
         return None
     return InputError(f"KERAS_BACKEND is '{os.environ['KERAS_BACKEND']}': crossframe runs "
                       "Keras on tensorflow, jax or torch", "set KERAS_BACKEND to one of those "
-                      "(or unset it: tensorflow), or leave Keras out with --frameworks "
-                      "scratch,torch")
+                      "(or unset it: tensorflow), or leave Keras out of the command (check "
+                      "--frameworks scratch,torch)")

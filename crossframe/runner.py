@@ -378,6 +378,8 @@ def check(case: Case, pairs=PAIRS, tol: Tolerance | None = None,
           results: dict[str, Result] | None = None, backward: bool = True) -> pd.DataFrame:
     """Every pair, every tensor: the comparison table for one case."""
     order = [*FRAMEWORKS, *frameworks.VARIANTS]
+    for fw in {fw for pair in pairs for fw in pair}:
+        frameworks.check_framework(fw)
     needed = sorted({fw for pair in pairs for fw in pair}, key=order.index)
     results = results or run_all(case, needed, backward)
     table = pd.concat([compare(results[a], results[b], case.dtype, tol) for a, b in pairs],

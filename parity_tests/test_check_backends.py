@@ -96,3 +96,18 @@ def test_a_recipe_rebuilds_the_same_model():
             [(c.name, c.decl.name, c.opts) for c in model.layers]
         assert again.inputs == model.inputs and again.outputs == model.outputs
         assert again.loss.text() == model.loss.text()
+
+
+def test_two_names_for_one_keras_are_refused_and_names_are_read_in_any_case():
+    same = crossframe("check", "dense", "--frameworks", "keras,KERAS-TENSORFLOW")
+    assert same.returncode == 2 and same.stderr.count("\n") == 1
+    assert "keras and keras-tensorflow are the same Keras" in same.stderr
+    mixed = crossframe("check", "dense", "--frameworks", "Scratch,KERAS-Torch")
+    assert mixed.returncode == 0, mixed.stderr
+    assert "keras-torch: Keras 3" in mixed.stdout
+
+
+def test_a_pair_with_an_unknown_framework_is_an_input_error():
+    case = runner.prepare("dense")
+    with pytest.raises(InputError, match="unknown framework 'keras-jx'.*keras-jax"):
+        runner.check(case, pairs=[("scratch", "keras-jx")])

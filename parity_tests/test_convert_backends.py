@@ -138,3 +138,16 @@ def test_a_torch_checkpoint_to_weights_h5_verifies_on_the_backend(backend, capsy
                        "--keras-backend", backend)
     assert rc == 0, (out, err)
     assert f"the Keras side ran as keras-{backend}" in out and "the port is right" in out
+
+
+def test_check_of_a_float32_file_against_a_float64_one_is_one_line(capsys, tmp_path):
+    """A user's float32 copy of a float64 checkpoint: said in one line, not a traceback."""
+    src, module = torch_checkpoint(tmp_path)
+    single = tmp_path / "lstm32.pt"
+    torch.save(module.float().state_dict(), single)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    rc, out, err = cli(capsys, "convert", "--check", src, single, "--input", "7x4")
+    assert rc == 2, (out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "float64" in err and "float32" in err and "same dtype" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

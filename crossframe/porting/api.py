@@ -663,7 +663,12 @@ def check_port(a: str, b: str, model: str | None = None, layers: str | None = No
     elif not stated and ck_a.config is not None and ck_b.framework != "canonical":
         port_model, more = _from_config_of(ck_b, ck_a, input_shape)
         notes += more
-    dtype = "float64" if "float64" in (_dtype(ck_a), _dtype(ck_b)) else "float32"
+    if _dtype(ck_a) != _dtype(ck_b):
+        raise InputError(f"{os.path.basename(a)} holds {_dtype(ck_a)} tensors and "
+                         f"{os.path.basename(b)} {_dtype(ck_b)}: the check runs both in one "
+                         "dtype", "compare two files of the same dtype (convert writes the "
+                         "source's dtype)")
+    dtype = _dtype(ck_a)
     notes += [f"{k} {why}" for k, why in cancelled(seq).items()]
     notes += _keras_side_notes(keras)
     side_a = read_side(ck_a, seq, dtype)

@@ -22,7 +22,10 @@ ALL = "scratch,torch,keras,keras-jax,keras-torch"
 
 
 def crossframe(*args, env=None):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
+    """The CLI in a subprocess, with the user's KERAS_BACKEND unset unless ``env`` sets it (this
+    test process has set it to tensorflow once Keras was imported here)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+           "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(CLI + list(args), capture_output=True, text=True, env=env)
 
 

@@ -4,6 +4,7 @@ registry and the declarations, that two runs agree, and that a failure leaves no
 A small report (two specs, one timed repeat, one training epoch) is built twice per session;
 ``make report`` builds the full one.
 """
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,8 +16,9 @@ import pytest
 from crossframe.describe import describe
 from crossframe.errors import InputError
 from crossframe.mapping import BlockReorder, Chain, Entry, Identity, Mapping, Row, Transpose
+from crossframe import keras_backends
+from crossframe.reports import backends, sections, structure
 from crossframe.reports import html as report_html
-from crossframe.reports import sections, structure
 from crossframe.reports.build import build_report, select
 from crossframe.spec import PAIRS, ParamSpec, all_specs, differences, get
 from crossframe.tolerances import DTYPES, tolerance
@@ -83,7 +85,8 @@ def test_sections_in_reading_order_glance_first(report):
     assert section_titles(report) == [
         "Parity at a glance", "Environment", "Models and layers", *MODELS,
         "The mapping", *[f"{m} mapping" for m in MODELS],
-        "Where the libraries compute different formulas", "Training", "Speed"]
+        "Where the libraries compute different formulas", "Keras on JAX and torch", "Training",
+        "Speed"]
 
 
 # --- built from the registry and the declarations --------------------------------------------
@@ -100,6 +103,87 @@ def test_parity_matrix_has_every_model_pair_and_dtype(out):
     expected = {f"{d} {a}~{b}" for d in DTYPES for a, b in PAIRS}
     assert list(matrix["model"]) == MODELS
     assert expected <= set(matrix.columns)
+
+
+def test_parity_matrix_has_keras_on_jax_and_torch_for_every_model_and_dtype(out):
+    matrix = pd.read_csv(out / "parity_matrix.csv").set_index("model")
+    backend = [f"{d} {p}" for d in DTYPES
+               for p in ("keras~keras-jax", "keras~keras-torch", "torch~keras-torch")]
+    assert set(backend) <= set(matrix.columns)
+    # measured, within the tolerance of their dtype, for every model
+    assert all(matrix.loc[m, c] <= tolerance(c.split()[0]).rel for m in MODELS for c in backend)
+    tensors = pd.read_csv(out / "tensors_dense.csv")
+    assert {f"{d} torch~keras-torch" for d in DTYPES} <= set(tensors.columns)
+
+
+def test_the_matrix_header_groups_the_pairs_under_their_dtype(out):
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<th colspan="6" class="group">float64</th>' in page
+    assert "<th>keras~<wbr>keras-jax</th>" in page
+
+
+def test_backend_pairs_follow_keras_backend(monkeypatch):
+    assert backends.backend_pairs() == [("keras", "keras-jax"), ("keras", "keras-torch"),
+                                        ("torch", "keras-torch")]
+    monkeypatch.setenv("KERAS_BACKEND", "jax")   # keras is then Keras on JAX itself
+    assert backends.backend_pairs() == [("keras", "keras-tensorflow"), ("keras", "keras-torch"),
+                                        ("torch", "keras-torch")]
+
+
+def test_a_backend_not_installed_is_left_out_and_named(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "jax" else real(name, *args))
+    assert backends.backend_pairs() == [("keras", "keras-torch"), ("torch", "keras-torch")]
+    assert backends.missing_frameworks() == ["keras-jax"]
+
+
+def test_keras_float64_promotion_is_measured_without_the_fix_and_restored(out, report):
+    table = pd.read_csv(out / "keras_float64_promotion_all.csv").set_index(["model", "backend"])
+    tol = tolerance("float64").rel
+    assert set(table.index) == {(m, b) for m in MODELS for b in ("jax", "torch")}
+    assert (table["max_rel_with_fix"] <= tol).all()
+    # every Dense is an ops.matmul, which Keras computes in float32 on torch: float32's error
+    assert tol < table.loc[("dense", "torch"), "max_rel_without_fix"] <= tolerance("float32").rel
+    # the section's table: the models beyond the tolerance without the fix, one row each
+    shown = pd.read_csv(out / "keras_float64_promotion.csv").set_index("model")
+    beyond = table[table["max_rel_without_fix"] > tol].index.get_level_values("model")
+    assert set(shown.index) == set(beyond) and "dense" in shown.index
+    assert shown.loc["dense", "max_rel_without_fix_torch"] > tol
+    # the worker that measured it has crossframe's one-line fix back
+    promoted = keras_backends.call("torch", "keras.src.backend.common.dtypes:result_type",
+                                   "float64", "float64")
+    assert promoted == "float64"
+    (section,) = [s for s in report.sections if s.id == "keras-backends"]
+    text = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
+    assert backends.FIX in text and "keras-team/keras#23223" in text
+    assert "BIT64_TO_BIT32_DTYPE" in text and "_lattice_result_type" in text
+
+
+def test_a_keras_model_that_stops_without_the_fix_is_said_not_fatal():
+    """Keras as shipped runs a float64 SimpleRNN's lax.scan with a float32 carry on JAX, which
+    JAX refuses: the section says so (and the worker gets the fix back); torch only loses
+    digits."""
+    checked = sections.run_checks([get("rnn_layer")], ("float64",), seed=0)
+    unfixed = backends.Unfixed(checked, 0)
+    table = unfixed.table(lambda label: None).set_index("backend")
+    unfixed.close()
+    assert table.loc["jax", "max_rel_without_fix"] == np.inf
+    assert table.loc["jax", "worst_tensor_without_fix"].startswith("stops: ")
+    assert "float32" in table.loc["jax", "worst_tensor_without_fix"]
+    tol = tolerance("float64").rel
+    assert tol < table.loc["torch", "max_rel_without_fix"] <= tolerance("float32").rel
+    assert (table["max_rel_with_fix"] <= tol).all()
+    assert keras_backends.call("jax", "keras.src.backend.common.dtypes:result_type",
+                               "float64", "float64") == "float64"
+
+
+def test_speed_has_keras_on_jax_and_torch_timed_in_their_workers(out):
+    speed = pd.read_csv(out / "speed.csv")
+    rows = set(speed["framework"])
+    assert {"keras", "keras (tf.function)", "keras-jax", "keras-jax (jax.jit)",
+            "keras-torch"} <= rows
+    assert (speed["median_ms"] > 0).all() and (speed["threads"] >= 1).all()
 
 
 def test_tensor_table_has_outputs_loss_every_parameter_and_the_input_gradient(out):
@@ -159,8 +243,8 @@ def test_training_is_never_dropped_silently(tmp_path):
 
 def keras_gradient_off_by_one_percent(run_all, param):
     """``run_all`` with Keras' gradient of ``param`` moved by 1% of its scale in one column."""
-    def corrupted(case):
-        results = run_all(case)
+    def corrupted(case, *args, **kwargs):
+        results = run_all(case, *args, **kwargs)
         grad = results["keras"].grads[param].copy()
         grad[:, 0] += 0.01 * np.abs(grad).max()
         results["keras"].grads[param] = grad

@@ -28,7 +28,7 @@ from pathlib import Path
 from crossframe.errors import InputError
 from crossframe.tolerances import DTYPES
 
-from . import html, markdown, sections
+from . import backends, html, markdown, sections
 from .document import Report
 
 TITLE = "crossframe — NumPy from scratch vs PyTorch vs Keras: the comparison report"
@@ -73,14 +73,14 @@ class Progress:
 
 def steps(specs, dtypes, train: bool, differ: bool, bench: bool) -> int:
     """Every step of a report, counted before the first: the environment, a check per model
-    and dtype, a plot per model, each difference measured, each model trained, each
-    benchmark."""
+    and dtype, a plot per model, each difference measured, each model measured without the
+    float64 fix on each Keras backend, each model trained, each benchmark."""
     from crossframe.bench import benchmarks
     from crossframe.spec import differences
 
     names = {s.name for s in specs}
     return (1 + len(specs) * len(dtypes) + len(specs)
-            + (len(differences()) if differ else 0)
+            + (len(differences()) + backends.steps(specs) if differ else 0)
             + (len(sections.trainable(specs)) if train else 0)
             + (sum(b.spec in names for b in benchmarks().values()) if bench else 0))
 
@@ -92,20 +92,26 @@ def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs:
     specs = select(models)
     names = [s.name for s in specs]
     bar = Progress(progress, steps(specs, dtypes, train, differ, bench))
+    unfixed = None
     try:
         env = sections.environment(seed, bar.tick)
         checked = sections.run_checks(specs, dtypes, seed, bar.tick)
+        if differ:      # the workers compute these while this process draws and measures
+            unfixed = backends.Unfixed(checked, seed)
         ok, verdict = sections.verdict(checked, dtypes)
         # the glance first: it is what a reader (or a class) looks at; the environment after it
         parts = [sections.parity(checked, dtypes), env, *sections.per_model(checked, bar.tick),
                  *sections.mapping(checked)]
         if differ:
             parts.append(sections.differences(bar.tick))
+            parts.append(backends.section(unfixed, bar.tick))
         if train:
             parts.append(sections.training(specs, epochs, seed, optimizer, bar.tick))
         if bench:
             parts.append(sections.speed(names, repeats, bar.tick))
     finally:
+        if unfixed is not None:
+            unfixed.close()
         bar.close()
     return Report(TITLE, verdict, parts, ok)
 
@@ -241,7 +247,8 @@ def build_report(out, models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 
     ``models``: names from the registry (default: every registered model and layer);
     ``repeats``: timed runs per benchmark; ``epochs``: training epochs per model;
     ``bench`` / ``train`` / ``differ``: include the speed / training / differences sections
-    (measuring the differences runs optimizers for a few seconds); ``force``: write into a
+    (measuring the differences runs optimizers for a few seconds; ``differ`` also measures
+    Keras on JAX and torch without crossframe's float64 fix); ``force``: write into a
     non-empty folder crossframe did not write (nothing in it is removed).
     """
     from crossframe.environment import keras_backend_error

@@ -36,7 +36,8 @@ def configure(p) -> None:
     p.add_argument("--no-bench", action="store_true", help="leave out the speed section")
     p.add_argument("--no-train", action="store_true", help="leave out the training section")
     p.add_argument("--no-differences", action="store_true",
-                   help="leave out the section measuring where the libraries differ")
+                   help="leave out the sections measuring where the libraries differ (their "
+                        "formulas; Keras' float64 on JAX and torch without crossframe's fix)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from crossframe.cliargs import add_max_memory
 

@@ -42,6 +42,9 @@ class Table:
     css: Any = None  # pandas.DataFrame of HTML class names, or None
     caption: str = ""
     show: str = "both"  # "both" | "html" | "link", see the module docstring
+    # HTML: columns named "<group> <name>" ("float64 scratch~torch") under one header cell per
+    # run of the same group; the others span both header rows (Markdown keeps one header row)
+    grouped: bool = False
 
     @property
     def csv(self) -> str:

@@ -33,6 +33,7 @@ caption { caption-side: top; text-align: left; font-style: italic; color: #49505
           padding-bottom: 4px; }
 th, td { border: 1px solid #dee2e6; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #f1f3f5; position: sticky; top: 0; }
+th.group { text-align: center; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 td.good, tbody tr:nth-child(even) td.good { background: #d3f9d8; }
 td.near, tbody tr:nth-child(even) td.near { background: #fff3bf; }
@@ -55,11 +56,38 @@ def inline(text: str) -> str:
     return _LINK.sub(r'<a href="\2">\1</a>', out)
 
 
+def _name(column: str) -> str:
+    """A header cell's text: a pair ``keras~keras-jax`` may break after its ``~``."""
+    return html.escape(column).replace("~", "~<wbr>")
+
+
+def header(columns: list[str], grouped: bool = False) -> str:
+    """The ``<tr>`` rows of a table head: one, or (``grouped``) a row of groups over a row of
+    names, ``float64 scratch~torch`` -> ``float64`` over ``scratch~torch``."""
+    if not grouped:
+        return "<tr>" + "".join(f"<th>{_name(c)}</th>" for c in columns) + "</tr>"
+    split = [c.split(" ", 1) if " " in c else [None, c] for c in columns]
+    top, bottom, i = [], [], 0
+    while i < len(columns):
+        group, name = split[i]
+        if group is None:
+            top.append(f'<th rowspan="2">{_name(name)}</th>')
+            i += 1
+            continue
+        j = i
+        while j < len(columns) and split[j][0] == group:
+            j += 1
+        top.append(f'<th colspan="{j - i}" class="group">{html.escape(group)}</th>')
+        bottom += [f"<th>{_name(split[k][1])}</th>" for k in range(i, j)]
+        i = j
+    return f"<tr>{''.join(top)}</tr><tr>{''.join(bottom)}</tr>"
+
+
 def table(t: Table) -> str:
     if t.show == "link":
         return f'<p class="files">{inline(t.caption)}: <a href="{t.csv}">{t.csv}</a></p>'
     frame = t.shown if t.shown is not None else t.data
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    head = header([str(c) for c in frame.columns], t.grouped)
     rows = []
     for i in range(len(frame)):
         cells = []
@@ -70,7 +98,7 @@ def table(t: Table) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = (f"<caption>{inline(t.caption)} (<a href=\"{t.csv}\">{t.csv}</a>)</caption>"
                if t.caption else "")
-    return (f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead>'
+    return (f'<div class="table-wrap"><table>{caption}<thead>{head}</thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 

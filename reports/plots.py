@@ -123,10 +123,13 @@ def speed_bars(table) -> bytes:
     table = table.assign(workload=table["benchmark"] + " " + table["dtype"])
     workloads = list(dict.fromkeys(table["workload"]))
     frameworks = list(dict.fromkeys(table["framework"]))
-    fig = Figure(figsize=(2.6 + 2.4 * len(workloads), 4.2), layout="constrained")
+    # room for every bar's ratio label: 0.42 inch per framework and workload
+    fig = Figure(figsize=(2.6 + max(2.4, 0.42 * len(frameworks)) * len(workloads), 4.2),
+                 layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(frameworks)
-    palette = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a"]
+    palette = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a", "#6c757d",
+               "#c8553d", "#3d8bc8", "#b5838d"]
     for i, fw in enumerate(frameworks):
         rows = table[table["framework"] == fw].set_index("workload").reindex(workloads)
         x = np.arange(len(workloads)) + (i - (len(frameworks) - 1) / 2) * width

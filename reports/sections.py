@@ -3,6 +3,8 @@ Results — no model name appears in this file, so a model registered later appe
 
     environment(seed)                 versions, BLAS, CPU and threads, seeds
     parity(checked)                   models x pairs x dtypes, worst relative error vs tolerance
+                                      (the three frameworks, and Keras on its other backends:
+                                      reports/backends.py)
     per_model(checked)                per-tensor table + heatmap of the error per parameter
     mapping(checked)                  canonical -> torch -> Keras, from crossframe.describe
     differences(ticker)               where the libraries compute different formulas, measured
@@ -23,17 +25,17 @@ import numpy as np
 import pandas as pd
 
 from crossframe.result import Result
-from crossframe.runner import prepare, run_all
+from crossframe.runner import prepare, run, run_all
 from crossframe.runner import check as check_case
 from crossframe.spec import FRAMEWORKS, PAIRS, Spec
 from crossframe.tolerances import TINY, TOLERANCES, tolerance
 
-from . import plots, structure
+from . import backends, plots, structure
 from .document import Bullets, Image, Section, Table, Text, slug
 
 Ticker = Callable[[str], None]  # called once per unit of work with a label
 
-PAIR_NAMES = tuple(f"{a}~{b}" for a, b in PAIRS)
+PAIR_NAMES = tuple(f"{a}~{b}" for a, b in PAIRS)   # the heatmaps' pairs
 HEATMAP_DTYPE = "float32"  # the dtype whose errors are drawn: float64 errors are all ~1e-16
 
 
@@ -84,18 +86,36 @@ class Checked:
 
 
 def run_checks(specs: list[Spec], dtypes, seed: int, tick: Ticker = _no_tick) -> list[Checked]:
-    out = []
-    for spec in specs:
-        tables, results = {}, {}
-        opts = {}
-        for dtype in dtypes:
-            tick(f"check {spec.name} {dtype}")
-            case = prepare(spec.name, dtype=dtype, seed=seed)
-            opts = case.opts
-            results[dtype] = run_all(case)
-            tables[dtype] = check_case(case, results=results[dtype])
-        out.append(Checked(spec, opts, tables, results))
+    """Every spec in every dtype: the three frameworks' pairs and Keras on its other backends
+    (``backends.backend_pairs()``). Each backend's worker starts once and is handed every case
+    at the start, so that it computes while this process runs the three frameworks."""
+    pairs = [*PAIRS, *backends.backend_pairs()]
+    cases = [prepare(spec.name, dtype=dtype, seed=seed) for spec in specs for dtype in dtypes]
+    background = backends.Background()
+    try:
+        elsewhere = [{fw: background.submit(fw, run, case, fw)
+                      for fw in backends.backend_frameworks()} for case in cases]
+        out = []
+        for i, spec in enumerate(specs):
+            tables, results = {}, {}
+            opts = {}
+            for j, dtype in enumerate(dtypes):
+                tick(f"check {spec.name} {dtype}")
+                k = i * len(dtypes) + j
+                case = cases[k]
+                opts = case.opts
+                results[dtype] = {**run_all(case, FRAMEWORKS),
+                                  **{fw: f.result() for fw, f in elsewhere[k].items()}}
+                tables[dtype] = check_case(case, pairs, results=results[dtype])
+            out.append(Checked(spec, opts, tables, results))
+    finally:
+        background.close()
     return out
+
+
+def pair_names(checked: list[Checked]) -> list[str]:
+    """The pairs compared, in the order they were (``a~b``)."""
+    return list(dict.fromkeys(p for c in checked for t in c.tables.values() for p in t.pair))
 
 
 def all_checks(checked: list[Checked]) -> pd.DataFrame:
@@ -110,7 +130,7 @@ def verdict(checked: list[Checked], dtypes) -> tuple[bool, Text]:
         f"worst {d} {rows[rows.dtype == d].max_rel.max():.1e} (tolerance {tolerance(d).rel:g})"
         for d in dtypes)
     failing = [c.spec.name for c in checked if not c.ok]
-    count = (f"{len(checked)} models and layers x {len(PAIRS)} framework pairs x "
+    count = (f"{len(checked)} models and layers x {len(pair_names(checked))} framework pairs x "
              f"{len(dtypes)} dtypes")
     if not failing:
         return True, Text(f"All within tolerance: {count}, {len(rows)} tensors compared; {worst}.",
@@ -163,6 +183,7 @@ def environment(seed: int, tick: Ticker = _no_tick) -> Section:
         ("pandas", pd.__version__),
         ("matplotlib", matplotlib.__version__),
         ("crossframe", crossframe.__version__),
+        *backends.environment_rows(),
         *_threadpools(),
         ("CPU", _cpu_model()),
         ("platform", platform.platform()),
@@ -196,11 +217,12 @@ def tolerance_table(dtypes) -> pd.DataFrame:
 
 def parity(checked: list[Checked], dtypes) -> Section:
     data, text, css = [], [], []
+    pairs = pair_names(checked)
     for c in checked:
         row = {"model": c.spec.name, "kind": c.spec.kind}
         for dtype in dtypes:
             t = c.tables[dtype]
-            for pair in PAIR_NAMES:
+            for pair in pairs:
                 worst = float(t[t.pair == pair].max_rel.max())
                 row[f"{dtype} {pair}"] = worst
         data.append(row)
@@ -215,9 +237,12 @@ def parity(checked: list[Checked], dtypes) -> Section:
              "every tensor of that model — outputs, loss, every parameter gradient, every input "
              "gradient — for one framework pair in one dtype. Green: under 10% of the tolerance; "
              "yellow: within the tolerance; red: over it (or a tensor missing, mis-shaped or of "
-             "the wrong dtype)."),
+             "the wrong dtype). `keras` is Keras on this process' backend (TensorFlow unless "
+             "KERAS_BACKEND says otherwise); `keras-jax` and `keras-torch` are the same Keras "
+             "code on JAX and on PyTorch, each run in a process of its own (the section "
+             "\"Keras on JAX and torch\" says what Keras computes there in float64)."),
         Table("parity_matrix", matrix, pd.DataFrame(text), pd.DataFrame(css),
-              caption="worst relative error per model, pair and dtype"),
+              caption="worst relative error per model, pair and dtype", grouped=True),
         Table("tolerances", tols, shown(tols),
               caption="the tolerance table (crossframe.tolerances): one bound per dtype"),
         Table("checks", all_checks(checked), show="link",
@@ -236,7 +261,7 @@ def tensor_table(c: Checked) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     text, css = data.copy(), data.map(lambda _: "")
     for dtype in c.tables:
         tol = tolerance(dtype).rel
-        for pair in PAIR_NAMES:
+        for pair in dict.fromkeys(long.pair):
             col = f"{dtype} {pair}"
             part = long[(long.dtype == dtype) & (long.pair == pair)].set_index("tensor")
             values = part["max_rel"].reindex(order).astype(float)
@@ -299,7 +324,7 @@ def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
             Text("All within tolerance." if c.ok else "MISMATCH: see the red cells.",
                  "verdict pass" if c.ok else "verdict fail"),
             Table(f"tensors_{slug(s.name)}", data, text, css,
-                  caption=f"{s.name}: relative error per tensor, pair and dtype"),
+                  caption=f"{s.name}: relative error per tensor, pair and dtype", grouped=True),
         ]
         image = heatmap(c)
         blocks.append(image if image else Text("No parameters: only the output and the input "
@@ -507,7 +532,10 @@ def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
     text["target"] = text["target"].map(lambda v: "" if pd.isna(v) else f"{v:g}x")
     section.blocks += [
         Text(f"One forward + backward pass, float32, median of {repeats} run(s) after one "
-             "warm-up, all frameworks in this one process (`crossframe bench` for more repeats). "
+             "warm-up (`crossframe bench` for more repeats): scratch, torch and Keras on this "
+             "process' backend here, eager and compiled; Keras on each other backend timed "
+             "inside its own worker process (eager, and `jax.jit` on JAX), so the pipe between "
+             "the processes is never timed. `threads`: the threads each row computed with. "
              "Timings change from run to run, so they live in [speed.csv](speed.csv) and "
              "[img/speed.png](img/speed.png) and are shown in index.html, never in report.md."),
         Table("speed_workloads", workloads, shown(workloads), caption="the workloads"),

@@ -172,14 +172,15 @@ def cmd_check(args, extra) -> int:
     ok = bool(table["ok"].all())
     if args.dump is not None:
         _dump(args.dump, case, results)
+    from .keras_backends import column_notes
+
+    notes = column_notes(fws)
     if args.json:
-        emit(json.dumps(table_records(table), indent=1))
+        emit(json.dumps(_with_backends(table_records(table), notes), indent=1))
     else:
         from .initializers import init_note
 
-        from .keras_backends import column_notes
-
-        _print_table(case, table, init_note(init, case.weights), column_notes(fws))
+        _print_table(case, table, init_note(init, case.weights), notes)
         if case.model.ids is not None and not args.forward_only:
             emit("no grad:x: x holds integer ids (an Embedding's input), which have no gradient "
                  "in any library")
@@ -188,6 +189,16 @@ def cmd_check(args, extra) -> int:
         if args.dump is not None:
             emit(f"wrote every tensor to {args.dump}")
     return 0 if ok else 1
+
+
+def _with_backends(rows: list[dict], notes: list[str]) -> list[dict]:
+    """Each JSON row gains ``ran``: the Keras column notes of its pair (the lines the table
+    prints, e.g. ``keras-jax: Keras 3.15.1 on jax 0.10.2 (a process of its own)``), joined
+    by "; "; "" for a pair without a Keras column."""
+    by_name = {line.split(": ", 1)[0]: line for line in notes}
+    for row in rows:
+        row["ran"] = "; ".join(by_name[fw] for fw in row["pair"].split("~") if fw in by_name)
+    return rows
 
 
 def _dump(path: str, case, results) -> None:

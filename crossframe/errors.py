@@ -21,8 +21,13 @@ def did_you_mean(name: str, choices) -> str:
     import difflib
 
     choices = sorted(choices)
-    # the same letters in another order (a swapped pair: "adma") first, then difflib's ratio
+    said = name.strip().lower().replace("_", "-")
+    # the same letters in another order (a swapped pair: "adma") first; then the name with "_"
+    # for "-" or in another case ("Keras_JAX"); a part of a longer name ("jax" for keras-jax),
+    # then difflib's ratio
     close = [c for c in choices if sorted(c) == sorted(name)] or \
-        difflib.get_close_matches(name, choices, n=1)
+        [c for c in choices if c.lower().replace("_", "-") == said] or \
+        [c for c in choices if len(said) >= 3 and said in c.lower().replace("_", "-").split("-")] \
+        or difflib.get_close_matches(name, choices, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"{hint}choose one of: {', '.join(choices)}"

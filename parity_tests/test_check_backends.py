@@ -43,6 +43,13 @@ def test_check_json_every_pair_of_five_frameworks_within_float64_tolerance():
     assert {"loss", "grad:gru.W_x", "grad:gru.W_h", "grad:gru.b", "grad:x"} <= tensors
     assert max(r["max_rel"] for r in rows) <= tolerance("float64").rel
     assert all(r["ok"] for r in rows)
+    # each row names the Keras and backend its Keras columns ran, as the table's lines do
+    ran = {r["pair"]: r["ran"] for r in rows}
+    assert ran["scratch~torch"] == ""
+    jax = ran["scratch~keras-jax"]
+    assert jax.startswith("keras-jax: Keras 3.") and " on jax " in jax, jax
+    both = next(v for p, v in ran.items() if set(p.split("~")) == {"keras", "keras-torch"})
+    assert "KERAS_BACKEND unset" in both and " on tensorflow " in both and " on torch " in both
 
 
 def test_the_table_names_each_keras_column_and_its_backend():

@@ -38,7 +38,7 @@ import pytest
 from crossframe.runner import prepare, run
 from crossframe.spec import all_specs
 from crossframe.testing import assert_results_match
-from crossframe.tolerances import DTYPES, HAND_WRITTEN
+from crossframe.tolerances import DTYPES, HAND_WRITTEN, tolerance
 
 BACKENDS = ("keras-jax", "keras-torch")
 REFERENCES = ("keras", "torch")
@@ -342,3 +342,54 @@ def _promotion_problems(backend: str, got: dict) -> list[str]:
     problems += [f"with keras_impl.backend on {backend}: {op} of float64 is {kind}"
                  for op, kind in fixed.items() if kind != "float64"]
     return problems
+
+
+# --- the Keras code describe prints, run as a user would on JAX and torch -------------------
+PRINTED = r"""
+import sys
+import numpy as np
+code, data, out, fixed = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "fixed"
+source = open(code).read()
+if not fixed:         # the user who leaves out the float64 line
+    source = source.replace("dtypes.BIT64_TO_BIT32_DTYPE['float64'] = 'float64'", "")
+namespace = {}
+exec(source, namespace)
+keras, model = namespace["keras"], namespace["model"]
+assert "crossframe" not in sys.modules
+arrays = np.load(data, allow_pickle=False)
+sequential = isinstance(model, keras.Sequential)
+for v in model.weights:
+    v.assign(arrays["weight:" + (v.path.split("/", 1)[1] if sequential else v.path)])
+inputs = {k[len("input:"):]: arrays[k] for k in arrays.files if k.startswith("input:")}
+y = model(inputs["x"] if sequential else inputs, training=False)
+y = y if isinstance(y, dict) else {"y": y}
+np.savez(out, **{k: keras.ops.convert_to_numpy(v) for k, v in y.items()})
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_printed_keras_code_keeps_float64_on_jax_and_torch(backend, tmp_path):
+    """describe's Keras code, run by plain Keras on ``backend`` (crossframe not imported), agrees
+    with Keras on TensorFlow here in float64; without its float64 line the LSTM's output is
+    float32-rounded there (tanh on JAX, matmul on torch), the difference the line exists for."""
+    case = prepare("lstm", batch_size=3)
+    weights = case.mapping("keras").params_to_framework(case.weights)
+    code, data = tmp_path / "model.py", tmp_path / "data.npz"
+    code.write_text(case.model.keras_code())
+    np.savez(data, **{f"weight:{k}": v for k, v in weights.items()},
+             **{f"input:{k}": v for k, v in case.batch.inputs.items()})
+    want = run(case, "keras", backward=False).outputs
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_ENABLE_X64": "1",
+           "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    got = {}
+    for how in ("fixed", "as shipped"):
+        out = tmp_path / f"{how.replace(' ', '_')}.npz"
+        done = subprocess.run([sys.executable, "-c", PRINTED, str(code), str(data), str(out),
+                               how], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        with np.load(out) as ys:
+            (y,) = ys.values()
+        got[how] = relative(y, next(iter(want.values())))
+    assert got["fixed"] <= tolerance("float64").rel, got
+    assert 1e-9 < got["as shipped"] < tolerance("float32").rel, \
+        f"{got}: {BACKEND_FIX} (and the line describe prints)"

@@ -58,6 +58,9 @@ def _same_diagnosis_as_against_keras(stem: str, backend: str) -> None:
     ("keras-jaz", "did you mean 'keras-jax'?"),
     ("keras-pytorch", "did you mean 'keras-torch'?"),
     ("torch,", "name one reference or more"),
+    ("jax", "did you mean 'keras-jax'?"),                   # a part of the name
+    ("Keras_Torch", "did you mean 'keras-torch'?"),         # "_" for "-"
+    ("keras,KERAS-TENSORFLOW", "keras and keras-tensorflow are the same Keras"),
 ])
 def test_an_unknown_reference_is_one_line_and_exit_2(against, says, capsys):
     from crossframe.cli import main
@@ -66,8 +69,8 @@ def test_an_unknown_reference_is_one_line_and_exit_2(against, says, capsys):
                "--against", against])
     captured = capsys.readouterr()
     assert rc == 2 and captured.out == ""
-    assert len(captured.err.strip().splitlines()) == 1 and says in captured.err
-    with pytest.raises(InputError, match="unknown reference|one reference or more"):
+    assert len(captured.err.strip().splitlines()) == 1 and says in captured.err, captured.err
+    with pytest.raises(InputError, match="unknown reference|one reference or more|the same Keras"):
         cf.verify(str(LEARNERS / "dense_ok.py"), layer="dense", references=against.split(","))
 
 
@@ -85,3 +88,10 @@ def test_verify_against_keras_on_another_backend(backend, capsys):
     out = capsys.readouterr().out
     assert rc == 1
     assert "MISMATCH grad:W: dW is 1/N times the right one" in out
+
+
+def test_references_are_read_in_any_case_and_once():
+    from crossframe.verification import check_references, reference_names
+
+    assert check_references("KERAS-JAX,keras-jax, Torch") == ("keras-jax", "torch")
+    assert reference_names(("keras-jax", "torch")) == "Keras on jax (keras-jax) and torch"

@@ -62,13 +62,16 @@ COLUMNS = ["case", "tensor", "shape", "max_rel", "tol", "ok", "diagnosis", "fix"
 
 def check_references(references) -> tuple[str, ...]:
     """The references to verify against, each known (``crossframe check --frameworks``
-    names: ``keras-jax`` is Keras on JAX), in order, repeats dropped. InputError for an unknown
-    name (with the closest known one) or none at all."""
+    names, any case: ``keras-jax`` is Keras on JAX), in order, repeats dropped. InputError for
+    an unknown name (with the closest known one), none at all, or two names for this process'
+    Keras (``keras`` and ``keras-tensorflow`` where KERAS_BACKEND is unset)."""
     from ..errors import did_you_mean
 
     if isinstance(references, str):
         references = references.split(",")
-    names = [str(n).strip() for n in references]
+    from ..cliargs import same_keras
+
+    names = [str(n).strip().lower() for n in references]
     if not names or any(not n for n in names):
         raise InputError(f"--against {','.join(names)!r}: name one reference or more",
                          "e.g. --against keras-jax, or --against torch,keras,scratch")
@@ -76,7 +79,9 @@ def check_references(references) -> tuple[str, ...]:
         if n not in KNOWN_REFERENCES:
             raise InputError(f"--against: unknown reference '{n}'",
                              did_you_mean(n, KNOWN_REFERENCES))
-    return tuple(dict.fromkeys(names))
+    names = list(dict.fromkeys(names))
+    same_keras(names, "--against")
+    return tuple(names)
 
 
 def reference_names(references) -> str:

@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# one worker per core (pytest-xdist): the suite is independent test by test
+# one worker per core (pytest-xdist): the suite is independent test by test; the 30 slowest
+# tests are listed at the end, so a run says where its time went
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --durations=30
 
 report: $(STAMP)
 	$(BIN)/crossframe report --out reports/out

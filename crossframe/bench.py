@@ -231,7 +231,17 @@ def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
     from .errors import InputError, did_you_mean
     from .runner import prepare
 
+    from . import keras_backends
+    from .frameworks import elsewhere
+
     fws = check_frameworks(None if frameworks is None else ",".join(frameworks))
+    skipped = {}
+    if frameworks is None:        # a default row whose backend cannot start is left out, said
+        for fw in [fw for fw in fws if elsewhere(fw)]:
+            problem = keras_backends.start_problem(keras_backends.backend_of(fw))
+            if problem is not None:
+                fws.remove(fw)
+                skipped[fw] = problem
     known = benchmarks()
     names = list(known) if not names else names
     for n in names:
@@ -253,7 +263,9 @@ def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
                              threads=n, median_ms=statistics.median(t), min_ms=min(t),
                              ratio_to_torch=statistics.median(t) / torch_median,
                              target=bm.target))
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["skipped"] = skipped
+    return table
 
 
 def configure(p):
@@ -287,13 +299,25 @@ def main(args, extra) -> int:
                          "pass e.g. 20")
     dtypes = list(dict.fromkeys(check_dtype(d) for d in (args.dtype or ["float32"])))
     fws = check_frameworks(args.frameworks)
-    table = measure(args.names, dtypes, args.repeats, progress=not args.json, frameworks=fws)
-    if args.json:
+    table = measure(args.names, dtypes, args.repeats, progress=not args.json,
+                    frameworks=None if args.frameworks is None else fws)
+    from .keras_backends import column_notes
+
+    ran = {line.split(": ", 1)[0]: line for line in
+           column_notes(dict.fromkeys(r.split(" (")[0] for r in table["framework"]))}
+    if args.json:     # each row: the Keras and backend it ran ("" for scratch and torch)
+        table["ran"] = [ran.get(r.split(" (")[0], "") for r in table["framework"]]
         emit(table.to_json(orient="records", indent=1, double_precision=15))
         return 0
     show = table.drop(columns=["about"]).copy()
+    if show["target"].isna().all():
+        show = show.drop(columns=["target"])
     for col in ("median_ms", "min_ms"):
         show[col] = show[col].map(lambda v: f"{v:.3f}")
     show["ratio_to_torch"] = show["ratio_to_torch"].map(lambda v: f"{v:.2f}x")
     emit(show.to_string(index=False))
+    for line in ran.values():
+        emit(line)
+    for fw, why in table.attrs["skipped"].items():
+        emit(f"{fw}: not timed — {why}")
     return 0

@@ -38,6 +38,7 @@ import numpy as np
 from .cliargs import (Parser, add_max_memory, check_seed, emit, framework_list, model_options,
                       silence_stdout, table_records)
 from .errors import InputError
+from .keras_backends import WorkerError
 
 # Verbs living in their own modules: each has HELP, configure(parser) and main(args) -> int.
 VERB_MODULES = {
@@ -320,9 +321,9 @@ def cmd_weights(args, extra) -> int:
 
     w = draw(spec.sequential(opts), init, args.seed, args.dtype)
     weights_io.save(args.out, w, force=args.force)
-    from .initializers import LIBRARY
+    from .initializers import drawn_by
 
-    drawn = "" if init == "canonical" else f", drawn by {LIBRARY[init]} default initialisers"
+    drawn = "" if init == "canonical" else f", drawn by {drawn_by(init)}"
     emit(f"wrote {len(w)} canonical parameters of {spec.name} ({args.dtype}{drawn}) to "
          f"{args.out}")
     return 0
@@ -425,6 +426,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, extra) or 0)
     except InputError as err:
         print(f"crossframe: error: {err}", file=sys.stderr)
+        return 2
+    except WorkerError as err:   # a Keras backend's process died: said, and nothing compared
+        print(f"crossframe: error: {err} — run again; if it stops again, run the command with "
+              "KERAS_BACKEND set to that backend to see its own error", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output closed before the verb decided: nothing was compared
         silence_stdout()

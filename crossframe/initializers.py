@@ -605,12 +605,24 @@ def constant_tensors(weights: dict[str, np.ndarray], most: int = 4) -> dict[str,
 LIBRARY = {"keras": "Keras'", "torch": "torch's"}
 
 
+def drawn_by(init: str) -> str:
+    """"Keras' default initialisers on jax; ...": whose draw, and for Keras its backend,
+    whose random numbers a seed picks (the same seed draws other weights on another one)."""
+    words = f"{LIBRARY[init]} default initialisers"
+    if init == "keras":
+        from .environment import keras_backend
+
+        words += (f" on {keras_backend()}; each Keras backend draws other numbers from the "
+                  "same seed")
+    return words
+
+
 def init_note(init: str, weights: dict) -> str | None:
     """What weights from a library's defaults cannot show: the tensors of one or few values
     (None for crossframe's own draw, or a model without weights)."""
     if init == "canonical" or not weights:   # a layer without weights: nothing was drawn
         return None
-    drawn = f"--init {init}: weights drawn by {LIBRARY[init]} default initialisers"
+    drawn = f"--init {init}: weights drawn by {drawn_by(init)}"
     constant = constant_tensors(weights)
     if not constant:
         return drawn

@@ -180,8 +180,21 @@ def versions() -> dict:
 
 
 # --- the workers -----------------------------------------------------------------------------
+def _input_error(problem: str, fix: str):
+    from .errors import InputError
+
+    return InputError(problem, fix)
+
+
 class WorkerError(RuntimeError):
-    """A backend's worker process stopped or could not start."""
+    """A backend's worker process stopped (the CLI says it in one line, exit 2)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(" ".join(problem.split()))
+
+
+START_FIX = ("check that backend's install (JAX: pip install 'crossframe[jax]') and its "
+             "settings (JAX_PLATFORMS, CUDA_VISIBLE_DEVICES), or leave keras-{backend} out")
 
 
 class _Worker:
@@ -243,6 +256,19 @@ def call(backend: str, function: str, *args, **kwargs):
     return worker.call(function, args, kwargs)
 
 
+def start_problem(backend: str) -> str | None:
+    """None when Keras on ``backend`` starts (its worker answers); else the one line why not.
+    For the rows a verb adds by itself (bench's defaults): a backend named by the user is
+    simply called, and its problem is that verb's InputError."""
+    from .errors import InputError
+
+    try:
+        call(backend, f"{__name__}:versions")
+        return None
+    except (InputError, WorkerError) as err:
+        return str(err)
+
+
 @atexit.register
 def shutdown() -> None:
     """Stop every worker (at exit; a later ``call`` starts a fresh one)."""
@@ -265,12 +291,15 @@ def _serve(backend: str) -> None:
     from .environment import prepare
 
     prepare()
+    broken = _start_error(backend)
     while True:
         try:
             function, args, kwargs = pickle.load(channel_in)
         except EOFError:
             return
         try:
+            if broken is not None:
+                raise broken
             module, name = function.split(":")
             value = ("ok", getattr(importlib.import_module(module), name)(*args, **kwargs))
         except BaseException as err:       # noqa: BLE001 - every failure goes back
@@ -281,6 +310,21 @@ def _serve(backend: str) -> None:
             payload = pickle.dumps(("error", RuntimeError(f"{type(err).__name__}: {err}")))
         channel_out.write(payload)
         channel_out.flush()
+
+
+def _start_error(backend: str):
+    """None when Keras on ``backend`` imports and computes one op here; else the InputError
+    every call of this worker answers: a broken install or a device setting that backend
+    cannot meet (JAX_PLATFORMS=tpu) is one line naming it, never a traceback or a mismatch."""
+    try:
+        from .keras_impl.backend import keras, to_numpy
+
+        to_numpy(keras.ops.add(keras.ops.ones((1,)), 1.0))
+        return None
+    except BaseException as err:       # noqa: BLE001 - whatever stops the backend is said
+        said = (str(err).strip().splitlines() or [""])[-1][:300]
+        return _input_error(f"Keras on {backend} cannot start: {type(err).__name__}: {said}",
+                            START_FIX.format(backend=backend))
 
 
 def _portable_error(err: BaseException) -> BaseException:

@@ -504,9 +504,9 @@ class Sequential:
                  "for the layers (set_floatx alone is ignored once a layer has read the policy)",
                  "keras.config.set_floatx('float64')",
                  "keras.config.set_dtype_policy('float64')",
-                 "# on Keras' JAX and torch backends float64 stays float64 only with these two "
-                 "(and JAX_ENABLE_X64=1 before JAX is imported): Keras maps every 64-bit result "
-                 "type to 32 bits there (keras/src/backend/common/dtypes.py)",
+                 "# the next two lines keep float64 float64 on Keras' JAX and torch backends, "
+                 "where Keras maps every 64-bit result type to 32 bits (keras/src/backend/common"
+                 "/dtypes.py); on JAX set JAX_ENABLE_X64=1 before JAX is imported too",
                  "from keras.src.backend.common import dtypes",
                  "dtypes.BIT64_TO_BIT32_DTYPE['float64'] = 'float64'"]
         for cfg in self.layers:      # a recurrent layer's activation Keras has no name for

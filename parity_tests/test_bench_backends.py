@@ -100,3 +100,20 @@ def test_cli_unknown_framework_is_exit_2_with_one_line():
                           text=True, env=env)
     assert done.returncode == 2 and "unknown framework 'keras-jaxx'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_default_backend_that_cannot_start_is_left_out_and_said():
+    """bench adds the Keras backends by itself: one that cannot start (here JAX asked for a
+    TPU) loses its rows, not everyone's, and the table says why; each Keras row's backend and
+    versions are printed under the table."""
+    env = {**{k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+           "JAX_PLATFORMS": "tpu", "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run(CLI + ["mlp", "--repeats", "1"], capture_output=True, text=True,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    rows = [ln.split()[2] for ln in lines[1:] if ln.startswith("      mlp ")]
+    assert "keras-jax" not in rows and {"scratch", "torch", "keras", "keras-torch"} <= set(rows)
+    assert any(ln.startswith("keras-jax: not timed — Keras on jax cannot start") for ln in lines)
+    assert any(ln.startswith("keras-torch: Keras 3.") and " on torch " in ln for ln in lines)
+    assert "target" not in lines[0]            # mlp has no target ratio: no column of NaN

@@ -121,3 +121,13 @@ def test_a_pair_with_an_unknown_framework_is_an_input_error():
     case = runner.prepare("dense")
     with pytest.raises(InputError, match="unknown framework 'keras-jx'.*keras-jax"):
         runner.check(case, pairs=[("scratch", "keras-jx")])
+
+
+def test_a_backend_that_cannot_start_is_one_line_and_exit_2():
+    """A device setting JAX cannot meet (or a broken install) is said by name, never a
+    traceback or the exit code of a mismatch."""
+    out = crossframe("check", "linear", "--frameworks", "torch,keras-jax",
+                     env={"JAX_PLATFORMS": "tpu"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "Keras on jax cannot start" in line and "tpu" in line and "JAX_PLATFORMS" in line

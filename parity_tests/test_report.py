@@ -108,26 +108,28 @@ def test_parity_matrix_has_every_model_pair_and_dtype(out):
 def test_parity_matrix_has_keras_on_jax_and_torch_for_every_model_and_dtype(out):
     matrix = pd.read_csv(out / "parity_matrix.csv").set_index("model")
     backend = [f"{d} {p}" for d in DTYPES
-               for p in ("keras~keras-jax", "keras~keras-torch", "torch~keras-torch")]
+               for p in ("keras~keras-jax", "keras~keras-torch", "torch~keras-jax",
+                         "torch~keras-torch")]
     assert set(backend) <= set(matrix.columns)
     # measured, within the tolerance of their dtype, for every model
     assert all(matrix.loc[m, c] <= tolerance(c.split()[0]).rel for m in MODELS for c in backend)
     tensors = pd.read_csv(out / "tensors_dense.csv")
-    assert {f"{d} torch~keras-torch" for d in DTYPES} <= set(tensors.columns)
+    assert {f"{d} torch~keras-{b}" for d in DTYPES for b in ("jax", "torch")} <= \
+        set(tensors.columns)
 
 
 def test_the_matrix_header_groups_the_pairs_under_their_dtype(out):
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert '<th colspan="6" class="group">float64</th>' in page
+    assert '<th colspan="7" class="group">float64</th>' in page
     assert "<th>keras~<wbr>keras-jax</th>" in page
 
 
 def test_backend_pairs_follow_keras_backend(monkeypatch):
     assert backends.backend_pairs() == [("keras", "keras-jax"), ("keras", "keras-torch"),
-                                        ("torch", "keras-torch")]
+                                        ("torch", "keras-jax"), ("torch", "keras-torch")]
     monkeypatch.setenv("KERAS_BACKEND", "jax")   # keras is then Keras on JAX itself
     assert backends.backend_pairs() == [("keras", "keras-tensorflow"), ("keras", "keras-torch"),
-                                        ("torch", "keras-torch")]
+                                        ("torch", "keras-tensorflow"), ("torch", "keras-torch")]
 
 
 def test_a_backend_not_installed_is_left_out_and_named(monkeypatch):

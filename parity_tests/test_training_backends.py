@@ -249,6 +249,8 @@ BAD = {
                  "unknown framework 'keras-jx'"),
     "check-one": (["mlp", "--check", "--frameworks", "keras-jax"], "name 2 or more"),
     "twice": (["mlp", "--epochs", "1", "--frameworks", "keras,keras"], "names one twice"),
+    "same-keras": (["mlp", "--check", "--frameworks", "torch,Keras,keras-tensorflow"],
+                   "keras and keras-tensorflow are the same Keras"),
     "handover-scratch": (["mlp", "--handover", "--frameworks", "scratch,keras"],
                          "scratch has no optimizer state to hand over"),
     "handover-three": (["mlp", "--handover", "--frameworks", "torch,keras,keras-jax"],

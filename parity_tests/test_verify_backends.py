@@ -57,7 +57,8 @@ def _same_diagnosis_as_against_keras(stem: str, backend: str) -> None:
 @pytest.mark.parametrize("against, says", [
     ("keras-jaz", "did you mean 'keras-jax'?"),
     ("keras-pytorch", "did you mean 'keras-torch'?"),
-    ("torch,", "name one reference or more"),
+    ("torch,", "has an empty item"),
+    (",", "name one reference or more"),
     ("jax", "did you mean 'keras-jax'?"),                   # a part of the name
     ("Keras_Torch", "did you mean 'keras-torch'?"),         # "_" for "-"
     ("keras,KERAS-TENSORFLOW", "keras and keras-tensorflow are the same Keras"),
@@ -70,7 +71,8 @@ def test_an_unknown_reference_is_one_line_and_exit_2(against, says, capsys):
     captured = capsys.readouterr()
     assert rc == 2 and captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1 and says in captured.err, captured.err
-    with pytest.raises(InputError, match="unknown reference|one reference or more|the same Keras"):
+    with pytest.raises(InputError,
+                       match="unknown reference|one reference or more|empty item|the same Keras"):
         cf.verify(str(LEARNERS / "dense_ok.py"), layer="dense", references=against.split(","))
 
 

@@ -3,7 +3,8 @@ section measuring what Keras' 64-bit promotion costs on JAX and torch without cr
 
     backend_frameworks()      keras-jax, keras-torch (every installed Keras backend not this
                               process')
-    backend_pairs()           keras~keras-jax, keras~keras-torch, torch~keras-torch
+    backend_pairs()           keras~keras-jax, keras~keras-torch, torch~keras-jax,
+                              torch~keras-torch
     Unfixed(checked, seed)    the passes without crossframe's float64 fix, started at once
     section(unfixed, tick)    "Keras on JAX and torch": the fix, and the error without it
 
@@ -45,11 +46,10 @@ def missing_frameworks() -> list[str]:
 
 
 def backend_pairs() -> list[tuple[str, str]]:
-    """keras against Keras on each other backend; torch against Keras on torch (the same
-    library under both)."""
+    """keras against Keras on each other backend (a move between backends), then torch
+    against each (a port from Keras on that backend to native torch)."""
     others = backend_frameworks()
-    return [("keras", fw) for fw in others] + [("torch", fw) for fw in others
-                                               if fw == "keras-torch"]
+    return [("keras", fw) for fw in others] + [("torch", fw) for fw in others]
 
 
 class Background:
@@ -235,12 +235,16 @@ def section(unfixed: Unfixed, tick: Callable[[str], None]) -> Section:
              "back to float64: `ops.tanh` and `ops.var` on JAX, `ops.matmul` (every Dense) and "
              "`ops.var` on torch. Nothing warns: most such results even keep the float64 dtype, "
              "with float32's digits (the table says where one came back as float32). "
-             "The upstream bug class is keras-team/keras#23223."),
+             "The upstream reports: keras-team/keras#23223 (the bug class, closed by #23225, "
+             "which routed torch's binary ops through `result_type`) and #23704 (open: a "
+             "float64 Dense on torch returns float32)."),
         Text(f"crossframe's workaround is one line, which a user can apply too, before building "
              f"a model: `{FIX}` (crossframe/keras_impl/backend.py; int64 still becomes int32 "
-             "as upstream). Measured now: each model in float64 on each backend against "
-             "scratch, with the line and without it (the entry set back to Keras' `float32` for "
-             "one pass, in that backend's worker process)."),
+             "as upstream). On JAX, also set `JAX_ENABLE_X64=1` before JAX is imported: "
+             "without it JAX makes every float64 array float32, the line or not (crossframe "
+             "sets it for its JAX worker). Measured now: each model in float64 on each backend "
+             "against scratch, with the line and without it (the entry set back to Keras' "
+             "`float32` for one pass, in that backend's worker process)."),
     ]
     if len(hit):
         blocks.append(Table("keras_float64_promotion", hit, text.rename(columns=names), css,

@@ -130,7 +130,8 @@ def verdict(checked: list[Checked], dtypes) -> tuple[bool, Text]:
         f"worst {d} {rows[rows.dtype == d].max_rel.max():.1e} (tolerance {tolerance(d).rel:g})"
         for d in dtypes)
     failing = [c.spec.name for c in checked if not c.ok]
-    count = (f"{len(checked)} models and layers x {len(pair_names(checked))} framework pairs x "
+    many = "models and layers" if len(checked) != 1 else "model or layer"
+    count = (f"{len(checked)} {many} x {len(pair_names(checked))} framework pairs x "
              f"{len(dtypes)} dtypes")
     if not failing:
         return True, Text(f"All within tolerance: {count}, {len(rows)} tensors compared; {worst}.",

@@ -76,14 +76,15 @@ TABLE_REFUSES = ("lr", "steps", "out", "batch_size", "init", "force", "framework
 
 def train_frameworks(text: str | None, at_least: int, scratch: bool = True) -> list[str]:
     """``--frameworks scratch,keras,keras-jax`` -> the names, each one ``engines.TRAINABLE``
-    (without scratch where ``scratch`` is false), no repeats, at least ``at_least`` of them;
-    InputError otherwise. None -> the default (scratch, torch, keras)."""
+    (without scratch where ``scratch`` is false), any case, no repeats, not two names for this
+    process' Keras, at least ``at_least`` of them; InputError otherwise. None -> the default
+    (scratch, torch, keras)."""
     from ..errors import did_you_mean
 
     known = [n for n in TRAINABLE if scratch or n != "scratch"]
     if text is None:
         return [n for n in DEFAULT_FRAMEWORKS if n in known]
-    names = [n.strip() for n in text.split(",")]
+    names = [n.strip().lower() for n in text.split(",")]
     if any(not n for n in names):
         raise InputError(f"--frameworks {text!r} has an empty item",
                          "e.g. --frameworks scratch,keras,keras-jax")
@@ -98,6 +99,9 @@ def train_frameworks(text: str | None, at_least: int, scratch: bool = True) -> l
                              "name two of " + ", ".join(known))
     if len(set(names)) != len(names):
         raise InputError(f"--frameworks {text!r} names one twice", "name each once")
+    from ..cliargs import same_keras
+
+    same_keras(names, "--frameworks")       # keras and keras-tensorflow: one run, twice
     if len(names) < at_least:
         raise InputError(f"--frameworks {text!r}: name {at_least} or more different frameworks",
                          "e.g. --frameworks " + ",".join(known[:max(at_least, 2)]))
@@ -414,7 +418,8 @@ def fit(args, options, config, fws=DEFAULT_FRAMEWORKS) -> int:
     setup = "".join([f", init {args.init}"] * bool(args.init) + [
         f", torch recurrent bias {args.torch_recurrent_bias}"] * (
         args.torch_recurrent_bias != "two"))
-    emit(f"{args.model}: {p.config.describe()}, {args.epochs} epochs, batch {p.batch_size}, "
+    epochs = f"{args.epochs} epoch{'s' * (args.epochs != 1)}"
+    emit(f"{args.model}: {p.config.describe()}, {epochs}, batch {p.batch_size}, "
           f"{args.dtype}, seed {args.seed}{setup} — after the last epoch:")
     emit(final(df).to_string(float_format=lambda v: f"{v:.4f}"))
     for line in _keras_lines(fws):

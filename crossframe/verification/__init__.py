@@ -72,8 +72,11 @@ def check_references(references) -> tuple[str, ...]:
     from ..cliargs import same_keras
 
     names = [str(n).strip().lower() for n in references]
-    if not names or any(not n for n in names):
+    if not any(names):
         raise InputError(f"--against {','.join(names)!r}: name one reference or more",
+                         "e.g. --against keras-jax, or --against torch,keras,scratch")
+    if not all(names):
+        raise InputError(f"--against {','.join(names)!r} has an empty item",
                          "e.g. --against keras-jax, or --against torch,keras,scratch")
     for n in names:
         if n not in KNOWN_REFERENCES:

@@ -344,8 +344,9 @@ class Adamax(Optimizer):
 
 
 # keras/src/optimizers/nadam.py: ``decay = ops.cast(0.96, var_dtype)`` casts a Python float,
-# which TensorFlow makes a float32 tensor first: 0.9599999785423279 even in a float64 model
-KERAS_NADAM_DECAY = float(np.float32(0.96))
+# which TensorFlow makes a float32 tensor first: 0.9599999785423279 even in a float64 model;
+# JAX and torch cast it exactly. Keyed by Keras backend.
+KERAS_NADAM_DECAY = {"tensorflow": float(np.float32(0.96)), "jax": 0.96, "torch": 0.96}
 
 
 class Nadam(Optimizer):
@@ -362,15 +363,18 @@ class Nadam(Optimizer):
     The same update in torch/optim/nadam.py and keras/src/optimizers/nadam.py, up to rounding:
     torch adds the two terms to p one after the other, Keras adds them first. torch keeps P in
     a tensor of torch.get_default_dtype() (a float64 run must set it, see the trainer); Keras'
-    update takes mu_t and mu_(t+1) with 0.96 rounded to float32 (its product with 0.96 exact):
-    a float64 Keras Nadam is off its own formula by ~1e-8 relative, mirrored here.
+    update takes mu_t and mu_(t+1) with ``ops.cast(0.96, dtype)``, which on TensorFlow rounds
+    0.96 to float32 (its product with 0.96 exact): a float64 Keras Nadam on TensorFlow is off
+    its own formula by ~1e-8 relative, mirrored here; on JAX and torch the cast is exact
+    (``keras_backend``: whose cast the Keras variant mirrors, ``KERAS_NADAM_DECAY``).
     """
 
     def __init__(self, lr: float, beta1: float, beta2: float, eps: float,
-                 variant: str = "torch", **decay) -> None:
+                 variant: str = "torch", keras_backend: str = "tensorflow", **decay) -> None:
         super().__init__(lr, **decay)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.variant = _check_variant(variant)
+        self.keras_decay = KERAS_NADAM_DECAY[keras_backend]
         self.mu_product = 1.0
 
     def step(self, params, grads, squares=None):
@@ -382,9 +386,9 @@ class Nadam(Optimizer):
             self.mu_product = self.mu_product * self._mu
         else:
             # u_product * beta_1 * (1 - 0.5 * 0.96^t) with 0.96 exact, but the update's own
-            # mu_t and mu_(t+1) use ops.cast(0.96, dtype), which goes through float32
+            # mu_t and mu_(t+1) use ops.cast(0.96, dtype): through float32 on TensorFlow
             self.mu_product = self.mu_product * self.beta1 * warm
-            decay = KERAS_NADAM_DECAY
+            decay = self.keras_decay
             self._mu = self.beta1 * (1.0 - 0.5 * decay ** t)
             self._mu_next = self.beta1 * (1.0 - 0.5 * decay ** (t + 1))
         super().step(params, grads, squares)
@@ -439,7 +443,10 @@ class Adadelta(Optimizer):
         p -= self.lr * d
 
 
-def build(config, variant: str):
-    """The scratch optimizer for a ``crossframe.training.config.OptimizerConfig``."""
+def build(config, variant: str, keras_backend: str = "tensorflow"):
+    """The scratch optimizer for a ``crossframe.training.config.OptimizerConfig``;
+    ``keras_backend``: the Keras backend whose formula the "keras" variant mirrors where it
+    differs by backend (Nadam's 0.96)."""
     cls = globals()[config.declaration.scratch]
-    return cls(**config.scratch_kwargs(), variant=variant)
+    extra = {"keras_backend": keras_backend} if cls is Nadam else {}
+    return cls(**config.scratch_kwargs(), variant=variant, **extra)

@@ -591,8 +591,9 @@ def _trajectory(source: Side, written: Side, steps: int, optimizer: str, lr, see
     case = prepare(model, dtype=source.dtype, seed=seed, batch_size=batch_size,
                    weights=written.canonical)
     config = make_config(optimizer, lr=lr)
-    traces = run_sides(case, config, steps, sides_needed([pair], True), recurrent_bias="single")
-    table = compare_traces(traces, [pair], source.dtype, explain=True)
+    traces = run_sides(case, config, steps, sides_needed([pair], True, config),
+                       recurrent_bias="single")
+    table = compare_traces(traces, [pair], source.dtype, explain=True, config=config)
     # a bias before a training-mode BatchNorm: its gradient is rounding noise, which Adam,
     # RMSprop or Adagrad scale up to a full step in a direction of its own in each library;
     # it changes nothing the model computes in training, so it is not compared

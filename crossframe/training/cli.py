@@ -260,12 +260,12 @@ def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> in
     bias = args.torch_recurrent_bias
     two = two_bias_names(case.model) if "torch" in fws else ()
     pairs = pairs_of(fws)
-    labels = sides_needed(pairs, True)
+    labels = sides_needed(pairs, True, config)
     if two and bias == "two" and {"scratch[torch]", "scratch[keras]"} <= set(labels):
         labels.append(SINGLE)
     traces = run_sides(case, config, steps, labels, bias)
     check_finite(traces, config)
-    table = compare_traces(traces, pairs, args.dtype)
+    table = compare_traces(traces, pairs, args.dtype, config=config)
     shares = gap_shares(traces) if SINGLE in traces else None
     ok = bool(table["ok"].all())
     if args.json:
@@ -299,8 +299,10 @@ def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> in
     exact_096 = [fw for fw in fws if base(fw) == "keras" and backend_of(fw) != "tensorflow"]
     if config.name == "nadam" and exact_096:
         emit(f"nadam on {', '.join(exact_096)}: Keras casts 0.96 exactly on JAX and torch, "
-             "through float32 on TensorFlow, which scratch[keras] (the reference of every "
-             "Keras column) follows: those columns leave it by ~1e-10 within a few steps "
+             "through float32 on TensorFlow (~1e-10 apart within a few steps), so each of "
+             "those columns is checked against the scratch reference of its own backend's "
+             "formula, scratch[keras-jax] / scratch[keras-torch], and a pair of Keras columns "
+             "on different backends is explained like torch~keras "
              "(`crossframe train --table --optimizer nadam`).")
     emit("scratch~torch: the real torch run against scratch with torch's formula and torch's "
          "tensors (two recurrent biases where torch has them); scratch~keras: the same for "
@@ -309,7 +311,8 @@ def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> in
          "formula and are compared directly.")
     explained = "explained" in set(table["kind"])
     emit("worst max_rel over all weights and the loss, by step" + (
-        " (torch~keras net of the documented difference, whose size is the last column):"
+        " (an explained pair net of its documented difference, whose size is its "
+        "'documented' column):"
         if explained else ":"))
     emit(growth(table).to_string(float_format=lambda v: f"{v:.2e}"))
     if "torch" in fws and any(base(fw) == "keras" for fw in fws):

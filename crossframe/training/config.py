@@ -139,9 +139,9 @@ NADAM_AGREE = ("one formula once torch's momentum_decay is 1 (crossframe fixes i
                "with psi = momentum_decay, default 0.004 (a 250x slower warm-up). Not to the "
                "last bit in float64: Keras' update takes ops.cast(0.96, float64), which on "
                "TensorFlow rounds 0.96 through float32 (~1e-8 relative on the step; on JAX and "
-               "torch Keras casts it exactly, so keras-jax and keras-torch leave the "
-               "TensorFlow-rounded reference by ~7e-11 after one step on linear); and torch "
-               "keeps mu_product "
+               "torch Keras casts it exactly: keras-jax and keras-torch are ~7e-11 from Keras "
+               "on TensorFlow after one step on linear, and each is checked against scratch "
+               "with its own backend's cast, scratch[keras-jax]); and torch keeps mu_product "
                "in torch.get_default_dtype() (float32 unless set: crossframe steps torch's "
                "optimizers with the default dtype set to the model's)")
 

@@ -349,16 +349,22 @@ def library_side(framework: str, model, dtype: str, weights: dict, config,
 def scratch_side(model, dtype: str, weights: dict, config, reference: str | None = None,
                  recurrent_bias: str = "two") -> Side:
     """scratch (its fast kernels), or with ``reference`` ("torch" / "keras", or a Keras framework
-    such as "keras-jax": the keras reference) the scratch reference for that library: its
+    such as "keras-jax": the keras reference, with Keras' formula on that backend where it
+    differs by backend, Nadam's) the scratch reference for that library: its
     formula variant, updating the tensors of its parameterization (torch's with
     ``recurrent_bias`` as in ``library_side``)."""
+    backend = "tensorflow"
+    if reference is not None and frameworks.base(reference) == "keras":
+        from ..keras_backends import backend_of
+
+        backend = backend_of(reference)      # "keras": this process' backend
     reference = None if reference is None else frameworks.base(reference)
     io = model.mapping("scratch")
     trainable = _trainable(model, weights)
     own = Parameterization(io, trainable, dtype)
     params = own if reference is None else Parameterization(
         train_mapping(model, reference, recurrent_bias)[0], trainable, dtype)
-    optimizer = build_scratch_optimizer(config, reference or "torch")
+    optimizer = build_scratch_optimizer(config, reference or "torch", backend)
     trainer = ScratchTrainer(frameworks.build("scratch-fast", model, dtype), weights, optimizer,
                              model.loss, dtype, own, params)
     return Side(trainer, io, params, _shapes(weights))

@@ -23,7 +23,10 @@ Keras on a named backend (``keras-tensorflow``, ``keras-jax``, ``keras-torch``: 
 keras_impl and optimizers, in a worker process where the backend is not this process') is a
 Keras side like ``keras``: its scratch reference is ``scratch[keras]``, so ``scratch~keras-jax``
 is exact and ``torch~keras-jax`` explained as ``torch~keras`` is. Two Keras sides
-(``keras~keras-jax``) run one formula on the same tensors: compared directly, exact.
+(``keras~keras-jax``) run one formula on the same tensors: compared directly, exact. One
+optimizer's Keras formula differs by backend (Nadam's 0.96, ``BY_BACKEND``): there a Keras side
+on another backend than this process' Keras has its own reference, ``scratch[keras-jax]``, and
+``keras~keras-jax`` is explained like ``torch~keras``.
 ``pairs_of(frameworks)`` gives the pairs of a ``--frameworks`` list.
 
 Row columns: pair, step (1..K), tensor ("loss" — the loss of step k's batch before the update —
@@ -69,12 +72,23 @@ def step_batches(case: Case, steps: int):
         yield case.spec.make_batch(case.opts, case.dtype, case.seed + k, case.batch.size)
 
 
-ORDER = ["torch", "keras", *KERAS_NAMED, "scratch[torch]", "scratch[keras]"]
+ORDER = ["torch", "keras", *KERAS_NAMED, "scratch[torch]", "scratch[keras]",
+         *(f"scratch[{fw}]" for fw in KERAS_NAMED)]
+# optimizers whose Keras formula differs by backend: Nadam's 0.96, cast through float32 on
+# TensorFlow only (scratch.optimizers.KERAS_NADAM_DECAY)
+BY_BACKEND = ("nadam",)
 
 
-def reference(framework: str) -> str:
+def reference(framework: str, config: OptimizerConfig | None = None) -> str:
     """The scratch side a framework is checked against: ``scratch[torch]``, or
-    ``scratch[keras]`` for every Keras framework."""
+    ``scratch[keras]`` for every Keras framework — except, for an optimizer of ``BY_BACKEND``,
+    a Keras framework on another backend than this process' Keras, which gets the reference
+    of its own backend's formula (``scratch[keras-jax]``)."""
+    from ..keras_backends import backend_of, runs_here
+
+    if base(framework) == "keras" and config is not None and config.name in BY_BACKEND \
+            and not runs_here(framework):
+        return f"scratch[keras-{backend_of(framework)}]"
     return f"scratch[{base(framework)}]"
 
 
@@ -89,26 +103,27 @@ def pairs_of(frameworks) -> list[tuple[str, str]]:
     return chosen
 
 
-def _kind(a: str, b: str, explain: bool) -> str:
-    """How a pair is compared: "exact" (scratch against its reference, or two Keras sides),
-    "explained" or "raw" (two libraries whose formulas may differ)."""
-    if "scratch" in (a, b) or base(a) == base(b):
+def _kind(a: str, b: str, explain: bool, config: OptimizerConfig | None = None) -> str:
+    """How a pair is compared: "exact" (scratch against its reference, or two Keras sides of
+    one formula), "explained" or "raw" (two libraries, or two Keras backends, whose formulas
+    may differ)."""
+    if "scratch" in (a, b) or reference(a, config) == reference(b, config):
         return "exact"
     return "explained" if explain else "raw"
 
 
-def sides_needed(pairs, explain: bool) -> list[str]:
+def sides_needed(pairs, explain: bool, config: OptimizerConfig | None = None) -> list[str]:
     """Side labels, in a fixed order: torch, keras, keras-tensorflow, keras-jax, keras-torch,
-    scratch[torch], scratch[keras]."""
+    scratch[torch], scratch[keras] (and scratch[keras-jax] ..., see ``reference``)."""
     need = set()
     for a, b in pairs:
         if "scratch" in (a, b):
             other = b if a == "scratch" else a
-            need |= {other, reference(other)}
+            need |= {other, reference(other, config)}
         else:
             need |= {a, b}
-            if _kind(a, b, explain) == "explained":
-                need |= {reference(a), reference(b)}
+            if _kind(a, b, explain, config) == "explained":
+                need |= {reference(a, config), reference(b, config)}
     return [s for s in ORDER if s in need]
 
 
@@ -182,8 +197,9 @@ def trajectory_table(model: str, optimizer: str = "adam", steps: int = 20,
     "keras", "keras-jax"])``); ``recurrent_bias`` as in ``run_sides``."""
     config = config or make_config(optimizer, lr=lr)
     case = prepare(model, dtype=dtype, seed=seed, batch_size=batch_size, options=options)
-    traces = run_sides(case, config, steps, sides_needed(pairs, explain), recurrent_bias)
-    return compare_traces(traces, pairs, dtype, explain)
+    traces = run_sides(case, config, steps, sides_needed(pairs, explain, config),
+                       recurrent_bias)
+    return compare_traces(traces, pairs, dtype, explain, config)
 
 
 SINGLE = "scratch[torch:single]"
@@ -216,19 +232,20 @@ def _worst(a: dict, b: dict) -> float:
     return worst
 
 
-def compare_traces(traces: dict[str, Trace], pairs, dtype: str, explain: bool = True
-                   ) -> pd.DataFrame:
-    """The rows described in this module's docstring, from the traces of ``run_sides``."""
+def compare_traces(traces: dict[str, Trace], pairs, dtype: str, explain: bool = True,
+                   config: OptimizerConfig | None = None) -> pd.DataFrame:
+    """The rows described in this module's docstring, from the traces of ``run_sides``
+    (``config``: the run's, for the references of ``reference``)."""
     tol = TRAJECTORY[dtype].rel
     rows = []
     for a, b in pairs:
-        kind = _kind(a, b, explain)
+        kind = _kind(a, b, explain, config)
         if "scratch" in (a, b):
             fw = b if a == "scratch" else a
-            ta, tb, ref = traces[reference(fw)], traces[fw], None
+            ta, tb, ref = traces[reference(fw, config)], traces[fw], None
         elif kind == "explained":
             ta, tb = traces[a], traces[b]
-            ref = (traces[reference(a)], traces[reference(b)])
+            ref = (traces[reference(a, config)], traces[reference(b, config)])
         else:
             ta, tb, ref = traces[a], traces[b], None
         for k in range(len(ta.losses)):
@@ -273,10 +290,12 @@ def _compare(a, b, ref, dtype: str, tol: float) -> dict:
 
 def growth(table: pd.DataFrame) -> pd.DataFrame:
     """Worst max_rel over all tensors, by step (rows) and pair (columns, in the table's order),
-    plus the documented torch~keras difference: how the error grows with K."""
+    plus each explained pair's documented difference ("torch~keras documented"): how the
+    error grows with K."""
     worst = table.pivot_table(index="step", columns="pair", values="max_rel", aggfunc="max")
     worst = worst[list(dict.fromkeys(table["pair"]))]
     documented = table[table["kind"] == "explained"]
-    if len(documented):
-        worst["torch~keras documented"] = documented.groupby("step")["documented"].max()
+    for pair in dict.fromkeys(documented["pair"]):
+        rows = documented[documented["pair"] == pair]
+        worst[f"{pair} documented"] = rows.groupby("step")["documented"].max()
     return worst

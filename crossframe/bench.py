@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib
 import os
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -308,6 +309,8 @@ def main(args, extra) -> int:
     if args.json:     # each row: the Keras and backend it ran ("" for scratch and torch)
         table["ran"] = [ran.get(r.split(" (")[0], "") for r in table["framework"]]
         emit(table.to_json(orient="records", indent=1, double_precision=15))
+        for fw, why in table.attrs["skipped"].items():      # the JSON stays the rows timed
+            print(f"crossframe: note: {fw} not timed — {why}", file=sys.stderr)
         return 0
     show = table.drop(columns=["about"]).copy()
     if show["target"].isna().all():

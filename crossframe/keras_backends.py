@@ -316,11 +316,13 @@ def _start_error(backend: str):
     """None when Keras on ``backend`` imports and computes one op here; else the InputError
     every call of this worker answers: a broken install or a device setting that backend
     cannot meet (JAX_PLATFORMS=tpu) is one line naming it, never a traceback or a mismatch."""
-    try:
-        from .keras_impl.backend import keras, to_numpy
+    from .errors import InputError
 
-        to_numpy(keras.ops.add(keras.ops.ones((1,)), 1.0))
+    try:
+        import crossframe.keras_impl.backend  # noqa: F401 - probes one op (keras_impl/backend.py)
         return None
+    except InputError as err:          # what the probe says (or a KERAS_BACKEND it refuses)
+        return err
     except BaseException as err:       # noqa: BLE001 - whatever stops the backend is said
         said = (str(err).strip().splitlines() or [""])[-1][:300]
         return _input_error(f"Keras on {backend} cannot start: {type(err).__name__}: {said}",

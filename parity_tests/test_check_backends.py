@@ -123,11 +123,19 @@ def test_a_pair_with_an_unknown_framework_is_an_input_error():
         runner.check(case, pairs=[("scratch", "keras-jx")])
 
 
-def test_a_backend_that_cannot_start_is_one_line_and_exit_2():
+@pytest.mark.parametrize("args, env", [
+    (["check", "linear", "--frameworks", "torch,keras-jax"], {}),          # in a worker
+    (["check", "linear", "--frameworks", "torch,keras"], {"KERAS_BACKEND": "jax"}),  # here
+    # said before the keras column trains, not after (one line: no progress bar first)
+    (["train", "linear", "--epochs", "2", "--frameworks", "keras,keras-jax"], {}),
+], ids=["worker", "this-process", "train-up-front"])
+def test_a_backend_that_cannot_start_is_one_line_and_exit_2(args, env, tmp_path):
     """A device setting JAX cannot meet (or a broken install) is said by name, never a
-    traceback or the exit code of a mismatch."""
-    out = crossframe("check", "linear", "--frameworks", "torch,keras-jax",
-                     env={"JAX_PLATFORMS": "tpu"})
+    traceback or the exit code of a mismatch; nothing is written."""
+    out = subprocess.run(CLI + args, capture_output=True, text=True, cwd=tmp_path,
+                         env={**{k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+                              "PYTHONWARNINGS": "ignore", "JAX_PLATFORMS": "tpu", **env})
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert "Keras on jax cannot start" in line and "tpu" in line and "JAX_PLATFORMS" in line
+    assert os.listdir(tmp_path) == []

@@ -218,6 +218,13 @@ def main(args, extra) -> int:
         from ..initializers import check_library
 
         args.init = check_library(args.init)
+    from ..frameworks import elsewhere
+    from ..keras_backends import backend_of, start_problem
+
+    for fw in fws:           # a backend that cannot start is said now, not after the others ran
+        problem = start_problem(backend_of(fw)) if elsewhere(fw) else None
+        if problem is not None:
+            raise InputError(problem)
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
                          "train a model from `crossframe list`, or your own with a loss: "
@@ -253,7 +260,7 @@ def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> in
     from ..tolerances import TRAJECTORY
     from .engines import two_bias_names
     from .trajectory import (SINGLE, check_finite, compare_traces, gap_shares, growth,
-                             pairs_of, run_sides, sides_needed)
+                             pairs_of, reference, run_sides, sides_needed)
 
     case = prepare(spec.name, dtype=args.dtype, seed=args.seed, batch_size=args.batch_size,
                    options=options, init=args.init or "canonical")
@@ -296,19 +303,20 @@ def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> in
             emit(f"decay:  {name}={config.values[name]:g}: {how}")
     for line in _keras_lines(fws):
         emit(line)
-    exact_096 = [fw for fw in fws if base(fw) == "keras" and backend_of(fw) != "tensorflow"]
-    if config.name == "nadam" and exact_096:
-        emit(f"nadam on {', '.join(exact_096)}: Keras casts 0.96 exactly on JAX and torch, "
-             "through float32 on TensorFlow (~1e-10 apart within a few steps), so each of "
-             "those columns is checked against the scratch reference of its own backend's "
-             "formula, scratch[keras-jax] / scratch[keras-torch], and a pair of Keras columns "
-             "on different backends is explained like torch~keras "
+    own = {fw: reference(fw, config) for fw in fws if base(fw) == "keras"
+           and reference(fw, config) != "scratch[keras]"}
+    if own:           # Nadam: a Keras formula that differs by backend (trajectory.BY_BACKEND)
+        emit(f"{config.name}: Keras casts 0.96 through float32 on TensorFlow and exactly on JAX "
+             "and torch (~1e-10 apart within a few steps), so "
+             + ", ".join(f"{fw} is checked against {ref}" for fw, ref in own.items())
+             + f" (its own backend's cast; keras: {backend_of('keras')}'s), and a pair of Keras "
+             "columns on backends that cast differently is explained like torch~keras "
              "(`crossframe train --table --optimizer nadam`).")
     emit("scratch~torch: the real torch run against scratch with torch's formula and torch's "
          "tensors (two recurrent biases where torch has them); scratch~keras: the same for "
          "Keras (on any backend: keras-jax and keras-torch too). So each pair is exact, and the "
-         "two scratch runs differ by the documented torch~keras gap; two Keras columns run one "
-         "formula and are compared directly.")
+         "two scratch runs differ by the documented torch~keras gap; two Keras columns of one "
+         "formula are compared directly.")
     explained = "explained" in set(table["kind"])
     emit("worst max_rel over all weights and the loss, by step" + (
         " (an explained pair net of its documented difference, whose size is its "

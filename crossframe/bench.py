@@ -236,6 +236,11 @@ def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
     from .frameworks import elsewhere
 
     fws = check_frameworks(None if frameworks is None else ",".join(frameworks))
+    known = benchmarks()
+    names = list(known) if not names else names
+    for n in names:
+        if n not in known:
+            raise InputError(f"unknown benchmark '{n}'", did_you_mean(n, known))
     skipped = {}
     if frameworks is None:        # a default row whose backend cannot start is left out, said
         for fw in [fw for fw in fws if elsewhere(fw)]:
@@ -243,11 +248,6 @@ def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
             if problem is not None:
                 fws.remove(fw)
                 skipped[fw] = problem
-    known = benchmarks()
-    names = list(known) if not names else names
-    for n in names:
-        if n not in known:
-            raise InputError(f"unknown benchmark '{n}'", did_you_mean(n, known))
     rows = []
     todo = [(n, d) for n in names for d in dtypes]
     if progress:

@@ -74,6 +74,18 @@ TABLE_REFUSES = ("lr", "steps", "out", "batch_size", "init", "force", "framework
                  *SETTING_FLAGS)
 
 
+def _backends_start(fws) -> None:
+    """A Keras backend of ``fws`` that cannot start is an InputError now, not after the other
+    frameworks have trained (its worker, started here, is kept for the run)."""
+    from ..frameworks import elsewhere
+    from ..keras_backends import backend_of, start_problem
+
+    for fw in fws:
+        problem = start_problem(backend_of(fw)) if elsewhere(fw) else None
+        if problem is not None:
+            raise InputError(problem)
+
+
 def train_frameworks(text: str | None, at_least: int, scratch: bool = True) -> list[str]:
     """``--frameworks scratch,keras,keras-jax`` -> the names, each one ``engines.TRAINABLE``
     (without scratch where ``scratch`` is false), any case, no repeats, not two names for this
@@ -218,13 +230,6 @@ def main(args, extra) -> int:
         from ..initializers import check_library
 
         args.init = check_library(args.init)
-    from ..frameworks import elsewhere
-    from ..keras_backends import backend_of, start_problem
-
-    for fw in fws:           # a backend that cannot start is said now, not after the others ran
-        problem = start_problem(backend_of(fw)) if elsewhere(fw) else None
-        if problem is not None:
-            raise InputError(problem)
     if spec.kind != "model" or spec.sequential(spec.resolve(options)).loss.upstream:
         raise InputError(f"{args.model} has no loss (a lone-layer check): nothing to train",
                          "train a model from `crossframe list`, or your own with a loss: "
@@ -235,9 +240,11 @@ def main(args, extra) -> int:
         if steps < 1:
             raise InputError(f"--steps {steps} must be at least 1",
                              f"pass e.g. --steps {3 if args.handover else 20}")
+        _backends_start(fws)
         if args.handover:
             return handover(args, spec, options, config, steps, fws)
         return check(args, spec, options, config, steps, fws)
+    _backends_start(fws)
     return fit(args, options, config, fws)
 
 

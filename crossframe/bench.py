@@ -304,8 +304,7 @@ def main(args, extra) -> int:
                     frameworks=None if args.frameworks is None else fws)
     from .keras_backends import column_notes
 
-    ran = {line.split(": ", 1)[0]: line for line in
-           column_notes(dict.fromkeys(r.split(" (")[0] for r in table["framework"]))}
+    ran = column_notes(dict.fromkeys(r.split(" (")[0] for r in table["framework"]))
     if args.json:     # each row: the Keras and backend it ran ("" for scratch and torch)
         table["ran"] = [ran.get(r.split(" (")[0], "") for r in table["framework"]]
         emit(table.to_json(orient="records", indent=1, double_precision=15))

@@ -181,7 +181,7 @@ def cmd_check(args, extra) -> int:
     else:
         from .initializers import init_note
 
-        _print_table(case, table, init_note(init, case.weights), notes)
+        _print_table(case, table, init_note(init, case.weights), list(notes.values()))
         if case.model.ids is not None and not args.forward_only:
             emit("no grad:x: x holds integer ids (an Embedding's input), which have no gradient "
                  "in any library")
@@ -192,13 +192,11 @@ def cmd_check(args, extra) -> int:
     return 0 if ok else 1
 
 
-def _with_backends(rows: list[dict], notes: list[str]) -> list[dict]:
-    """Each JSON row gains ``ran``: the Keras column notes of its pair (the lines the table
-    prints, e.g. ``keras-jax: Keras 3.15.1 on jax 0.10.2 (a process of its own)``), joined
-    by "; "; "" for a pair without a Keras column."""
-    by_name = {line.split(": ", 1)[0]: line for line in notes}
+def _with_backends(rows: list[dict], notes: dict[str, str]) -> list[dict]:
+    """Each JSON row gains ``ran``: the Keras column notes of its pair (``column_notes``: the
+    lines the table prints), joined by "; "; "" for a pair without a Keras column."""
     for row in rows:
-        row["ran"] = "; ".join(by_name[fw] for fw in row["pair"].split("~") if fw in by_name)
+        row["ran"] = "; ".join(notes[fw] for fw in row["pair"].split("~") if fw in notes)
     return rows
 
 

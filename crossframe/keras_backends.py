@@ -73,12 +73,13 @@ def label(framework: str) -> str:
     return f"keras ({keras_backend()})" if framework == "keras" else framework
 
 
-def column_notes(frameworks) -> list[str]:
-    """One line per Keras column: the Keras and backend versions it ran, and why that backend
-    (``keras``: the user's KERAS_BACKEND, or unset). Starts no worker that the run did not."""
+def column_notes(frameworks) -> dict[str, str]:
+    """{column: line} per Keras column, in order: the Keras and backend versions it ran, and why
+    that backend (``keras``: the user's KERAS_BACKEND, or unset), e.g. ``keras-jax: Keras
+    3.15.1 on jax 0.10.2 (a process of its own)``. Starts no worker that the run did not."""
     from .environment import GIVEN_KERAS_BACKEND
 
-    lines = []
+    lines = {}
     for fw in frameworks:
         if fw != "keras" and fw not in NAMES:
             continue
@@ -88,7 +89,7 @@ def column_notes(frameworks) -> list[str]:
         if fw == "keras":
             why = (f", KERAS_BACKEND={GIVEN_KERAS_BACKEND}" if GIVEN_KERAS_BACKEND
                    else ", KERAS_BACKEND unset")
-        lines.append(f"{fw}: Keras {got['keras']} on {got['library']} ({where}{why})")
+        lines[fw] = f"{fw}: Keras {got['keras']} on {got['library']} ({where}{why})"
     return lines
 
 
@@ -180,12 +181,6 @@ def versions() -> dict:
 
 
 # --- the workers -----------------------------------------------------------------------------
-def _input_error(problem: str, fix: str):
-    from .errors import InputError
-
-    return InputError(problem, fix)
-
-
 class WorkerError(RuntimeError):
     """A backend's worker process stopped (the CLI says it in one line, exit 2)."""
 
@@ -193,8 +188,17 @@ class WorkerError(RuntimeError):
         super().__init__(" ".join(problem.split()))
 
 
-START_FIX = ("check that backend's install (JAX: pip install 'crossframe[jax]') and its "
-             "settings (JAX_PLATFORMS, CUDA_VISIBLE_DEVICES), or leave keras-{backend} out")
+def cannot_start(backend: str, err: BaseException):
+    """The InputError for a Keras backend that cannot start (a broken install, a device setting
+    it cannot meet: JAX_PLATFORMS=tpu), naming the error's last line — never a traceback with a
+    mismatch's exit 1. Raised by keras_impl/backend.py here or in a worker."""
+    from .errors import InputError
+
+    said = (str(err).strip().splitlines() or [""])[-1][:300]
+    return InputError(f"Keras on {backend} cannot start: {type(err).__name__}: {said}",
+                      f"check that backend's install (JAX: pip install 'crossframe[jax]') and "
+                      f"its settings (JAX_PLATFORMS, CUDA_VISIBLE_DEVICES), or leave "
+                      f"keras-{backend} out")
 
 
 class _Worker:
@@ -324,9 +328,7 @@ def _start_error(backend: str):
     except InputError as err:          # what the probe says (or a KERAS_BACKEND it refuses)
         return err
     except BaseException as err:       # noqa: BLE001 - whatever stops the backend is said
-        said = (str(err).strip().splitlines() or [""])[-1][:300]
-        return _input_error(f"Keras on {backend} cannot start: {type(err).__name__}: {said}",
-                            START_FIX.format(backend=backend))
+        return cannot_start(backend, err)
 
 
 def _portable_error(err: BaseException) -> BaseException:

@@ -35,23 +35,12 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-
-def _cannot_start(err: BaseException):
-    """The one line for a Keras backend that cannot start here: a broken install, or a device
-    setting it cannot meet (JAX_PLATFORMS=tpu) — never a traceback with a mismatch's exit 1."""
-    from crossframe.errors import InputError
-    from crossframe.keras_backends import START_FIX
-
-    backend = os.environ["KERAS_BACKEND"]
-    said = (str(err).strip().splitlines() or [""])[-1][:300]
-    return InputError(f"Keras on {backend} cannot start: {type(err).__name__}: {said}",
-                      START_FIX.format(backend=backend))
-
+from crossframe.keras_backends import cannot_start  # noqa: E402
 
 try:
     import keras  # noqa: E402
 except ImportError as _err:
-    raise _cannot_start(_err) from None
+    raise cannot_start(os.environ["KERAS_BACKEND"], _err) from None
 
 BACKEND = keras.backend.backend()
 if BACKEND not in ("tensorflow", "jax", "torch"):  # pragma: no cover - a keras.json elsewhere
@@ -101,6 +90,6 @@ def to_numpy(value):
 try:                                   # the backend initialises its device on first use
     to_numpy(keras.ops.add(keras.ops.ones((1,)), 1.0))
 except Exception as _err:              # noqa: BLE001 - whatever stops the backend is said
-    raise _cannot_start(_err) from None
+    raise cannot_start(BACKEND, _err) from None
 
 __all__ = ["keras", "BACKEND", "to_numpy"]

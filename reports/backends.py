@@ -270,5 +270,5 @@ def environment_rows() -> list[tuple[str, str]]:
     """("Keras on jax", "Keras 3.15.1 on jax 0.10.2 (a process of its own)") per backend."""
     from crossframe.keras_backends import column_notes
 
-    return [(f"Keras on {line.split(':')[0].removeprefix('keras-')}", line.split(": ", 1)[1])
-            for line in column_notes(backend_frameworks())]
+    return [(f"Keras on {fw.removeprefix('keras-')}", line.split(": ", 1)[1])
+            for fw, line in column_notes(backend_frameworks()).items()]

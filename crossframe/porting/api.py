@@ -152,7 +152,7 @@ def _keras_side_notes(keras: str) -> list[str]:
         return []
     from ..keras_backends import column_notes
 
-    return [f"the Keras side ran as {line}" for line in column_notes([keras])]
+    return [f"the Keras side ran as {line}" for line in column_notes([keras]).values()]
 
 
 def _engine(framework: str, keras: str = "keras") -> str:

@@ -256,7 +256,7 @@ def _keras_lines(fws) -> list[str]:
         return []
     from ..keras_backends import column_notes
 
-    return column_notes(fws)
+    return list(column_notes(fws).values())
 
 
 def check(args, spec, options, config, steps: int, fws=DEFAULT_FRAMEWORKS) -> int:

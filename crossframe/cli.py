@@ -32,12 +32,14 @@ import json
 import os
 import signal
 import sys
+import threading
 
 import numpy as np
 
 from .cliargs import (Parser, add_max_memory, check_seed, emit, framework_list, model_options,
                       silence_stdout, table_records)
-from .errors import InputError
+from .errors import (InputError, Terminated, clear_signals, raise_if_signalled, raised,
+                     record_signal, signal_lost, signalled)
 from .keras_backends import WorkerError
 
 # Verbs living in their own modules: each has HELP, configure(parser) and main(args) -> int.
@@ -384,12 +386,88 @@ def build_parser() -> Parser:
     return parser
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised where the process is, so every writer cleans up as on an interrupt."""
+# A signal put off (it came in the middle of an import) is sent again this much later.
+RESEND_AFTER_S = 0.05
+_sending = threading.Lock()     # held while a put-off signal is sent, so main's finally waits
+_catching = [False]             # whether main's handlers are in place and want the signal
 
 
-def _terminate(signum, frame):
-    raise Terminated()
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs inside an import begun after ``main`` started: a native module's
+    initialiser that calls back into Python can abort the process on an exception raised
+    there (torch's ``_c10d_init`` gave "terminate called after throwing an instance of
+    'pybind11::error_already_set'" and SIGABRT)."""
+    while frame is not None and frame.f_code is not main.__code__:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _send_again(signum: int) -> None:
+    """Send ``signum`` to this process again after RESEND_AFTER_S, unless main has ended."""
+    def send():
+        with _sending:
+            if _catching[0]:
+                os.kill(os.getpid(), signum)
+    timer = threading.Timer(RESEND_AFTER_S, send)
+    timer.daemon = True
+    timer.start()
+
+
+def _on_signal(signum, frame):
+    """SIGINT and SIGTERM: recorded, then raised (KeyboardInterrupt, ``Terminated``) where the
+    process is, so every writer cleans up; put off while an import runs; nothing more once
+    raised, so a second signal does not cut the clean-up short."""
+    record_signal(signum)        # kept, should a gc callback swallow the raise
+    if not _catching[0] or raised():
+        return
+    if _importing(frame):
+        _send_again(signum)
+        return
+    raise_if_signalled()
+
+
+def _catch_signals() -> dict:
+    """Install the SIGINT and SIGTERM handlers; returns the handlers they replace. SIGINT is
+    left alone unless it has Python's own handler (an ignored SIGINT stays ignored); neither
+    is touched off the main thread (an embedding application)."""
+    previous = {}
+    wanted = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        wanted.append(signal.SIGINT)
+    for signum in wanted:
+        try:
+            previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:   # not the main thread
+            break
+    _catching[0] = bool(previous)
+    return previous
+
+
+def _release_signals(previous: dict) -> None:
+    """Put back the handlers ``_catch_signals`` replaced; a put-off signal still on its way is
+    taken by ``_on_signal`` (signal.signal runs pending handlers first) and dropped."""
+    _catching[0] = False
+    with _sending:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _quiet_lost_signal(previous_hook):
+    """A sys.unraisablehook for an interrupt a gc callback (or a ``__del__``) swallowed: it
+    prints nothing (main's one line is the last word) and the signal is sent again, so it is
+    raised where it can be (``raise_if_signalled`` also raises it at each step of a report or
+    a training run). Anything else goes to ``previous_hook``."""
+    def hook(unraisable):
+        error = unraisable.exc_value
+        if isinstance(error, (KeyboardInterrupt, Terminated)) and signalled():
+            signal_lost()
+            if _catching[0]:
+                _send_again(signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
+            return
+        previous_hook(unraisable)
+    return hook
 
 
 def _quiet_at_exit() -> None:
@@ -403,11 +481,10 @@ def _quiet_at_exit() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:       # not the main thread (an embedding application): leave it be
-        previous = None
+    clear_signals()
+    previous = _catch_signals()
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_lost_signal(previous_hook)
     try:
         from .environment import prepare
 
@@ -441,8 +518,9 @@ def main(argv: list[str] | None = None) -> int:
         print("crossframe: terminated; nothing was written", file=sys.stderr)
         return 143
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        _release_signals(previous)
+        sys.unraisablehook = previous_hook
+        clear_signals()
         from . import resources
 
         resources.set_budget(None)

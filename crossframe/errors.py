@@ -31,3 +31,55 @@ def did_you_mean(name: str, choices) -> str:
         or difflib.get_close_matches(name, choices, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"{hint}choose one of: {', '.join(choices)}"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so every writer cleans up as on an interrupt."""
+
+
+# The signals the command line's handlers received during this command, in order of arrival,
+# and whether the first has been raised (and not swallowed since).
+_signalled: list[int] = []
+_raised: list[bool] = [False]
+
+
+def record_signal(signum: int) -> None:
+    """Note a received SIGINT or SIGTERM (called by the handler, before it raises)."""
+    if int(signum) not in _signalled:
+        _signalled.append(int(signum))
+
+
+def signalled() -> bool:
+    """Whether a signal was recorded since the last ``clear_signals``."""
+    return bool(_signalled)
+
+
+def raised() -> bool:
+    """Whether the recorded signal was raised and is on its way out (not swallowed)."""
+    return _raised[0]
+
+
+def signal_lost() -> None:
+    """The raise was swallowed (a gc callback, a ``__del__``): it is owed again."""
+    _raised[0] = False
+
+
+def clear_signals() -> None:
+    _signalled.clear()
+    _raised[0] = False
+
+
+def raise_if_signalled() -> None:
+    """Raise again the first recorded signal: KeyboardInterrupt for SIGINT, ``Terminated``
+    for SIGTERM; nothing when none was recorded.
+
+    The handler's own raise is lost when the signal arrives while a garbage-collector
+    callback, a ``__del__`` or a weakref callback runs (JAX's ``_xla_gc_callback`` is one,
+    and Keras on TensorFlow imports JAX when it is installed): Python prints it as "Exception
+    ignored" and goes on. Long loops call this at each step so the command still stops.
+    """
+    if _signalled:
+        import signal
+
+        _raised[0] = True
+        raise Terminated() if _signalled[0] == signal.SIGTERM else KeyboardInterrupt()

@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from crossframe.errors import InputError
+from crossframe.errors import InputError, raise_if_signalled
 from crossframe.tolerances import DTYPES
 
 from . import backends, html, markdown, sections
@@ -60,6 +60,7 @@ class Progress:
         self._pending = False
 
     def tick(self, label: str) -> None:
+        raise_if_signalled()     # an interrupt a gc callback swallowed still stops the report
         if self._pending:
             self.bar.update(1)
         self.bar.set_postfix_str(label)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data
-from ..errors import InputError
+from ..errors import InputError, raise_if_signalled
 from ..runner import Case, prepare
 from ..spec import FRAMEWORKS, Batch, get
 from .config import OptimizerConfig, make_config
@@ -165,6 +165,7 @@ def run_framework(p: Plan, framework: str, progress: bool = False) -> list[dict]
               disable=not progress) as bar:
         for epoch in range(1, p.epochs + 1):
             for positions in p.batches(epoch):
+                raise_if_signalled()     # an interrupt a gc callback swallowed still stops it
                 batch = p.rows(positions)
                 side.step(batch.inputs, batch.target)
             found = evaluate(epoch)

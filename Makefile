@@ -23,8 +23,10 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/crossframe report --out reports/out
 
+# every model, both dtypes, each framework in a fresh process, plus the size sweep:
+# reports/out/bench/{bench,targets,sweep,linear_from}.csv and sweep.png
 bench: $(STAMP)
-	$(BIN)/crossframe bench
+	$(BIN)/crossframe bench --dtype float32 --dtype float64 --sweep --out reports/out/bench
 
 clean:
 	rm -rf $(VENV) reports/out

@@ -415,11 +415,13 @@ def _wrapped(raw, owner):
 
 def scratch_modules() -> list[types.ModuleType]:
     """The modules ``trace_products`` instruments by default: the scratch package
-    (``crossframe.scratch``, its fast twins, and every module under them already imported)."""
-    import crossframe.scratch  # noqa: F401
-    import crossframe.scratch.fast.conv  # noqa: F401
-    import crossframe.scratch.fast.recurrent  # noqa: F401
+    (``crossframe.scratch``, its fast twins, and every module under them already imported).
+    They are found through the registry (``frameworks.implementations``), as every hub module
+    finds an implementation: by name, never by an import of scratch."""
+    from .frameworks import implementations
 
+    for fw in ("scratch", "scratch-fast"):
+        implementations(fw)             # imports every module of the package
     return [m for name, m in sorted(sys.modules.items())
             if m is not None and (name == "crossframe.scratch"
                                   or name.startswith("crossframe.scratch."))]

@@ -166,10 +166,10 @@ def test_weights_writes_nothing_on_bad_input(tmp_path):
 def test_bench_json_reports_every_framework_against_torch():
     """Structure only, never a time: speed goals live in `crossframe bench`, not in tests."""
     # the Keras rows on JAX and torch (worker processes) are tested in test_bench_backends.py
-    out = crossframe("bench", "mlp", "--repeats", "1", "--json",
+    out = crossframe("bench", "mlp", "--repeats", "1", "--json", "--in-process",
                      "--frameworks", "scratch,scratch-fast,torch,keras")
     assert out.returncode == 0, out.stderr
-    rows = json.loads(out.stdout)
+    rows = json.loads(out.stdout)["rows"]
     assert [r["framework"] for r in rows] == ["scratch", "scratch-fast", "torch", "keras",
                                               "keras (tf.function)"]
     assert next(r for r in rows if r["framework"] == "torch")["ratio_to_torch"] == 1.0

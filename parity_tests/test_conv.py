@@ -532,5 +532,5 @@ def test_declared_differences_are_real(difference):
 def test_conv2d_benchmark_is_declared_with_its_target():
     bench = benchmarks()["conv2d"]
     case = prepare(bench.spec, dtype="float32", batch_size=bench.batch_size, options=bench.options)
-    assert case.batch.inputs["x"].shape == (32, 28, 28, 8)
+    assert case.batch.inputs["x"].shape == (64, 28, 28, 8)     # the targets' batch size
     assert case.weights["conv.W"].shape == (3, 3, 8, 16) and bench.target == 1.5

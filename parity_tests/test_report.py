@@ -24,7 +24,8 @@ from crossframe.spec import PAIRS, ParamSpec, all_specs, differences, get
 from crossframe.tolerances import DTYPES, tolerance
 
 MODELS = ["mlp", "dense"]
-VOLATILE = {"speed.csv", "speed.png"}  # timings: the only files allowed to change between runs
+# timings: the only files allowed to change between runs
+VOLATILE = {"speed.csv", "speed.png", "speed_sweep.png", "speed_linear_from.csv"}
 CLI = [sys.executable, "-m", "crossframe.cli", "report"]
 
 
@@ -186,6 +187,16 @@ def test_speed_has_keras_on_jax_and_torch_timed_in_their_workers(out):
     assert {"keras", "keras (tf.function)", "keras-jax", "keras-jax (jax.jit)",
             "keras-torch"} <= rows
     assert (speed["median_ms"] > 0).all() and (speed["threads"] >= 1).all()
+
+
+def test_speed_has_the_limits_and_the_sweep(out):
+    speed = pd.read_csv(out / "speed.csv").set_index("framework")
+    assert speed.loc["torch", "gflops"] > 0 and 0 < speed.loc["torch", "peak_share"]
+    assert speed.loc["scratch-fast", "floor_ms"] > 0
+    regimes = pd.read_csv(out / "speed_linear_from.csv")
+    assert set(zip(regimes["benchmark"], regimes["framework"])) == {
+        ("mlp", "scratch-fast"), ("mlp", "torch")}
+    assert (out / "img" / "speed_sweep.png").stat().st_size > 0
 
 
 def test_tensor_table_has_outputs_loss_every_parameter_and_the_input_gradient(out):

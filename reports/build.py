@@ -75,15 +75,14 @@ class Progress:
 def steps(specs, dtypes, train: bool, differ: bool, bench: bool) -> int:
     """Every step of a report, counted before the first: the environment, a check per model
     and dtype, a plot per model, each difference measured, each model measured without the
-    float64 fix on each Keras backend, each model trained, each benchmark."""
-    from crossframe.bench import benchmarks
+    float64 fix on each Keras backend, each model trained, each benchmark and the sweep."""
     from crossframe.spec import differences
 
-    names = {s.name for s in specs}
+    names = [s.name for s in specs]
     return (1 + len(specs) * len(dtypes) + len(specs)
             + (len(differences()) + backends.steps(specs) if differ else 0)
             + (len(sections.trainable(specs)) if train else 0)
-            + (sum(b.spec in names for b in benchmarks().values()) if bench else 0))
+            + (sections.speed_steps(names) if bench else 0))
 
 
 def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs: int = 3,

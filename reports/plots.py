@@ -118,26 +118,72 @@ def training_curves(title: str, curves) -> bytes:
     return to_png(fig)
 
 
+PALETTE = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a", "#6c757d",
+           "#c8553d", "#3d8bc8", "#b5838d"]
+MARKERS = "osD^v<>pP*"
+
+
 def speed_bars(table) -> bytes:
-    """Median ms per framework, grouped by workload, with the ratio to torch above each bar."""
+    """Median ms per forward + backward on a log axis, one line per workload (benchmark and
+    dtype), one marker per framework; the bar behind a marker spans the fastest run to the
+    90th percentile (the spread), and a hollow marker is a busy row (median over 1.25x the
+    fastest)."""
     table = table.assign(workload=table["benchmark"] + " " + table["dtype"])
     workloads = list(dict.fromkeys(table["workload"]))
     frameworks = list(dict.fromkeys(table["framework"]))
-    # room for every bar's ratio label: 0.42 inch per framework and workload
-    fig = Figure(figsize=(2.6 + max(2.4, 0.42 * len(frameworks)) * len(workloads), 4.2),
-                 layout="constrained")
+    fig = Figure(figsize=(9.0, 1.4 + 0.42 * len(workloads)), layout="constrained")
     ax = fig.subplots()
-    width = 0.8 / len(frameworks)
-    palette = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a", "#6c757d",
-               "#c8553d", "#3d8bc8", "#b5838d"]
+    step = 0.7 / max(1, len(frameworks))
     for i, fw in enumerate(frameworks):
         rows = table[table["framework"] == fw].set_index("workload").reindex(workloads)
-        x = np.arange(len(workloads)) + (i - (len(frameworks) - 1) / 2) * width
-        bars = ax.bar(x, rows["median_ms"], width, label=fw, color=palette[i % len(palette)])
-        ax.bar_label(bars, labels=[f"{r:.2g}x" for r in rows["ratio_to_torch"]], fontsize=8)
-    ax.set_xticks(np.arange(len(workloads)), workloads)
-    ax.set_ylabel("median ms per forward + backward")
-    ax.set_title("speed (labels: time / torch time)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
+        y = np.arange(len(workloads)) + (i - (len(frameworks) - 1) / 2) * step
+        color = PALETTE[i % len(PALETTE)]
+        high = rows["p90_ms"] if "p90_ms" in rows else rows["median_ms"]
+        ax.hlines(y, rows["min_ms"], high, color=color, lw=2, alpha=0.5)
+        busy = rows["busy"].fillna(False).astype(bool) if "busy" in rows else \
+            np.zeros(len(rows), bool)
+        ax.scatter(rows["median_ms"][~busy], y[~busy], color=color, marker=MARKERS[i % 10],
+                   s=28, label=fw, zorder=3)
+        ax.scatter(rows["median_ms"][busy], y[busy], facecolors="none", edgecolors=color,
+                   marker=MARKERS[i % 10], s=28, zorder=3)
+    ax.set_xscale("log")
+    ax.set_yticks(np.arange(len(workloads)), workloads, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per forward + backward (log scale; marker: median, bar: fastest to "
+                  "90th percentile; hollow: busy)")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right", ncol=2)
+    return to_png(fig)
+
+
+AXIS_LABEL = {"batch": "batch size (samples)", "steps": "sequence length (time steps)"}
+
+
+def sweep_lines(table) -> bytes:
+    """Cost against size on log-log axes: one panel per benchmark, axis and dtype, one line per
+    framework (median ms per forward + backward). A line of slope 1 is a cost linear in the
+    size; a flat start is a fixed cost per call."""
+    panels = list(dict.fromkeys(zip(table["benchmark"], table["axis"], table["dtype"])))
+    frameworks = list(dict.fromkeys(table["framework"]))
+    cols = min(3, len(panels))
+    rows_ = -(-len(panels) // cols)
+    fig = Figure(figsize=(4.2 * cols, 3.4 * rows_ + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows_, cols, squeeze=False)).ravel()
+    for ax, (b, axis, d) in zip(axes, panels):
+        part = table[(table["benchmark"] == b) & (table["axis"] == axis)
+                     & (table["dtype"] == d)]
+        for i, fw in enumerate(frameworks):
+            g = part[part["framework"] == fw].sort_values("size")
+            if len(g):
+                ax.plot(g["size"], g["median_ms"], marker=MARKERS[i % 10], ms=4, lw=1.4,
+                        color=PALETTE[i % len(PALETTE)], label=fw)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{b} {d}", fontsize=10)
+        ax.set_xlabel(AXIS_LABEL.get(axis, axis))
+        ax.set_ylabel("median ms per forward + backward")
+        ax.grid(which="both", alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
     return to_png(fig)

@@ -509,10 +509,27 @@ def training(specs: list[Spec], epochs: int, seed: int, optimizer: str = "adam",
 
 
 # --- Speed -----------------------------------------------------------------------------------
-def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
-    from crossframe.bench import benchmarks, measure
+SPEED_WORKLOADS = ("mlp", "conv2d", "lstm_layer")   # the report's; `crossframe bench` has all
 
-    chosen = [b for b in benchmarks().values() if b.spec in names]
+
+def speed_workloads(names: list[str]) -> list:
+    """The benchmarks the speed section times: one per family among the report's models."""
+    from crossframe.bench import benchmarks
+
+    known = benchmarks()
+    return [known[n] for n in SPEED_WORKLOADS if n in known and known[n].spec in names]
+
+
+def speed_steps(names: list[str]) -> int:
+    """Progress steps of the speed section: one per workload, one for the sweep."""
+    chosen = speed_workloads(names)
+    return len(chosen) + 1 if chosen else 0
+
+
+def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
+    from crossframe import bench
+
+    chosen = speed_workloads(names)
     section = Section("Speed", "speed")
     if not chosen:
         section.blocks.append(Text("No benchmark workload is declared for the models in this "
@@ -524,24 +541,60 @@ def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
     parts = []
     for b in chosen:
         tick(f"bench {b.name}")
-        parts.append(measure([b.name], dtypes=("float32",), repeats=repeats, warmup=1))
+        parts.append(bench.measure([b.name], dtypes=("float32",), repeats=repeats, warmup=1,
+                                   limits=True))
     timings = pd.concat(parts, ignore_index=True)
-    text = timings.drop(columns=["about"]).copy()
-    text["median_ms"] = text["median_ms"].map(lambda v: f"{v:.3f}")
-    text["min_ms"] = text["min_ms"].map(lambda v: f"{v:.3f}")
-    text["ratio_to_torch"] = text["ratio_to_torch"].map(lambda v: f"{v:.2f}x")
-    text["target"] = text["target"].map(lambda v: "" if pd.isna(v) else f"{v:g}x")
+    peaks = {k: v for p in parts for k, v in p.attrs.get("peaks", {}).items()}
+    tick("bench sweep")
+    names_ = {b.name for b in chosen}
+    swept = bench.sweep(("float32",), repeats=2, warmup=1, peaks=peaks, limits=False,
+                        frameworks=["scratch-fast", "torch"],
+                        batch_on=tuple(n for n in ("mlp",) if n in names_),
+                        steps_on=tuple(n for n in ("lstm_layer",) if n in names_),
+                        batches=(1, 16, 256, 1024), steps=(10, 30, 100, 300))
+    regimes = bench.linear_from(swept)
+    keep = ["benchmark", "dtype", "framework", "threads", "median_ms", "min_ms", "p90_ms",
+            "busy", "ratio_to_torch", "target", "gflops", "peak_share", "floor_ms",
+            "step_to_floor", "torch_kernels"]
+    timings = timings[keep]
+    text = shown(timings.drop(columns=["busy"]))
+    text["ratio_to_torch"] = [f"{v:.2f}x" + (" (busy)" if b else "")
+                              for v, b in zip(timings["ratio_to_torch"], timings["busy"])]
+    busy = int(timings["busy"].sum())
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    peak_text = "; ".join(f"{d} {v:.0f} GFLOP/s" for d, v in peaks.items())
     section.blocks += [
         Text(f"One forward + backward pass, float32, median of {repeats} run(s) after one "
-             "warm-up (`crossframe bench` for more repeats): scratch, torch and Keras on this "
-             "process' backend here, eager and compiled; Keras on each other backend timed "
-             "inside its own worker process (eager, and `jax.jit` on JAX), so the pipe between "
-             "the processes is never timed. `threads`: the threads each row computed with. "
-             "Timings change from run to run, so they live in [speed.csv](speed.csv) and "
-             "[img/speed.png](img/speed.png) and are shown in index.html, never in report.md."),
+             "warm-up, every row with the same threads (`threads`) in this process "
+             "(`crossframe bench` times every model, both dtypes, each framework in a fresh "
+             "process, with memory). Keras on each other backend is timed inside its own "
+             "worker process, so the pipe is never timed. The limits were measured in the same "
+             f"run: the GEMM peak of this machine ({peak_text or 'not measured'}); `gflops`: "
+             "the workload's matrix-product and convolution FLOPs (torch's FlopCounterMode) per "
+             "second, `peak_share` its share of the peak; `floor_ms`: scratch-fast's own matrix "
+             "products replayed alone, `step_to_floor` the whole step over it; "
+             "`torch_kernels`: the oneDNN kernels torch ran. Timings change from run to run, so "
+             "they live in [speed.csv](speed.csv) and the chart and are shown in index.html, "
+             "never in report.md."),
         Table("speed_workloads", workloads, shown(workloads), caption="the workloads"),
         Table("speed", timings, text, show="html",
-              caption="median and best time per pass; ratio = time / torch time"),
-        Image("speed", plots.speed_bars(timings), "bar chart of the timings", show="html"),
+              caption="median and best time per pass; ratio = median / torch's median"),
+    ]
+    warning = (f"The machine was busy: {busy} of {len(timings)} rows had a median over "
+               f"{bench.BUSY}x their fastest run (load average {load}); their ratios are "
+               "uncertain: rerun on a quiet machine for figures to quote." if busy else
+               f"load average {load}")
+    section.blocks += [
+        Image("speed", plots.speed_bars(timings), "median ms per pass, log axis, with spread",
+              caption=warning, show="html"),
+        Text("Cost against size (log-log; slope 1 is a cost linear in the size, a flat start a "
+             "fixed cost per call): the MLP over batch size (1 to 1024), the LSTM layer over "
+             "sequence length (10 to 300), where the report has them, scratch-fast and torch, "
+             "two runs each (`crossframe bench --sweep` for every framework and more sizes)."),
+        Image("speed_sweep", plots.sweep_lines(swept), "cost against batch size and sequence "
+              "length, log-log", show="html"),
+        Table("speed_linear_from", regimes, shown(regimes), show="html",
+              caption="where each framework's cost turns linear: from this size on, time per "
+                      f"item within {bench.LINEAR}x of the largest size's"),
     ]
     return section

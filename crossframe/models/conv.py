@@ -199,8 +199,8 @@ register(Spec(
 
 # --- benchmark workloads (crossframe bench) --------------------------------------------------
 BENCHMARKS = (
-    Benchmark("conv2d", "conv2d", 32,
+    Benchmark("conv2d", "conv2d", 64,
               {"height": 28, "width": 28, "channels": 8, "filters": 16, "kernel_size": 3,
                "strides": 1, "padding": "same"},
-              "conv 3x3 8->16 28x28 N=32 same fwd+bwd", target=1.5),
+              "conv 3x3 8->16 28x28 N=64 same", target=1.5),
 )

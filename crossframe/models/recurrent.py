@@ -150,10 +150,12 @@ for _key in CELLS:
 
 
 # --- benchmark workloads (crossframe bench) --------------------------------------------------
-BENCHMARKS = (
-    Benchmark("lstm", "lstm_layer", 32, {"features": 16, "units": 64, "steps": 50},
-              "LSTM fwd+bwd N=32 T=50 D=16 H=64", target=1.5),
-)
+# the recurrent layers at one size: N=64 T=50 D=16 H=64 (the targets' batch size)
+_LAYER = {"features": 16, "units": 64, "steps": 50}
+BENCHMARKS = tuple(
+    Benchmark(spec, spec, 64, dict(_LAYER), f"{what} layer N=64 T=50 D=16 H=64", target=1.5)
+    for spec, what in (("rnn_layer", "SimpleRNN"), ("lstm_layer", "LSTM"), ("gru_layer", "GRU"),
+                       ("gru_reset_before_layer", "GRU (reset before)")))
 
 
 # --- Embedding -> LSTM classifier on the generated token data set -----------------------------

@@ -194,19 +194,28 @@ def _in_process(job: Job, tick) -> dict:
 
 
 def collect(works, fws, repeats: int, warmup: int, fresh: bool, threads_: int | None,
-            memory: bool, limits: bool, progress: bool, desc: str = "bench"):
-    """Every framework's rows of ``works``: (rows, {framework: info})."""
-    total = sum(len(works) * (2 if _compiles(fw) else 1) for fw in fws)
+            memory: bool, limits: bool, progress: bool, desc: str = "bench",
+            max_time: float | None = None, eager: bool = True):
+    """Every framework's rows of ``works``: (rows, {framework: info}); ``eager=False``: Keras'
+    compiled row only, where its backend compiles."""
+    total = sum(len(works) * (2 if _compiles(fw) and eager else 1) for fw in fws)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=total, desc=desc, unit="row")
-    tick = bar.update if bar is not None else (lambda: None)
+    from .errors import raise_if_signalled
+
+    def tick():         # a Ctrl-C swallowed by a library's callback still stops the run
+        raise_if_signalled()
+        if bar is not None:
+            bar.update()
+
     rows, infos = [], {}
     try:
         for fw in fws:
-            job = Job(fw, tuple(works), repeats, warmup, threads_, memory, limits)
+            job = Job(fw, tuple(works), repeats, warmup, threads_, memory, limits, max_time,
+                      eager)
             got = (_fresh if fresh else _in_process)(job, tick)
             rows += got["rows"]
             infos[fw] = got.get("info", {})
@@ -237,7 +246,7 @@ def check_names(names) -> list[str]:
         if n not in known:
             raise InputError(f"unknown benchmark '{n}'",
                              did_you_mean(n, known) + " (see `crossframe bench --list`)")
-    return list(names) if names else list(known)
+    return list(dict.fromkeys(names)) if names else list(known)
 
 
 def _settle(frameworks, fws: list[str]):
@@ -277,12 +286,13 @@ def _table(rows, known, peaks):
         median = statistics.median(t)
         flops = ref.get("flops") if ref else None
         bm = known.get(r["benchmark"])
-        row = dict(benchmark=r["benchmark"], about=bm.about if bm else "", dtype=r["dtype"],
+        about = f"{r['axis']} {r['size']}" if r["axis"] else (bm.about if bm else "")
+        row = dict(benchmark=r["benchmark"], about=about, dtype=r["dtype"],
                    axis=r["axis"], size=r["size"], framework=r["framework"],
-                   threads=r["threads"], median_ms=median, min_ms=min(t),
+                   threads=r["threads"], rounds=len(t), median_ms=median, min_ms=min(t),
                    p90_ms=float(np.percentile(t, 90)), busy=median > BUSY * min(t),
                    ratio_to_torch=median / statistics.median(ref["times"]) if ref else np.nan,
-                   target=bm.target if bm else None,
+                   target=bm.target if bm and r["framework"] == "scratch-fast" else None,
                    memory_mib=r.get("memory_mib"),
                    flops=flops, gflops=flops / median / 1e6 if flops else np.nan,
                    torch_kernels=r.get("torch_kernels", ""),
@@ -303,12 +313,14 @@ def _table(rows, known, peaks):
 
 def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
             progress: bool = False, frameworks=None, fresh: bool = False,
-            threads: int | None = None, memory: bool = False, limits: bool = False):
+            threads: int | None = None, memory: bool = False, limits: bool = False,
+            max_time: float | None = None):
     """A DataFrame, one row per (benchmark, dtype, framework row): threads, median_ms, min_ms,
     p90_ms, busy, ratio_to_torch, target, memory_mib, flops, gflops, peak_share,
     torch_kernels, floor_ms, step_to_floor (NaN where not measured). ``frameworks``: as
     ``--frameworks`` (default ``default_frameworks()``); ``fresh``: a process per framework;
-    ``threads``: every row's thread count (default: this process' torch threads). attrs:
+    ``threads``: every row's thread count (default: this process' torch threads);
+    ``max_time``: seconds of timed calls per row, after MIN_ROUNDS (None: every repeat). attrs:
     ``skipped`` {framework: why}, ``processes`` {framework: info}, ``peaks`` {dtype: GFLOP/s}.
     Raises InputError for an unknown benchmark or framework."""
     fws = check_frameworks(None if frameworks is None else ",".join(frameworks))
@@ -319,7 +331,7 @@ def measure(names=None, dtypes=("float32",), repeats: int = 20, warmup: int = 3,
 
         threads = torch.get_num_threads()
     rows, infos = collect(_works(names, dtypes), fws, repeats, warmup, fresh, threads,
-                          memory, limits, progress)
+                          memory, limits, progress, max_time=max_time)
     peaks = _peaks(infos)
     table = _table(rows, benchmarks(), peaks)
     table.attrs.update(skipped=skipped, processes=infos, peaks=peaks)
@@ -335,7 +347,8 @@ def sweep_works(dtypes, batch_on=SWEEP_BATCH_ON, steps_on=SWEEP_STEPS_ON,
     for d in dtypes:
         for n in batch_on:
             b = known[n]
-            out += [Work(n, b.spec, d, s, dict(b.options), "batch", s) for s in batches]
+            out += [Work(n, b.spec, d, s, dict(b.options), "batch", s) for s in batches
+                    if s <= largest_batch(b.spec)]
         for n in steps_on:
             b = known[n]
             out += [Work(n, b.spec, d, b.batch_size, {**b.options, "steps": s}, "steps", s)
@@ -343,11 +356,22 @@ def sweep_works(dtypes, batch_on=SWEEP_BATCH_ON, steps_on=SWEEP_STEPS_ON,
     return out
 
 
+def largest_batch(spec_name: str) -> float:
+    """The largest batch a spec's data set gives (diabetes: 442 rows), else no limit."""
+    from .data import dataset_rows
+    from .spec import get
+
+    spec = get(spec_name)
+    return dataset_rows(spec.dataset) if spec.dataset else float("inf")
+
+
 def sweep(dtypes=("float32",), repeats: int = 3, warmup: int = 1, frameworks=None,
           fresh: bool = False, threads: int | None = None, progress: bool = False,
-          peaks: dict | None = None, limits: bool = True, **points):
+          peaks: dict | None = None, limits: bool = True, max_time: float | None = None,
+          **points):
     """Cost against size: one row per (benchmark, axis, size, dtype, framework row), the
-    columns of ``measure``."""
+    columns of ``measure``. Keras is timed compiled where its backend compiles (eager Keras
+    at 1000 steps takes seconds a call, and its cost is the dispatch of each op)."""
     fws = check_frameworks(None if frameworks is None else ",".join(frameworks))
     _settle(frameworks, fws)
     if threads is None:
@@ -355,15 +379,41 @@ def sweep(dtypes=("float32",), repeats: int = 3, warmup: int = 1, frameworks=Non
 
         threads = torch.get_num_threads()
     rows, infos = collect(sweep_works(dtypes, **points), fws, repeats, warmup, fresh, threads,
-                          False, limits, progress, desc="sweep")
+                          False, limits, progress, desc="sweep", max_time=max_time,
+                          eager=False)
     return _table(rows, benchmarks(), {**_peaks(infos), **(peaks or {})})
+
+
+def sweep_points(names) -> dict:
+    """``batch_on`` and ``steps_on`` of a sweep: the defaults (SWEEP_BATCH_ON, SWEEP_STEPS_ON)
+    where no benchmark is named; else every named one over batch size, and those whose
+    sequence length is free (a ``steps`` option that takes every length of SWEEP_STEPS: not
+    the digits models, which read 8 rows) over it too."""
+    from .errors import InputError
+    from .spec import get
+
+    if not names:
+        return dict(batch_on=SWEEP_BATCH_ON, steps_on=SWEEP_STEPS_ON)
+    known = benchmarks()
+
+    def free_steps(name):
+        b = known[name]
+        try:
+            for n in SWEEP_STEPS:
+                get(b.spec).resolve({**b.options, "steps": n})
+        except InputError:
+            return False
+        return True
+
+    return dict(batch_on=tuple(names), steps_on=tuple(n for n in names if free_steps(n)))
 
 
 def linear_from(table):
     """Where each framework's cost turns linear in the size: per (benchmark, axis, dtype,
     framework), the smallest size from which every larger size costs at most LINEAR times the
     largest size's time per item (below it, a fixed cost per call dominates), and that time per
-    item in microseconds."""
+    item in microseconds. ``linear_from`` is missing (NA) where only the largest size is: the
+    cost did not turn linear within the sizes timed."""
     import pandas as pd
 
     out = []
@@ -378,14 +428,19 @@ def linear_from(table):
             if p > LINEAR * base:
                 break
             start = s
-        out.append(dict(benchmark=b, axis=axis, dtype=d, framework=fw, linear_from=int(start),
+        out.append(dict(benchmark=b, axis=axis, dtype=d, framework=fw,
+                        linear_from=int(start) if start < sizes[-1] else pd.NA,
                         us_per_item=base * 1e3, largest=int(sizes[-1])))
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    if len(table):
+        table["linear_from"] = table["linear_from"].astype("Int64")
+    return table
 
 
 def targets(table, swept=None):
     """The project's speed targets against this run: one row per target and workload (name,
-    workload, measured, goal, met)."""
+    workload, measured, goal, met, busy: the row it was read from was busy). The fast-kernel
+    target is read off the lone layers with a fast kernel (conv2d, the recurrent layers)."""
     import pandas as pd
 
     out = []
@@ -394,7 +449,8 @@ def targets(table, swept=None):
         if r["target"] == r["target"] and r["target"] is not None:
             out.append(dict(target="scratch-fast / torch, float32", workload=r["benchmark"],
                             measured=r["ratio_to_torch"], goal=f"<= {r['target']:g}",
-                            met=bool(r["ratio_to_torch"] <= r["target"])))
+                            met=bool(r["ratio_to_torch"] <= r["target"]),
+                            busy=bool(r.get("busy", False))))
     kernels = table[(table["framework"] == "scratch-fast") & table["step_to_floor"].notna()]
     from .spec import get
 
@@ -404,15 +460,17 @@ def targets(table, swept=None):
             out.append(dict(target="fast kernel step / its matrix products alone",
                             workload=f"{r['benchmark']} {r['dtype']}",
                             measured=r["step_to_floor"], goal="<= 1.5",
-                            met=bool(r["step_to_floor"] <= 1.5)))
+                            met=bool(r["step_to_floor"] <= 1.5),
+                            busy=bool(r.get("busy", False))))
     if swept is not None and len(swept):
         m = swept[(swept["benchmark"] == "mlp") & (swept["axis"] == "batch")
                   & (swept["size"] == 256) & (swept["framework"] == "scratch-fast")]
         for _, r in m.iterrows():
-            out.append(dict(target="share of the GEMM peak, batch 256", workload=f"mlp "
-                            f"{r['dtype']}", measured=r["peak_share"], goal=">= 0.6",
-                            met=bool(r["peak_share"] >= 0.6)))
-    return pd.DataFrame(out, columns=["target", "workload", "measured", "goal", "met"])
+            out.append(dict(target="scratch-fast's share of the GEMM peak, batch 256",
+                            workload=f"mlp {r['dtype']}", measured=r["peak_share"],
+                            goal=">= 0.6", met=bool(r["peak_share"] >= 0.6),
+                            busy=bool(r.get("busy", False))))
+    return pd.DataFrame(out, columns=["target", "workload", "measured", "goal", "met", "busy"])
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -422,6 +480,9 @@ def configure(p):
                    help="float32 (default) and/or float64; repeatable")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--max-time", type=float, default=2.0, metavar="SECONDS",
+                   help="stop timing a row once its timed calls took this long, after 5 of "
+                        "them (default 2; 0: every repeat)")
     p.add_argument("--frameworks", default=None,
                    help="comma-separated rows to time, torch among them (default: scratch, "
                         "scratch-fast, torch, keras and Keras on every other installed "
@@ -453,6 +514,9 @@ def _check_args(args) -> list[str]:
     if not 0 <= args.warmup <= MAX_REPEATS:
         raise InputError(f"--warmup {args.warmup} must be from 0 to {MAX_REPEATS}",
                          "pass e.g. 3")
+    if not 0 <= args.max_time <= 3600:
+        raise InputError(f"--max-time {args.max_time} must be from 0 to 3600 seconds",
+                         "pass e.g. 2, or 0 to time every repeat")
     if args.threads is not None and not 1 <= args.threads <= usable_cores():
         raise InputError(f"--threads {args.threads}: this process may use {usable_cores()} "
                          "core(s)", f"pass 1 to {usable_cores()}")
@@ -471,8 +535,9 @@ def _write(folder: str, table, goals, swept=None, regimes=None) -> None:
     os.makedirs(folder, exist_ok=True)
     files = {os.path.join(folder, "bench.csv"): lambda p: table.to_csv(p, index=False),
              os.path.join(folder, "targets.csv"): lambda p: goals.to_csv(p, index=False)}
+    stale = [os.path.join(folder, f) for f in ("sweep.csv", "linear_from.csv", "sweep.png")]
     if swept is not None:
-        from reports.plots import sweep_lines
+        from .reports.plots import sweep_lines
 
         png = sweep_lines(swept)
         files[os.path.join(folder, "sweep.csv")] = lambda p: swept.to_csv(p, index=False)
@@ -484,6 +549,9 @@ def _write(folder: str, table, goals, swept=None, regimes=None) -> None:
                 f.write(png)
         files[os.path.join(folder, "sweep.png")] = write_png
     write_all_atomic(files)
+    for path in stale:          # an older run's sweep beside this run's table would mislead
+        if path not in files and os.path.exists(path):
+            os.unlink(path)
 
 
 def _fmt(v, spec: str) -> str:
@@ -491,11 +559,12 @@ def _fmt(v, spec: str) -> str:
 
 
 def _show(table) -> str:
-    cols = ["benchmark", "dtype", "framework", "threads", "median_ms", "min_ms", "ratio_to_torch",
-            "target", "gflops", "peak_share", "floor_ms", "step_to_floor", "memory_mib",
-            "torch_kernels"]
+    cols = ["benchmark", "dtype", "framework", "threads", "rounds", "median_ms", "min_ms",
+            "p90_ms", "ratio_to_torch", "target", "gflops", "peak_share", "floor_ms",
+            "step_to_floor", "memory_mib", "torch_kernels"]
     show = table[[c for c in cols if c in table]].copy()
-    for col, spec in (("median_ms", ".3f"), ("min_ms", ".3f"), ("gflops", ".1f"),
+    for col, spec in (("median_ms", ".3f"), ("min_ms", ".3f"), ("p90_ms", ".3f"),
+                      ("gflops", ".1f"),
                       ("peak_share", ".0%"), ("floor_ms", ".3f"), ("step_to_floor", ".2f"),
                       ("memory_mib", ".1f"), ("target", "g")):
         if col in show:
@@ -509,7 +578,7 @@ def _show(table) -> str:
     return show.to_string(index=False)
 
 
-def _setting_lines(table, fresh: bool) -> list[str]:
+def _setting_lines(table, fresh: bool, asked: int | None = None) -> list[str]:
     infos = table.attrs.get("processes", {})
     first = next(iter(infos.values()), {})
     lines = [f"each framework in {'a fresh process of its own' if fresh else 'this process'}; "
@@ -523,7 +592,15 @@ def _setting_lines(table, fresh: bool) -> list[str]:
     if load > usable_cores():
         lines.append(f"warning: load average {load:.1f} on {usable_cores()} usable core(s): "
                      "other processes were running, and threads that wait for each other slow "
-                     "down out of all proportion; rerun on a quiet machine")
+                     "down out of all proportion, evenly, so a row need not look busy; rerun "
+                     "on a quiet machine, or with --threads 1; every figure and target of this "
+                     "run is uncertain")
+    if asked is not None:
+        off = sorted({f for f, n in zip(table["framework"], table["threads"]) if n != asked})
+        if off:
+            lines.append(f"warning: {', '.join(off)} computed with other than the {asked} "
+                         "thread(s) asked: TensorFlow's and XLA's pools are fixed when they "
+                         "start, so only a fresh process (drop --in-process) sets them")
     busy = int(table["busy"].sum())
     if busy:
         lines.append(f"warning: {busy} of {len(table)} rows had a median over {BUSY}x their "
@@ -538,6 +615,13 @@ def main(args, extra) -> int:
     if extra:
         raise InputError(f"unknown argument(s): {' '.join(extra)}", "see `crossframe bench -h`")
     if args.list:
+        if args.json:
+            import json
+
+            emit(json.dumps([dict(name=b.name, spec=b.spec, batch_size=b.batch_size,
+                                  options=b.options, about=b.about, target=b.target)
+                             for b in benchmarks().values()], indent=1))
+            return 0
         for b in benchmarks().values():
             emit(f"{b.name:<24} N={b.batch_size:<4} {b.about}")
         return 0
@@ -546,29 +630,37 @@ def main(args, extra) -> int:
     fws = check_frameworks(args.frameworks)
     fresh = not args.in_process
     n = args.threads or usable_cores()
+    max_time = args.max_time or None
     table = measure(names, dtypes, args.repeats, args.warmup, progress=not args.json,
                     frameworks=None if args.frameworks is None else fws, fresh=fresh,
-                    threads=n, memory=True, limits=True)
+                    threads=n, memory=True, limits=True, max_time=max_time)
+    from .keras_backends import column_notes
+
+    ran = column_notes(dict.fromkeys(r.split(" (")[0] for r in table["framework"]))
+    settings = _setting_lines(table, fresh, n)
+    if not args.json:       # the table first: a sweep takes minutes more
+        emit(_show(table))
+        for line in [*ran.values(), *settings]:
+            emit(line)
+        for fw, why in table.attrs["skipped"].items():
+            emit(f"{fw}: not timed — {why}")
     swept = regimes = None
     if args.sweep:
         swept = sweep(dtypes, frameworks=None if args.frameworks is None else fws,
                       fresh=fresh, threads=n, progress=not args.json,
-                      peaks=table.attrs["peaks"])
+                      peaks=table.attrs["peaks"], max_time=max_time,
+                      **sweep_points(names if args.names else []))
         regimes = linear_from(swept)
     goals = targets(table, swept)
     if args.out is not None:
         _write(args.out, table, goals, swept, regimes)
-    from .keras_backends import column_notes
-
-    ran = column_notes(dict.fromkeys(r.split(" (")[0] for r in table["framework"]))
     if args.json:     # each row: the Keras and backend it ran ("" for scratch and torch)
         import json
 
         table["ran"] = [ran.get(r.split(" (")[0], "") for r in table["framework"]]
         doc = {"rows": json.loads(table.to_json(orient="records", double_precision=15)),
                "targets": json.loads(goals.to_json(orient="records", double_precision=15)),
-               "settings": _setting_lines(table, fresh),
-               "peaks": table.attrs["peaks"]}
+               "settings": settings, "peaks": table.attrs["peaks"]}
         if swept is not None:
             doc["sweep"] = json.loads(swept.to_json(orient="records", double_precision=15))
             doc["linear_from"] = json.loads(regimes.to_json(orient="records"))
@@ -576,6 +668,17 @@ def main(args, extra) -> int:
         for fw, why in table.attrs["skipped"].items():      # the JSON stays the rows timed
             print(f"crossframe: note: {fw} not timed — {why}", file=sys.stderr)
         return 0
+    if len(goals):
+        emit("\ntargets (scratch controls these; never a unit test):")
+        show = goals.assign(measured=[f"{v:.2f}" for v in goals["measured"]],
+                            met=["met" if m else "MISSED" for m in goals["met"]],
+                            busy=["busy" if b else "" for b in goals["busy"]])
+        emit(show.to_string(index=False))
+    if regimes is not None:
+        emit("\ncost against size: linear from (time per item within "
+             f"{LINEAR}x of the largest size's; <NA>: not within the sizes timed)")
+        emit(regimes.to_string(index=False))
+    return 0
     emit(_show(table))
     for line in [*ran.values(), *_setting_lines(table, fresh)]:
         emit(line)

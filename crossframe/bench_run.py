@@ -19,10 +19,11 @@ What is fixed before anything is timed:
   or reuses its heap, depending on what ran before (torch's conv measured 5.5 ms or 2.2 ms).
   Fixed, a step's arrays come from the heap and freed memory stays with the process.
 
-Per row: the milliseconds of ``repeats`` calls after ``warmup`` untimed ones; the peak memory
-of one forward + backward (``memory``); and with ``limits``: FLOPs and torch's kernels (torch
-rows), the NumPy floor of the step's own matrix products (scratch-fast rows), and the GEMM peak
-of the process' library (crossframe.bench_limits).
+Per row: the milliseconds of ``repeats`` calls after ``warmup`` untimed ones; the memory one
+forward + backward needs at its peak above the built and loaded model (``memory``); and with
+``limits``: FLOPs and torch's kernels (torch rows), the NumPy floor of the step's own matrix
+products (scratch-fast rows), and the GEMM peak of the process' library
+(crossframe.bench_limits).
 """
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ class Job:
     threads: int | None = None     # None: as the process has them
     memory: bool = False
     limits: bool = False
+    max_time: float | None = None  # seconds of timed calls per row (after MIN_ROUNDS)
+    eager: bool = True             # Keras' eager row where the backend also compiles
 
 
 def usable_cores() -> int:
@@ -103,9 +106,16 @@ def _sync(backend: str):
     return None
 
 
-def _time(fn, repeats: int, warmup: int, sync=None) -> list[float]:
+MIN_ROUNDS = 5       # a median of fewer timed calls says little about the spread
+
+
+def _time(fn, repeats: int, warmup: int, sync=None, max_time: float | None = None
+          ) -> list[float]:
     """Milliseconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones
-    (``sync(result)`` inside the timing where the result comes back before it is computed)."""
+    (``sync(result)`` inside the timing where the result comes back before it is computed).
+    ``max_time`` (seconds): stop once the timed calls took that long, after at least
+    MIN_ROUNDS of them (pytest-benchmark's max_time and min_rounds), so an eager Keras
+    recurrent row does not take minutes."""
     for _ in range(warmup):
         out = fn()
         if sync is not None:
@@ -117,15 +127,20 @@ def _time(fn, repeats: int, warmup: int, sync=None) -> list[float]:
         if sync is not None:
             sync(got)
         out.append((time.perf_counter() - t0) * 1e3)
+        if max_time is not None and len(out) >= MIN_ROUNDS and sum(out) > max_time * 1e3:
+            break
     return out
 
 
-def _keras_steps(model, args, label: str, backend: str) -> dict:
+def _keras_steps(model, args, label: str, backend: str, eager: bool = True) -> dict:
     """{row: step} for a loaded Keras model: eager, and compiled where the backend compiles
-    (both asked for by name: ``make_step``'s default compiles on JAX)."""
+    (both asked for by name: ``make_step``'s default compiles on JAX); ``eager=False``: only
+    the compiled row where there is one."""
     from .keras_impl import engine
 
-    steps = {label: engine.make_step(model, *args, compiled=False)}
+    steps = {}
+    if eager or backend not in COMPILED:
+        steps[label] = engine.make_step(model, *args, compiled=False)
     if backend in COMPILED:
         steps[f"{label} ({COMPILED[backend]})"] = engine.make_step(model, *args, compiled=True)
     return steps
@@ -162,21 +177,36 @@ def _status_kib(key: str) -> int:
     raise OSError(f"{key} not in /proc/self/status")
 
 
-def peak_memory_mib(step, sync=None) -> float | None:
-    """Resident memory (MiB) one call of ``step`` adds at its peak: freed memory is handed back
-    (``gc.collect``, ``malloc_trim(0)``), the kernel's high-water mark is reset
-    (``/proc/self/clear_refs``, Linux 4.0+), and the mark after the step is compared with the
-    resident size before it. None where Linux' counters are not available."""
+def resident_kib() -> int | None:
+    """Resident memory (KiB) once freed memory is handed back (``gc.collect``,
+    ``malloc_trim(0)``); None where Linux' counters are not available."""
     try:
         gc.collect()
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-        before = _status_kib("VmRSS")
+        return _status_kib("VmRSS")
+    except OSError:
+        return None
+
+
+def peak_memory_mib(step, sync=None, baseline_kib: int | None = None) -> float | None:
+    """Memory (MiB) one call of ``step`` needs at its peak above ``baseline_kib`` (default:
+    the resident size just before the call): freed memory is handed back, the kernel's
+    high-water mark is reset (``/proc/self/clear_refs``, Linux 4.0+) and read after the call.
+    With the baseline taken after the model was built and loaded and before its first call,
+    what a framework keeps between calls (scratch-fast's work arrays, a compiled graph) counts
+    as well as what one call allocates and frees. None where Linux' counters are not
+    available."""
+    try:
+        before = resident_kib()
+        if before is None:
+            return None
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         out = step()
         if sync is not None:
             sync(out)
-        return max(0, _status_kib("VmHWM") - before) / 1024
+        base = before if baseline_kib is None else baseline_kib
+        return max(0, _status_kib("VmHWM") - base) / 1024
     except OSError:
         return None
 
@@ -215,7 +245,7 @@ def torch_gemm_peak(dtype: str, n: int = 1024, repeats: int = 10, warmup: int = 
 
 
 # --- one framework's rows -------------------------------------------------------------------
-def _build(framework: str, case):
+def _build(framework: str, case, eager: bool = True):
     """(steps {row: step}, sync, model) for a prepared case, weights loaded."""
     from . import frameworks, keras_backends
 
@@ -234,7 +264,7 @@ def _build(framework: str, case):
         engine.load_weights(model, weights)
     if frameworks.base(framework) == "keras":
         backend = keras_backends.backend_of(framework)
-        return _keras_steps(model, args, framework, backend), _sync(backend), model
+        return _keras_steps(model, args, framework, backend, eager), _sync(backend), model
     return {framework: engine.make_step(model, *args)}, None, model
 
 
@@ -259,30 +289,47 @@ def rows(job: Job):
     flops, torch_kernels, floor_ms, floor_min_ms as asked."""
     from .runner import prepare
 
+    if job.memory and job.works:    # the runtime's own start-up (torch's autograd engine, its
+        w = job.works[0]            # thread pool: ~75 MiB once) is no workload's memory
+        steps, sync, _ = _build(job.framework, prepare(w.spec, dtype=w.dtype,
+                                                       batch_size=w.batch_size,
+                                                       options=w.options), job.eager)
+        for step in steps.values():
+            _time(step, 0, 1, sync)
+        del steps
     for work in job.works:
         case = prepare(work.spec, dtype=work.dtype, batch_size=work.batch_size,
                        options=work.options)
-        steps, sync, _ = _build(job.framework, case)
-        extra = {}
-        if job.limits and job.framework == "torch":
-            from . import bench_limits
-
-            extra["flops"] = sum(bench_limits.model_flops(case).values())
-            extra["torch_kernels"] = torch_kernels(steps["torch"])
-        if job.limits and job.framework == "scratch-fast":
-            from . import bench_limits
-
-            products = bench_limits.trace_products(steps["scratch-fast"])
-            extra["floor_ms"], extra["floor_min_ms"] = bench_limits.floor_ms(
-                products, job.repeats, job.warmup)
-            extra["product_flops"] = bench_limits.product_flops(products)
+        steps, sync, _ = _build(job.framework, case, job.eager)
         n = threads(job.framework)
+        baseline = resident_kib() if job.memory else None   # built and loaded, not yet run
+        out = []
         for row, step in steps.items():
-            times = _time(step, job.repeats, job.warmup, sync)
-            memory = peak_memory_mib(step, sync) if job.memory else None
-            yield dict(benchmark=work.benchmark, dtype=work.dtype, axis=work.axis,
-                       size=work.size, framework=row, threads=n, times=times,
-                       memory_mib=memory, **extra)
+            times = _time(step, job.repeats, job.warmup, sync, job.max_time)
+            memory = peak_memory_mib(step, sync, baseline) if job.memory else None
+            out.append(dict(benchmark=work.benchmark, dtype=work.dtype, axis=work.axis,
+                            size=work.size, framework=row, threads=n, times=times,
+                            memory_mib=memory))
+            baseline = resident_kib() if job.memory else None   # the next row's own share
+        extra = _limits(job, case, steps) if job.limits else {}   # after: never timed
+        for row in out:
+            yield {**row, **extra}
+
+
+def _limits(job: Job, case, steps) -> dict:
+    """torch rows: FLOPs and the oneDNN kernels; scratch-fast rows: the NumPy floor of the
+    step's own matrix products (crossframe.bench_limits)."""
+    from . import bench_limits
+
+    if job.framework == "torch":
+        return dict(flops=sum(bench_limits.model_flops(case).values()),
+                    torch_kernels=torch_kernels(steps["torch"]))
+    if job.framework == "scratch-fast":
+        products = bench_limits.trace_products(steps["scratch-fast"])
+        median, best = bench_limits.floor_ms(products, job.repeats, job.warmup)
+        return dict(floor_ms=median, floor_min_ms=best,
+                    product_flops=bench_limits.product_flops(products))
+    return {}
 
 
 def run(job: Job) -> dict:

@@ -105,6 +105,7 @@ def test_fresh_processes_time_each_framework_with_the_threads_asked():
 
 
 def test_cli_writes_csv_and_json_with_targets(tmp_path):
+    (tmp_path / "sweep.csv").write_text("an older run's sweep")
     out = subprocess.run(CLI + ["linear", "--repeats", "1", "--in-process", "--json",
                                 "--frameworks", "scratch-fast,torch", "--out", str(tmp_path)],
                          capture_output=True, text=True)
@@ -114,6 +115,7 @@ def test_cli_writes_csv_and_json_with_targets(tmp_path):
     assert doc["targets"][0]["workload"] == "linear" and set(doc["peaks"]) == {"float32"}
     written = pd.read_csv(tmp_path / "bench.csv")
     assert written["framework"].tolist() == ["scratch-fast", "torch"]
+    # the older sweep is gone: it would sit beside this run's table as if measured with it
     assert sorted(os.listdir(tmp_path)) == ["bench.csv", "targets.csv"]
 
 
@@ -133,3 +135,50 @@ def test_cli_out_that_is_a_file_is_exit_2(tmp_path):
     f.write_text("keep")
     out = subprocess.run(CLI + ["linear", "--out", str(f)], capture_output=True, text=True)
     assert out.returncode == 2 and "is a file" in out.stderr and f.read_text() == "keep"
+
+
+def test_a_row_stops_after_max_time_but_never_before_five_rounds():
+    calls = []
+    times = bench_run._time(lambda: calls.append(1), repeats=50, warmup=2, max_time=1e-9)
+    assert len(times) == bench_run.MIN_ROUNDS == 5 and len(calls) == 2 + 5
+    assert len(bench_run._time(lambda: None, repeats=50, warmup=0, max_time=None)) == 50
+
+
+def test_a_named_sweep_times_what_was_named():
+    """lstm reads the 8 rows of a digit: only lstm_layer's sequence length is free."""
+    points = bench.sweep_points(["lstm_layer", "lstm"])
+    assert points == dict(batch_on=("lstm_layer", "lstm"), steps_on=("lstm_layer",))
+    assert bench.sweep_points([])["steps_on"] == ("rnn_layer", "lstm_layer", "gru_layer")
+
+
+def test_a_sweep_keeps_to_the_batches_a_data_set_has():
+    """linear trains on diabetes (442 rows): no batch of 1024."""
+    works = bench.sweep_works(["float32"], batch_on=("linear",), steps_on=())
+    assert [w.size for w in works] == [1, 4, 16, 64, 256]
+
+
+def test_a_cost_that_never_turns_linear_says_so():
+    sizes = [1, 4, 16, 64, 256, 1024]          # 5 ms + 1 us per item: a fixed cost throughout
+    table = pd.DataFrame(dict(benchmark="mlp", axis="batch", dtype="float32",
+                              framework="torch", size=sizes,
+                              median_ms=[5.0 + 0.001 * s for s in sizes]))
+    assert pd.isna(bench.linear_from(table).iloc[0]["linear_from"])
+
+
+def test_only_scratch_fast_rows_carry_the_target():
+    table = bench._table(_rows({"torch": [1.0] * 3, "scratch-fast": [1.0] * 3}),
+                         bench.benchmarks(), {})
+    by = table.set_index("framework")["target"]
+    assert by["scratch-fast"] == 1.0 and pd.isna(by["torch"])
+
+
+def test_the_sweep_files_are_written_with_their_plot(tmp_path):
+    rows = [r for s in (1, 16, 256) for r in _rows(
+        {"torch": [1.0 + s / 100] * 3, "scratch-fast": [0.5 + s / 50] * 3}, axis="batch",
+        size=s)]
+    swept = bench._table(rows, bench.benchmarks(), {})
+    goals = bench.targets(swept.iloc[:0])
+    bench._write(str(tmp_path), swept.iloc[:0], goals, swept, bench.linear_from(swept))
+    assert sorted(os.listdir(tmp_path)) == ["bench.csv", "linear_from.csv", "sweep.csv",
+                                            "sweep.png", "targets.csv"]
+    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"

@@ -679,18 +679,3 @@ def main(args, extra) -> int:
              f"{LINEAR}x of the largest size's; <NA>: not within the sizes timed)")
         emit(regimes.to_string(index=False))
     return 0
-    emit(_show(table))
-    for line in [*ran.values(), *_setting_lines(table, fresh)]:
-        emit(line)
-    for fw, why in table.attrs["skipped"].items():
-        emit(f"{fw}: not timed — {why}")
-    if len(goals):
-        emit("\ntargets (scratch controls these; never a unit test):")
-        show = goals.assign(measured=[f"{v:.2f}" for v in goals["measured"]],
-                            met=["met" if m else "MISSED" for m in goals["met"]])
-        emit(show.to_string(index=False))
-    if regimes is not None:
-        emit("\ncost against size: linear from (time per item within "
-             f"{LINEAR}x of the largest size's)")
-        emit(regimes.to_string(index=False))
-    return 0

@@ -569,7 +569,8 @@ def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
              "(`crossframe bench` times every model, both dtypes, each framework in a fresh "
              "process, with memory). Keras on each other backend is timed inside its own "
              "worker process, so the pipe is never timed. The limits were measured in the same "
-             f"run: the GEMM peak of this machine ({peak_text or 'not measured'}); `gflops`: "
+             "run: the GEMM peak of this machine (under the chart: it changes from run to "
+             "run); `gflops`: "
              "the workload's matrix-product and convolution FLOPs (torch's FlopCounterMode) per "
              "second, `peak_share` its share of the peak; `floor_ms`: scratch-fast's own matrix "
              "products replayed alone, `step_to_floor` the whole step over it; "
@@ -583,7 +584,7 @@ def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
     warning = (f"The machine was busy: {busy} of {len(timings)} rows had a median over "
                f"{bench.BUSY}x their fastest run (load average {load}); their ratios are "
                "uncertain: rerun on a quiet machine for figures to quote." if busy else
-               f"load average {load}")
+               f"load average {load}") + f"; GEMM peak: {peak_text or 'not measured'}"
     section.blocks += [
         Image("speed", plots.speed_bars(timings), "median ms per pass, log axis, with spread",
               caption=warning, show="html"),

@@ -71,12 +71,29 @@ def gemm_peak(dtype: str, n: int = 1024, repeats: int = 10, warmup: int = 2) -> 
     rng = np.random.default_rng(0)
     a, b = (rng.uniform(-1.0, 1.0, (n, n)).astype(dtype) for _ in range(2))
     c = np.empty((n, n), dtype)
+    return _peak(lambda: np.matmul(a, b, out=c), n, repeats, warmup)
+
+
+def torch_gemm_peak(dtype: str, n: int = 1024, repeats: int = 10, warmup: int = 2) -> float:
+    """``gemm_peak`` of torch's BLAS: ``torch.mm(a, b, out=c)`` on (n, n) tensors, in this
+    process with torch's threads. Same FLOPs, best-run rule and errors as ``gemm_peak``."""
+    import torch
+
+    _check(dtype, n=n, repeats=repeats, warmup=warmup)
+    gen = torch.Generator().manual_seed(0)
+    a, b = (torch.rand(n, n, dtype=getattr(torch, dtype), generator=gen) for _ in range(2))
+    c = torch.empty(n, n, dtype=a.dtype)
+    return _peak(lambda: torch.mm(a, b, out=c), n, repeats, warmup)
+
+
+def _peak(product, n: int, repeats: int, warmup: int) -> float:
+    """2 n^3 / (fastest of ``repeats`` timed calls of ``product``) / 1e9, after ``warmup``."""
     for _ in range(warmup):
-        np.matmul(a, b, out=c)
+        product()
     best = math.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
-        np.matmul(a, b, out=c)
+        product()
         best = min(best, time.perf_counter() - t0)
     return 2.0 * n ** 3 / best / 1e9
 

@@ -231,19 +231,6 @@ def torch_kernels(step) -> str:
     return ", ".join(names) or "none"
 
 
-def torch_gemm_peak(dtype: str, n: int = 1024, repeats: int = 10, warmup: int = 2) -> float:
-    """GFLOP/s of ``torch.mm`` of two (n, n) matrices into a kept output, the best of
-    ``repeats`` (2 n^3 FLOPs a product): torch's BLAS beside NumPy's
-    (``bench_limits.gemm_peak``)."""
-    import torch
-
-    gen = torch.Generator().manual_seed(0)
-    a, b = (torch.rand(n, n, dtype=getattr(torch, dtype), generator=gen) for _ in range(2))
-    out = torch.empty(n, n, dtype=a.dtype)
-    best = min(_time(lambda: torch.mm(a, b, out=out), repeats, warmup))
-    return 2 * n**3 / (best / 1e3) / 1e9
-
-
 # --- one framework's rows -------------------------------------------------------------------
 def _build(framework: str, case, eager: bool = True):
     """(steps {row: step}, sync, model) for a prepared case, weights loaded."""
@@ -279,7 +266,7 @@ def info(job: Job) -> dict:
         if job.framework == "scratch-fast":
             out["gemm_peak"] = {d: bench_limits.gemm_peak(d) for d in dtypes}
         elif job.framework == "torch":
-            out["gemm_peak"] = {d: torch_gemm_peak(d) for d in dtypes}
+            out["gemm_peak"] = {d: bench_limits.torch_gemm_peak(d) for d in dtypes}
     return out
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from crossframe.errors import InputError, raise_if_signalled
 from crossframe.tolerances import DTYPES
 
-from . import backends, html, markdown, sections
+from . import backends, html, markdown, sections, training
 from .document import Report
 
 TITLE = "crossframe — NumPy from scratch vs PyTorch vs Keras: the comparison report"
@@ -81,7 +81,7 @@ def steps(specs, dtypes, train: bool, differ: bool, bench: bool) -> int:
     names = [s.name for s in specs]
     return (1 + len(specs) * len(dtypes) + len(specs)
             + (len(differences()) + backends.steps(specs) if differ else 0)
-            + (len(sections.trainable(specs)) if train else 0)
+            + (len(training.trainable(specs)) if train else 0)
             + (sections.speed_steps(names) if bench else 0))
 
 
@@ -106,7 +106,7 @@ def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs:
             parts.append(sections.differences(bar.tick))
             parts.append(backends.section(unfixed, bar.tick))
         if train:
-            parts.append(sections.training(specs, epochs, seed, optimizer, bar.tick))
+            parts.append(training.training(specs, epochs, seed, optimizer, bar.tick))
         if bench:
             parts.append(sections.speed(names, repeats, bar.tick))
     finally:

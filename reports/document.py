@@ -1,4 +1,4 @@
-"""The report as data: sections of blocks (text, bullets, tables, images), rendered twice.
+"""The report as data: sections of blocks (text, bullets, tables, images, code), rendered twice.
 
 The section builders (``crossframe.reports.sections``) produce a ``Report``; the renderers
 (``markdown.render``, ``html.render``) and the writer (``build.write``) only walk it. So the
@@ -66,7 +66,18 @@ class Image:
         return f"img/{self.name}.png"
 
 
-Block = Union[Text, Bullets, Table, Image]
+@dataclass
+class Code:
+    """A block of source or terminal text shown as it is (monospace, no wrapping of its own);
+    ``language`` is a hint for readers ("python", "text"), ``caption`` says where it comes from
+    (e.g. ``scratch/recurrent.py::LSTM.forward``)."""
+
+    text: str
+    language: str = "python"
+    caption: str = ""
+
+
+Block = Union[Text, Bullets, Table, Image, Code]
 
 
 @dataclass

@@ -10,7 +10,7 @@ import base64
 import html
 import re
 
-from .document import Bullets, Image, Report, Section, Table, Text
+from .document import Bullets, Code, Image, Report, Section, Table, Text
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -43,6 +43,9 @@ figure { margin: 8px 0 18px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e9ecef; }
 figcaption { font-size: 13px; color: #495057; font-style: italic; }
 .files { font-size: 13px; color: #495057; }
+pre { background: #f8f9fa; border: 1px solid #e9ecef; padding: 8px 10px; overflow-x: auto;
+      font-size: 12.5px; line-height: 1.35; margin: 2px 0 12px; }
+pre code { background: none; padding: 0; font-size: 100%; }
 """
 
 _CODE = re.compile(r"`([^`]+)`")
@@ -119,6 +122,10 @@ def block(b) -> str:
         return table(b)
     if isinstance(b, Image):
         return image(b)
+    if isinstance(b, Code):
+        caption = f"<figcaption>{inline(b.caption)}</figcaption>" if b.caption else ""
+        return (f'<figure class="code">{caption}<pre><code class="language-{b.language}">'
+                f"{html.escape(b.text)}</code></pre></figure>")
     raise TypeError(f"unknown block {type(b).__name__}")
 
 

@@ -5,7 +5,7 @@ files, so report.md stays identical from run to run.
 """
 from __future__ import annotations
 
-from .document import Bullets, Image, Report, Section, Table, Text
+from .document import Bullets, Code, Image, Report, Section, Table, Text
 
 
 def _cell(value) -> str:
@@ -37,6 +37,10 @@ def block(b) -> str:
         return table(b)
     if isinstance(b, Image):
         return image(b)
+    if isinstance(b, Code):
+        fence = "````" if "```" in b.text else "```"
+        caption = f"*{b.caption}*\n\n" if b.caption else ""
+        return f"{caption}{fence}{b.language}\n{b.text.rstrip()}\n{fence}"
     raise TypeError(f"unknown block {type(b).__name__}")
 
 

@@ -93,31 +93,6 @@ def _gate_lines(ax, blocks: tuple[str, ...], cols: int) -> None:
                 ha="center", va="bottom", fontsize=9, fontweight="bold")
 
 
-def training_curves(title: str, curves) -> bytes:
-    """One panel per (metric, split); the three frameworks overlaid in each."""
-    metrics = list(dict.fromkeys(curves["metric"]))
-    splits = list(dict.fromkeys(curves["split"]))
-    fig = Figure(figsize=(4.2 * len(splits) + 0.6, 2.8 * len(metrics) + 0.6),
-                 layout="constrained")
-    axes = fig.subplots(len(metrics), len(splits), squeeze=False, sharex=True)
-    for r, metric in enumerate(metrics):
-        for c, split in enumerate(splits):
-            ax = axes[r, c]
-            part = curves[(curves["metric"] == metric) & (curves["split"] == split)]
-            for fw, rows in part.groupby("framework", sort=False):
-                rows = rows.sort_values("epoch")
-                ax.plot(rows["epoch"], rows["value"], label=fw,
-                        **FRAMEWORK_STYLE.get(fw, {}))
-            ax.set_title(f"{metric} ({split})", fontsize=10)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-            ax.grid(alpha=0.3)
-            if r == len(metrics) - 1:
-                ax.set_xlabel("epoch")
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=12)
-    return to_png(fig)
-
-
 PALETTE = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a", "#6c757d",
            "#c8553d", "#3d8bc8", "#b5838d"]
 MARKERS = "osD^v<>pP*"

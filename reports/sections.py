@@ -8,7 +8,6 @@ Results — no model name appears in this file, so a model registered later appe
     per_model(checked)                per-tensor table + heatmap of the error per parameter
     mapping(checked)                  canonical -> torch -> Keras, from crossframe.describe
     differences(ticker)               where the libraries compute different formulas, measured
-    training(names, epochs, seed)     curves + final metrics (when crossframe.training exists)
     speed(names, repeats)             crossframe.bench timings (volatile: kept out of report.md)
 
 Each returns a ``Section`` (or a list of them) of ``document`` blocks; ``ticker`` advances the
@@ -434,78 +433,6 @@ def differences(tick: Ticker = _no_tick) -> Section:
                                                           "measured_rel": "measured difference"}),
               caption="crossframe.spec.differences(), each measured"),
     ])
-
-
-# --- Training --------------------------------------------------------------------------------
-def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
-    """The last epoch, one row per (model, split, metric), one column per framework."""
-    last = curves[curves["epoch"] == curves.groupby("model")["epoch"].transform("max")]
-    wide = last.pivot_table(index=["model", "split", "metric"], columns="framework",
-                            values="value", sort=False).reset_index()
-    wide.columns.name = None
-    fws = [fw for fw in FRAMEWORKS if fw in wide.columns]
-    wide["max_abs_diff"] = wide[fws].max(axis=1) - wide[fws].min(axis=1)
-    return wide
-
-
-def trainable(specs: list[Spec]) -> list[Spec]:
-    """The models of ``specs`` that train on a shipped data set (the others are named, not
-    trained)."""
-    from crossframe.training.fit import DATASETS
-
-    return [s for s in specs if s.kind == "model" and s.dataset in DATASETS]
-
-
-def training(specs: list[Spec], epochs: int, seed: int, optimizer: str = "adam",
-             tick: Ticker = _no_tick) -> Section:
-    import crossframe.training as module
-
-    section = Section("Training", "training")
-    section.blocks.append(Text(
-        f"Each model trained for {epochs} epoch(s) with {optimizer}, seed {seed}, from the same "
-        "canonical weights in all three frameworks; the curves are overlaid (thick blue "
-        "scratch, dashed orange torch, dotted green Keras), so one visible line means they "
-        "agree."))
-    translation = module.translation_table()
-    section.blocks.append(Table(
-        "optimizer_translation", translation, shown(translation),
-        caption="optimizer hyper-parameters, torch <-> Keras (crossframe.training)"))
-    all_curves = []
-    chosen = trainable(specs)
-    if chosen:
-        from crossframe.training.reductions import reduction_table
-
-        reductions = pd.concat([reduction_table(s.name).assign(model=s.name) for s in chosen],
-                               ignore_index=True)
-        section.blocks.append(Table(
-            "loss_reductions", reductions, shown(reductions),
-            caption="loss reductions, measured with the real libraries on each model's own "
-                    "output and batch: the factor on every gradient relative to torch's mean, "
-                    "the SGD learning rate that follows a mean run at lr 1, and the ratio of a "
-                    "first Adam step to the mean's (Adam divides the factor out, up to eps)"))
-    others = [s.name for s in specs if s.kind == "model" and s not in chosen]
-    if others:
-        section.blocks.append(Text(f"Not trained (no data set ships with them): "
-                                   f"{', '.join(others)}."))
-    for spec in chosen:
-        tick(f"train {spec.name}")
-        curves = module.curves(spec.name, epochs, optimizer=optimizer, seed=seed)
-        all_curves.append(curves.assign(model=spec.name))
-        section.blocks.append(Image(
-            f"training_{slug(spec.name)}",
-            plots.training_curves(f"{spec.name}: {optimizer}, {epochs} epoch(s)", curves),
-            f"training curves of {spec.name} in scratch, torch and Keras"))
-    if all_curves:
-        curves = pd.concat(all_curves, ignore_index=True)
-        final = final_metrics(curves)
-        section.blocks += [
-            Table("training_final", final, shown(final),
-                  caption="metrics after the last epoch; max_abs_diff across the frameworks"),
-            Table("training_curves", curves, show="link",
-                  caption="every point of every curve (model, framework, epoch, split, metric, "
-                          "value)"),
-        ]
-    return section
 
 
 # --- Speed -----------------------------------------------------------------------------------

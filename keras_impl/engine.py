@@ -47,7 +47,8 @@ def make_step(model, inputs, target, upstream, loss, dtype: str, mode: str = "tr
     t_up = {k: convert(v) for k, v in upstream.items()}
     t_target = None if target is None else convert(target)
     training = mode == "train"
-    watched = [k for k, v in inputs.items() if v.dtype.kind == "f"]   # ids have no gradient
+    # ids have no gradient; a dtype read by Keras: a NumPy array's, or a tensor's in a trace
+    watched = [k for k, v in inputs.items() if keras.backend.is_float_dtype(v.dtype)]
 
     def forward(x, target, upstream):
         outputs = model(x, training=training)

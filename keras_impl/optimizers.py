@@ -48,6 +48,7 @@ def build(config, dtype: str):
 
 
 ops = keras.ops
+COMPILED = ("jax", "tensorflow")   # backends whose training step runs compiled by default
 
 
 def _dense(g):
@@ -98,9 +99,10 @@ class Trainer:
         self.model, self.loss, self.dtype = model, loss, dtype
         self.params = list(trainable(model).values())
         self.optimizer = build(config, dtype)
-        self.compiled = BACKEND == "jax" if compiled is None else bool(compiled)
-        if self.compiled and BACKEND != "jax":
-            raise ValueError(f"a compiled training step runs on JAX, not {BACKEND}")
+        self.compiled = BACKEND in COMPILED if compiled is None else bool(compiled)
+        if self.compiled and BACKEND not in COMPILED:
+            raise ValueError(f"a compiled training step runs on {' or '.join(COMPILED)}, "
+                             f"not {BACKEND}")
         self._jitted = self._jitted_predict = None
         l2 = config.by_hand("keras").get("coupled_weight_decay", 0.0)
         # a tensor of the model's dtype: ops.multiply(p, np.float64(wd)) on torch converts the
@@ -108,6 +110,8 @@ class Trainer:
         self.l2 = ops.convert_to_tensor(np.asarray(l2, dtype=dtype)) if l2 else None
 
     def step(self, inputs: dict, target) -> np.ndarray:
+        if self.compiled and BACKEND == "tensorflow":
+            return self._graph_step(inputs, target)
         if self.compiled:
             return self._compiled_step(inputs, target)
         return to_numpy(self._step(inputs, target))
@@ -120,6 +124,28 @@ class Trainer:
                      for g, p in zip(grads, self.params)]
         self.optimizer.apply_gradients(zip(grads, self.params))
         return value
+
+    def _graph_step(self, inputs: dict, target) -> np.ndarray:
+        """``_step`` traced once by ``tf.function`` (again for a new batch shape, relaxed to
+        an unknown batch size): how Keras' own ``fit`` runs a step on TensorFlow
+        (keras/src/backend/tensorflow/trainer.py, ``make_train_function``)."""
+        if self._jitted is False:
+            return to_numpy(self._step(inputs, target))
+        if self._jitted is None:
+            from .backend import tf
+
+            if not self.optimizer.built:
+                self.optimizer.build(self.params)
+            self._jitted = tf.function(self._step, reduce_retracing=True, autograph=False)
+            try:
+                return to_numpy(self._jitted(inputs, target))
+            except NotImplementedError:
+                # an update rule that multiplies a variable by a NumPy float64 setting (Adadelta's
+                # ``rho * accumulated_grad``) goes through NumPy, which a graph cannot: the trace
+                # failed before any variable changed, so this optimizer steps eagerly
+                self._jitted = False
+                return to_numpy(self._step(inputs, target))
+        return to_numpy(self._jitted(inputs, target))
 
     def _compiled_step(self, inputs: dict, target) -> np.ndarray:
         """``_step`` as a pure function of every variable's value, jitted once per trainer
@@ -154,7 +180,7 @@ class Trainer:
     def predict(self, inputs: dict) -> dict:
         """The model's outputs in inference mode (``compiled``: under ``jax.jit``, a pure
         function of the variables' values, as the step)."""
-        if self.compiled:
+        if self.compiled and BACKEND == "jax":
             if self._jitted_predict is None:
                 import jax
 

@@ -3,6 +3,7 @@
     crossframe list                     models, lone-layer checks and layer kinds
     crossframe describe NAME            canonical names/shapes, each framework's mapping, the code
     crossframe describe --layer LSTM    a layer kind: options, equations, where it is written
+    crossframe describe lstm --lesson   a layer kind's lesson: scratch, torch and Keras code
     crossframe check MODEL              run all three, compare every tensor (exit 0 / 1)
     crossframe check sequential --layers "dense(units=32); tanh; dense(units=1)" --input 13
                                         your own model (--loss, --reduction: see describe)
@@ -249,6 +250,8 @@ def cmd_describe(args, extra) -> int:
     from .spec import all_specs, get
 
     presets = {s.name for s in all_specs()}
+    if args.lesson:
+        return describe_lesson(args, extra)
     if args.reductions and (args.layer or args.model not in presets):
         raise InputError(f"--reductions measures a model's loss; {args.model} is a layer kind",
                          "pick a model from `crossframe list`, e.g. `crossframe describe mlp "
@@ -274,6 +277,22 @@ def cmd_describe(args, extra) -> int:
         return describe_reductions(spec, opts, args.json)
     info = describe(spec, opts)
     emit(json.dumps(info, indent=1) if args.json else render(info))
+    return 0
+
+
+def describe_lesson(args, extra) -> int:
+    """``describe LAYER --lesson``: the layer kind's lesson (crossframe.lesson), its
+    differences measured and its lone-layer checks run in float64 and float32."""
+    from . import lesson
+
+    if args.reductions:
+        raise InputError("--lesson and --reductions do not go together",
+                         "give one of them")
+    if extra:
+        raise InputError(f"describe --lesson takes no options: {' '.join(extra)}",
+                         f"drop them; `crossframe describe {args.model} --lesson`")
+    info = lesson.lesson(args.model)
+    emit(json.dumps(info, indent=1) if args.json else lesson.render(info))
     return 0
 
 
@@ -362,6 +381,9 @@ def build_parser() -> Parser:
     p = sub.add_parser("describe", help="canonical layout, each framework's mapping, the code")
     p.add_argument("model", help="a name from `crossframe list` (a model or a layer kind)")
     p.add_argument("--layer", action="store_true", help="describe the layer kind NAME")
+    p.add_argument("--lesson", action="store_true",
+                   help="the lesson of the layer kind NAME: equations, scratch code, torch and "
+                        "Keras code, mapping, differences (measured), parity (checked)")
     p.add_argument("--reductions", action="store_true",
                    help="measure each loss reduction's factor on every gradient (torch mean / "
                         "sum, Keras sum_over_batch_size / sum) with the real libraries")

@@ -17,6 +17,8 @@ class Difference:
     ``measure`` returns the measured size of the difference (a normwise relative error, see
     crossframe.tolerances) on the canonical data, so the report shows a number, not a claim.
     Layer and preset modules list theirs in ``DIFFERENCES``; ``differences()`` collects them.
+    ``layers``: the layer kinds it concerns (``("lstm", "gru")``), so that each layer's lesson
+    (crossframe.lesson) lists its own; () for a loss' or an optimizer's.
     """
 
     topic: str
@@ -24,6 +26,7 @@ class Difference:
     keras: str
     agree_when: str
     measure: Callable[[], float] | None = None
+    layers: tuple[str, ...] = ()
 
 
 def differences() -> list[Difference]:

@@ -509,7 +509,7 @@ DIFFERENCES = (
         agree_when="torch pads explicitly with Keras' amounts, F.pad(x, (left, right, top, "
                    "bottom)) then padding=0 (crossframe's torch_impl.conv does); or stride 1 "
                    "with an odd kernel",
-        measure=_symmetric_padding_port,
+        measure=_symmetric_padding_port, layers=('conv2d',),
     ),
     Difference(
         "Flatten order before a Dense",
@@ -517,7 +517,7 @@ DIFFERENCES = (
         keras="Flatten of NHWC: feature (h*W + w)*C + c",
         agree_when="the Dense kernel rows are permuted (H,W,C) -> (C,H,W) when weights move "
                    "between them (the declared torch entry of dense.W: permute, then transpose)",
-        measure=_flatten_without_permutation,
+        measure=_flatten_without_permutation, layers=('flatten', 'dense'),
     ),
     Difference(
         "padding 'causal' (Conv1D)",
@@ -528,6 +528,6 @@ DIFFERENCES = (
         agree_when="torch pads F.pad(x, ((k-1)*d, 0)) then padding=0 (crossframe's "
                    "torch_impl.conv does), or padding=(k-1)*d and the last (k-1)*d outputs "
                    "cut off",
-        measure=_causal_as_same_port,
+        measure=_causal_as_same_port, layers=('conv1d',),
     ),
 )

@@ -374,7 +374,7 @@ DIFFERENCES = (
         agree_when="padding = Keras' top crop, output_padding = top - bottom crop when >= 0, "
                    "else one more row cut off the end by hand (3x3, stride 2: padding=0, then "
                    "x[:, :, :-1, :-1]; 4x4, stride 2: padding=1, where the usual port is right)",
-        measure=_naive_same_port,
+        measure=_naive_same_port, layers=('conv2dtranspose',),
     ),
     Difference(
         "Conv2DTranspose output_padding",
@@ -385,6 +385,6 @@ DIFFERENCES = (
               "(4x4 kernel, stride 2, op 1: top 1 bottom 2)",
         agree_when="under 'valid' (same op, padding=0); under 'same' only through the port "
                    "(4x4, stride 2, op 1: padding=1, output_padding=0, one row cut off the end)",
-        measure=_output_padding_copied,
+        measure=_output_padding_copied, layers=('conv2dtranspose',),
     ),
 )

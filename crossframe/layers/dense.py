@@ -817,7 +817,7 @@ DIFFERENCES = (
               "weight of the old value)",
         agree_when="torch momentum = 1 - Keras momentum (Keras 0.99 is torch 0.01; torch's "
                    "default 0.1 is Keras 0.9)",
-        measure=_momentum_copied,
+        measure=_momentum_copied, layers=('batchnorm',),
     ),
     Difference(
         "BatchNormalization moving variance update",
@@ -829,7 +829,7 @@ DIFFERENCES = (
                    "training step. A port moving statistics between them converts with that "
                    "relation (crossframe's torch layer keeps a Keras-rule buffer beside "
                    "running_var)",
-        measure=_torch_running_var,
+        measure=_torch_running_var, layers=('batchnorm',),
     ),
     Difference(
         "Embedding padding_idx",
@@ -839,7 +839,7 @@ DIFFERENCES = (
               "but row 0 still receives its gradient",
         agree_when="no padding_idx (crossframe's Embedding), or the row frozen by hand on the "
                    "Keras side (its gradient zeroed before the update)",
-        measure=_padding_idx_row,
+        measure=_padding_idx_row, layers=('embedding',),
     ),
     Difference(
         "LayerNormalization epsilon default",
@@ -847,7 +847,7 @@ DIFFERENCES = (
         keras="layers.LayerNormalization() uses epsilon=1e-3",
         agree_when="the port states it: nn.LayerNorm(F, eps=1e-3), or "
                    "LayerNormalization(epsilon=1e-5)",
-        measure=_epsilon_defaults,
+        measure=_epsilon_defaults, layers=('layernorm',),
     ),
     Difference(
         "LeakyReLU default slope",
@@ -856,7 +856,7 @@ DIFFERENCES = (
               "keras.activations.leaky_relu and Dense(activation='leaky_relu') use 0.2",
         agree_when="the port states the slope: nn.LeakyReLU(0.3) for Keras' layer, 0.2 for "
                    "Keras' activation string, LeakyReLU(negative_slope=0.01) for torch's",
-        measure=_leaky_default_slopes,
+        measure=_leaky_default_slopes, layers=('leaky_relu',),
     ),
     Difference(
         "GELU approximation names",
@@ -867,7 +867,7 @@ DIFFERENCES = (
               "keras.ops.gelu defaults to approximate=True",
         agree_when="torch 'none' = Keras False, torch 'tanh' = Keras True (measured: the tanh "
                    "form against the exact one)",
-        measure=_gelu_other_form,
+        measure=_gelu_other_form, layers=('gelu',),
     ),
     Difference(
         "hard_sigmoid: Keras 2 against Keras 3 and torch",
@@ -876,7 +876,7 @@ DIFFERENCES = (
               "tutorials): clip(0.2 x + 0.5, 0, 1) (slope 0.2 on -2.5 <= x <= 2.5)",
         agree_when="the port knows which Keras wrote the model: crossframe's hard_sigmoid is "
                    "Keras 3's, hard_sigmoid_keras2 Keras 2's",
-        measure=_hard_sigmoid_versions,
+        measure=_hard_sigmoid_versions, layers=('hard_sigmoid', 'hard_sigmoid_keras2'),
     ),
     Difference(
         "SELU derivative at exactly 0",
@@ -884,7 +884,7 @@ DIFFERENCES = (
               "its elu does; so does crossframe's scratch)",
         keras="TensorFlow's SeluGrad at x = 0 takes the x > 0 side: scale = 1.0507",
         agree_when="x != 0 (random inputs never hit 0 exactly; relu outputs fed to selu can)",
-        measure=_selu_at_zero,
+        measure=_selu_at_zero, layers=('selu',),
     ),
     Difference(
         "Softplus above 20",
@@ -892,7 +892,7 @@ DIFFERENCES = (
         keras="softplus computes log1p(exp(x)) at every x (exact)",
         agree_when="x <= 20, or nn.Softplus(threshold=...) raised (the difference is "
                    "log1p(exp(-x)) ~ exp(-x), about 1e-10 of x at x = 20)",
-        measure=_softplus_threshold,
+        measure=_softplus_threshold, layers=('softplus',),
     ),
     Difference(
         "torch's Hardsigmoid backward in float64",
@@ -900,7 +900,7 @@ DIFFERENCES = (
               "(3e-8 relative); the forward is exact",
         keras="hard_sigmoid = relu6(x + 3) / 6 in the tensor's dtype: exact gradient",
         agree_when="float32, or F.relu6(x + 3) / 6 written out (crossframe's torch layer does)",
-        measure=_torch_hardsigmoid_float64,
+        measure=_torch_hardsigmoid_float64, layers=('hard_sigmoid',),
     ),
     Difference(
         "Keras' leaky_relu and gelu in float64",
@@ -910,7 +910,7 @@ DIFFERENCES = (
               "tensors: ~1e-8 and ~1e-9 relative in float64",
         agree_when="float32, or the formula written in keras.ops (crossframe's Keras layers "
                    "do: where(x > 0, x, slope x); 0.5 x (1 + erf(x / sqrt 2)))",
-        measure=_keras_float64_constants,
+        measure=_keras_float64_constants, layers=('leaky_relu', 'gelu'),
     ),
 )
 

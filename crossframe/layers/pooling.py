@@ -468,7 +468,7 @@ DIFFERENCES = (
         agree_when="count_include_pad=False where the pads are symmetric; else F.pad with "
                    "Keras' pads and a division by the pooled ones-mask (crossframe's "
                    "torch_impl.pooling does both); or padding='valid'",
-        measure=_average_border_divisor,
+        measure=_average_border_divisor, layers=('averagepool2d', 'averagepool1d'),
     ),
     Difference(
         "ties in a global max pool",
@@ -478,6 +478,6 @@ DIFFERENCES = (
               "maxima",
         agree_when="torch uses x.amax(dim=...) (crossframe's torch_impl does), or no two "
                    "maxima tie",
-        measure=_global_max_ties,
+        measure=_global_max_ties, layers=('globalmaxpool2d', 'globalmaxpool1d'),
     ),
 )

@@ -800,7 +800,7 @@ DIFFERENCES = (
                    "torch layer (crossframe writes the cell out: torch_impl.recurrent."
                    "GRUResetBefore). Measured: nn.GRU vs Keras reset_after=False on the same "
                    "weights, relative difference of h_seq",
-        measure=_measure_reset_gate,
+        measure=_measure_reset_gate, layers=('gru',),
     ),
     Difference(
         "recurrent biases",
@@ -811,7 +811,7 @@ DIFFERENCES = (
         agree_when="torch's two biases sum to Keras' one (crossframe loads halves: "
                    "Scale(0.5) + Scale(0.5)). Measured: the Keras LSTM bias copied into both "
                    "torch biases, relative difference of h_seq",
-        measure=_measure_bias_twice,
+        measure=_measure_bias_twice, layers=('simple_rnn', 'lstm', 'gru'),
     ),
     Difference(
         "GRU gate order",
@@ -820,7 +820,7 @@ DIFFERENCES = (
         agree_when="the first two blocks are swapped when converting (BlockReorder, then "
                    "transpose). Measured: Keras' GRU weights transposed into nn.GRU without "
                    "the swap, relative difference of h_seq",
-        measure=_measure_gate_order,
+        measure=_measure_gate_order, layers=('gru',),
     ),
     Difference(
         "recurrent activations",
@@ -834,6 +834,6 @@ DIFFERENCES = (
                    "Explicit), and a Keras 2 LSTM is recurrent_activation=hard_sigmoid_keras2. "
                    "Measured: an old Keras LSTM's weights run by nn.LSTM, relative difference "
                    "of h_seq",
-        measure=_measure_old_keras_gates,
+        measure=_measure_old_keras_gates, layers=('simple_rnn', 'lstm', 'gru'),
     ),
 )

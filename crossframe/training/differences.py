@@ -94,7 +94,7 @@ DIFFERENCES = (
                           "square); else give Keras tf.convert_to_tensor(gradient) before "
                           "apply_gradients. crossframe's scratch Keras reference squares per "
                           "occurrence too (scratch/optimizers.py, Optimizer.square)",
-               measure=sparse_squares),
+               measure=sparse_squares, layers=("embedding",)),
     Difference("optimizer settings in a float64 model",
                torch="every setting a Python float (double), applied in the parameter's dtype",
                keras="learning_rate in a floatx (float32) Variable; tf.cast of Python-float "

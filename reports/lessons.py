@@ -28,13 +28,16 @@ Ticker = Callable[[str], None]
 
 
 def lesson_kinds(checked) -> list[str]:
-    """The layer kinds the checked specs use, in crossframe.lesson.kinds()' order."""
-    used = {k for c in checked for k in L.model_kinds(c.spec, c.opts)}
+    """The layer kinds the checked specs use, in crossframe.lesson.kinds()' order; ``checked``
+    holds ``Checked`` objects or Specs (at their default options)."""
+    used = {k for c in checked
+            for k in L.model_kinds(getattr(c, "spec", c), getattr(c, "opts", None))}
     return [k for k in L.kinds() if k in used]
 
 
 def steps(checked) -> int:
-    """Progress steps of ``sections``: one per lesson."""
+    """Progress steps of ``sections``: one per lesson (``checked``: Checked objects or the
+    Specs about to be checked, so the total is known before the first step)."""
     return len(lesson_kinds(checked))
 
 

@@ -17,6 +17,7 @@ from .. import data
 from ..layers.base import Option, integer, text
 from ..sequential import Sequential
 from ..spec import Batch, Spec, register
+from ..training.recipes import Recipe
 from .recurrent import _tokens_batch
 
 
@@ -148,3 +149,11 @@ register(Spec(
            "lengths = (x != 0).sum(1) and unpacks (zeros). GlobalMaxPooling1D ignores the mask "
            "(Keras warns): the max runs over the zeros too, in both.",),
 ))
+
+
+# --- the report's training runs (crossframe.training.recipes) ---------------------------------
+TRAINING = (
+    Recipe("conv1d_regression", epochs=10, lr=0.01,
+           why="test RMSE 0.88 -> 0.16 (the generated series' own units)"),
+    Recipe("text_bigru", epochs=3, lr=0.01, why="test accuracy 0.40 -> 1.0 from epoch 2"),
+)

@@ -15,6 +15,7 @@ from ..layers.base import Option, boolean, integer, size2
 from ..layers.conv import PADDING_NOTES
 from ..sequential import Sequential
 from ..spec import Batch, Spec, register
+from ..training.recipes import Recipe
 
 IMAGE_OPTIONS = (
     Option("height", 9, "input height H", integer(1)),
@@ -203,4 +204,12 @@ BENCHMARKS = (
               {"height": 28, "width": 28, "channels": 8, "filters": 16, "kernel_size": 3,
                "strides": 1, "padding": "same"},
               "conv 3x3 8->16 28x28 N=64 same", target=1.5),
+)
+
+
+# --- the report's training runs (crossframe.training.recipes) ---------------------------------
+TRAINING = (
+    Recipe("convnet", epochs=8, lr=0.01, options={"filters1": 8, "filters2": 16},
+           why="test accuracy 0.10 -> 0.98; the preset's 4 and 8 filters (kept small for the "
+               "gradient checks) stay under 0.95 in 15 epochs"),
 )

@@ -28,6 +28,7 @@ from ..layers import GRU, LSTM, Dense, SimpleRNN
 from ..layers.base import Option, boolean, integer
 from ..sequential import Sequential
 from ..spec import Batch, Spec, random_batch, register
+from ..training.recipes import Recipe
 
 ROW = 8          # a digits image is 8 rows of 8 pixels
 CLASSES = 10
@@ -185,3 +186,14 @@ register(Spec(
            "The data set is generated (crossframe.data.tokens): the label is the last of one "
            "to three marker ids, so order matters."),
 ))
+
+
+# --- the report's training runs (crossframe.training.recipes) ---------------------------------
+# the digits read as 8 steps of 8 pixels; one recipe per recurrent cell, and the token model
+TRAINING = (
+    Recipe("rnn", epochs=15, lr=0.01, why="test accuracy 0.14 -> 0.82"),
+    Recipe("lstm", epochs=15, lr=0.01, why="test accuracy 0.16 -> 0.91"),
+    Recipe("gru", epochs=15, lr=0.01, why="test accuracy 0.05 -> 0.91"),
+    Recipe("embedding_lstm", epochs=4, lr=0.01,
+           why="test accuracy 0.35 -> 1.0 from epoch 3: the generated token classes separate"),
+)

@@ -34,63 +34,214 @@ def to_png(fig: Figure) -> bytes:
 
 @dataclass
 class HeatPanel:
-    """One parameter: its 2-D view and the element-wise relative error per framework pair."""
+    """One parameter: its 2-D view and the element-wise relative error per dtype and pair.
+
+    ``errors[dtype][pair]``: a 2-D array (the view's rows x columns) of |a - b| / scale, as
+    ``reports.sections.element_errors`` computes it; inf where a side is missing."""
 
     name: str
     shape: tuple[int, ...]
     view: View
-    errors: dict[str, np.ndarray]  # pair -> 2-D |a - b| / max(|a|, |b|)
+    errors: dict[str, dict[str, np.ndarray]]
+    what: str = ""  # a note under the name, e.g. "state after the pass" or "† sum of |terms|"
 
 
-def error_heatmap(title: str, panels: list[HeatPanel], tol: float, eps: float) -> bytes:
-    """A grid: one row per parameter, one column per pair, log10 of the relative error.
+@dataclass(frozen=True)
+class Scale:
+    """One dtype's colour scale: white below ``eps`` / 1000 (drawn as exactly 0), red above
+    ``tol``."""
 
-    White = bitwise equal, red = over the tolerance; gate blocks get white boundaries.
-    """
-    pairs = list(panels[0].errors)
-    heights = [1.0 if len(p.shape) > 1 else 0.45 for p in panels]
-    fig = Figure(figsize=(4.0 * len(pairs) + 1.6, 1.0 + 2.1 * sum(heights)), layout="constrained")
-    axes = fig.subplots(len(panels), len(pairs), squeeze=False,
-                        gridspec_kw={"height_ratios": heights})
-    vmin, vmax = np.log10(eps) - 3, np.log10(tol)
+    tol: float
+    eps: float
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        return float(np.log10(self.eps) - 3), float(np.log10(self.tol))
+
+
+# the heatmap's geometry, inches (at DPI 80: 1 inch = 80 pixels)
+PANEL_W, PANEL_H = 1.8, 1.8     # the largest panel
+CELL_MAX = 0.28                 # the largest cell: a (1,) bias is one 0.3 x 0.3 square
+SIDE_MIN = 0.3                  # no panel thinner than this
+ASPECT_MAX = 6.0                # no panel longer than 6x its width, or wider than 6x its height
+VALUES_UP_TO = 12               # tensors of at most this many elements print each error
+GAP, GROUP_GAP = 0.18, 0.55     # between pairs, between dtypes
+
+
+def panel_size(rows: int, cols: int) -> tuple[float, float]:
+    """(width, height) in inches of a rows x cols panel: square cells of at most CELL_MAX
+    where they fit in PANEL_W x PANEL_H, each side at least SIDE_MIN, aspect at most
+    ASPECT_MAX (cells stretch rather than the panel growing thinner)."""
+    cell = min(CELL_MAX, PANEL_W / cols, PANEL_H / rows)
+    w, h = max(cols * cell, SIDE_MIN), max(rows * cell, SIDE_MIN)
+    if h > ASPECT_MAX * w:
+        h = ASPECT_MAX * w
+    if w > ASPECT_MAX * h:
+        h = w / ASPECT_MAX
+    if cols * cell < PANEL_W and rows * cell >= PANEL_H and w < h / 2:
+        w = min(PANEL_W, h / 2, 2 * w)   # a tall kernel gets cells up to twice as wide
+    return w, h
+
+
+def _pooled(err: np.ndarray, rows_px: int, cols_px: int) -> tuple[np.ndarray, int, int]:
+    """The worst error over blocks of rows / columns when there are more than pixels, so that
+    no element over the tolerance can vanish between pixels: (array, row step, column step)."""
+    fr = -(-err.shape[0] // max(rows_px, 1))
+    fc = -(-err.shape[1] // max(cols_px, 1))
+    if fr == 1 and fc == 1:
+        return err, 1, 1
+    R, C = -(-err.shape[0] // fr) * fr, -(-err.shape[1] // fc) * fc
+    padded = np.full((R, C), -np.inf)
+    padded[:err.shape[0], :err.shape[1]] = err
+    return padded.reshape(R // fr, fr, C // fc, fc).max(axis=(1, 3)), fr, fc
+
+
+def _short(v: float) -> str:
+    """An error in at most 5 characters: 0, 3e-8, 1e-16, inf."""
+    if v == 0:
+        return "0"
+    if not np.isfinite(v):
+        return "miss"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def error_heatmap(title: str, panels: list[HeatPanel], scales: dict[str, Scale]) -> bytes:
+    """A grid: one row per parameter, one column group per dtype (its own colour scale and
+    bar), one column per pair; the colour is log10 of the relative error of each element.
+
+    White: bitwise equal; red: over the dtype's tolerance (or missing). Gate blocks get
+    labelled boundaries along the columns, row blocks (a conv kernel's taps) along the rows.
+    Panels keep near-square cells (see ``panel_size``); a tensor of at most VALUES_UP_TO
+    elements prints its errors. Laid out by hand in inches (no layout engine: fast, and the
+    same bytes each run)."""
+    dtypes = list(scales)
+    pairs = list(panels[0].errors[dtypes[0]])
+    sizes = [panel_size(*_grid(p)) for p in panels]
+    label_w = max(len(s) for p in panels for s in _row_label(p).split("\n"))
+    left = max(1.2, 0.068 * label_w + 0.45)
+    group_w = len(pairs) * PANEL_W + (len(pairs) - 1) * GAP
+    width = left + len(dtypes) * group_w + (len(dtypes) - 1) * GROUP_GAP + 0.25
+    head, foot = 0.95, 1.2
+    above = [0.2 if p.view.blocks else 0.08 for p in panels]
+    below = 0.3
+    height = head + sum(a + h + below for a, (_, h) in zip(above, sizes)) + foot
+    fig = Figure(figsize=(width, height))
+    fig.text(0.5, 1 - 0.12 / height, title, ha="center", va="top", fontsize=12)
+
+    def box(x, y, w, h):  # inches from the top left -> figure fraction
+        return [x / width, 1 - (y + h) / height, w / width, h / height]
+
     cmap = matplotlib.colormaps["viridis"].with_extremes(under="white", over="red")
-    image = None
-    for r, panel in enumerate(panels):
-        for c, pair in enumerate(pairs):
-            ax = axes[r, c]
-            err = panel.errors[pair]
-            shown = np.where(err > 0, np.log10(np.maximum(err, 10.0 ** (vmin - 1))), vmin - 1)
-            image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap=cmap,
-                              vmin=vmin, vmax=vmax)
-            _gate_lines(ax, panel.view.blocks, err.shape[1])
-            if r == 0:
-                ax.set_title(pair, fontsize=11, pad=16 if panel.view.blocks else 6)
-            if c == 0:
-                rows = f"\nrows: {panel.view.rows}" if panel.view.rows else ""
-                ax.set_ylabel(f"{panel.name}\n{panel.shape}{rows}", fontsize=9)
-            ax.set_xlabel(f"columns: {panel.view.cols}", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-            if err.shape[0] == 1:
-                ax.set_yticks([])
-    tall = fig.get_figheight() > 5
-    bar = fig.colorbar(image, ax=axes, extend="both", shrink=0.6 if tall else 1.0)
-    bar.set_label("log10 |a - b| / max(|a|, |b|)\nwhite: equal, red: over the tolerance",
-                  fontsize=8)
-    fig.suptitle(title, fontsize=12)
+    for g, dtype in enumerate(dtypes):
+        x0 = left + g * (group_w + GROUP_GAP)
+        scale = scales[dtype]
+        vmin, vmax = scale.limits
+        fig.text((x0 + group_w / 2) / width, 1 - 0.5 / height,
+                 f"{dtype} (tolerance {scale.tol:g})", ha="center", va="center",
+                 fontsize=11, fontweight="bold")
+        y = head
+        image = None
+        for p, (w, h), a in zip(panels, sizes, above):
+            y += a
+            for k, pair in enumerate(pairs):
+                sx = x0 + k * (PANEL_W + GAP)
+                if y == head + a:
+                    fig.text((sx + PANEL_W / 2) / width, 1 - (head - 0.16) / height, pair,
+                             ha="center", va="center", fontsize=9)
+                ax = fig.add_axes(box(sx + (PANEL_W - w) / 2, y, w, h))
+                image = _panel(ax, p, p.errors[dtype][pair], w, h, vmin, vmax, cmap,
+                               first=k == 0)
+            if g == 0:
+                fig.text((left + (PANEL_W - w) / 2 - 0.3) / width, 1 - (y + h / 2) / height,
+                         _row_label(p), ha="right", va="center", fontsize=8)
+            y += h + below
+        cax = fig.add_axes(box(x0 + 0.1 * group_w, height - foot + 0.35, 0.8 * group_w, 0.16))
+        _colour_bar(fig, cax, image, scale, dtype)
     return to_png(fig)
 
 
-def _gate_lines(ax, blocks: tuple[str, ...], cols: int) -> None:
-    if not blocks:
-        return
-    width = cols / len(blocks)
-    for i, name in enumerate(blocks):
-        if i:
-            ax.axvline(i * width - 0.5, color="white", lw=1.5)
-        ax.text((i + 0.5) * width - 0.5, 1.01, name, transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=9, fontweight="bold")
+def _grid(p: HeatPanel) -> tuple[int, int]:
+    """(rows, columns) of the panel's 2-D view."""
+    some = next(iter(next(iter(p.errors.values())).values()))
+    return some.shape
+
+
+def _row_label(p: HeatPanel) -> str:
+    v = p.view
+    axes = (f"rows: {v.rows}\ncolumns: {v.cols}" if v.rows else f"columns: {v.cols}") \
+        if v.cols else ""
+    groups = f"\nrow blocks: one per {v.group_axes}" if v.group else ""
+    what = f"\n{p.what}" if p.what else ""
+    return f"{p.name}\n{p.shape}\n{axes}{groups}{what}".replace("\n\n", "\n").strip()
+
+
+def _panel(ax, p: HeatPanel, err: np.ndarray, w: float, h: float, vmin: float, vmax: float,
+           cmap, first: bool):
+    R, C = err.shape
+    shown_err, fr, fc = _pooled(err, int(h * DPI), int(w * DPI))
+    with np.errstate(divide="ignore"):
+        logged = np.log10(shown_err)
+    logged = np.where(shown_err > 0, np.maximum(logged, vmin - 0.5), vmin - 1)
+    logged = np.where(np.isfinite(shown_err), logged, vmax + 1)   # missing: red
+    image = ax.imshow(logged, aspect="auto", interpolation="nearest", cmap=cmap, vmin=vmin,
+                      vmax=vmax, extent=(-0.5, C - 0.5, R - 0.5, -0.5))
+    ax.tick_params(labelsize=7, length=2, pad=1)
+    blocks = p.view.blocks
+    if blocks and C % len(blocks) == 0:
+        bw = C // len(blocks)
+        ax.set_xticks([i * bw for i in range(len(blocks))])
+        for i, name in enumerate(blocks):
+            if i:
+                ax.axvline(i * bw - 0.5, color="black", lw=1.0)
+                ax.plot([i * bw - 0.5] * 2, [-0.5, -0.5 - 0.14 * R / h * 1.0], color="black",
+                        lw=1.0, clip_on=False)
+            ax.text((i + 0.5) * bw - 0.5, -0.5, name, ha="center", va="bottom", fontsize=8,
+                    fontweight="bold")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, int(w / 0.35)), integer=True,
+                                               min_n_ticks=1))
+    row_blocks = p.view.row_blocks(p.shape)
+    if row_blocks and R > 1:
+        for r0, _ in row_blocks[1:]:
+            ax.axhline(r0 - 0.5, color="black", lw=0.6)
+    if first and R > 1:
+        if row_blocks and len(row_blocks) <= h / 0.12:
+            ax.set_yticks([r0 + (p.view.group - 1) / 2 for r0, _ in row_blocks],
+                          [lab for _, lab in row_blocks])
+        else:
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=max(1, int(h / 0.25)), integer=True,
+                                                   min_n_ticks=1))
+    else:
+        ax.set_yticks([])
+    ax.set_xlim(-0.5, C - 0.5)
+    ax.set_ylim(R - 0.5, -0.5)
+    if R * C <= VALUES_UP_TO and w / C >= 0.27:
+        for (r, c), v in np.ndenumerate(err):
+            dark = np.isfinite(v) and v > 0 and logged[r, c] < vmin + 0.55 * (vmax - vmin)
+            ax.text(c, r, _short(v), ha="center", va="center", fontsize=6,
+                    color="white" if dark or not np.isfinite(v) or v > 10 ** vmax else "black")
+    elif np.all(err == 0):
+        ax.text(0.5, 0.5, "bitwise equal", transform=ax.transAxes, ha="center", va="center",
+                fontsize=7, color="#555555")
+    return image
+
+
+def _colour_bar(fig, cax, image, scale: Scale, dtype: str) -> None:
+    vmin, vmax = scale.limits
+    bar = fig.colorbar(image, cax=cax, orientation="horizontal", extend="both",
+                       extendfrac=0.06)
+    ticks = list(range(int(np.ceil(vmin)), int(np.floor(vmax)) + 1))
+    bar.set_ticks(ticks, labels=[f"1e{t}" for t in ticks])
+    bar.ax.tick_params(labelsize=8, length=3)
+    eps = float(np.log10(scale.eps))
+    for at, name in ((eps, f"eps {scale.eps:.1e}"), (vmax, f"tolerance {scale.tol:g}")):
+        bar.ax.axvline(at, color="black", lw=2)
+        bar.ax.text(at, 1.15, name, transform=bar.ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=9)
+    bar.ax.set_xlabel(f"{dtype}: relative error |a - b| / scale, log scale; tolerance and "
+                      "machine eps marked\nwhite: bitwise equal, red: over the tolerance or "
+                      "missing", fontsize=9.5)
 
 
 PALETTE = ["#1b6ca8", "#e4572e", "#2a9d3f", "#8ab17d", "#9c6ade", "#e9c46a", "#6c757d",

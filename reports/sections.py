@@ -27,7 +27,7 @@ from crossframe.result import Result
 from crossframe.runner import prepare, run, run_all
 from crossframe.runner import check as check_case
 from crossframe.spec import FRAMEWORKS, PAIRS, Spec
-from crossframe.tolerances import TINY, TOLERANCES, tolerance
+from crossframe.tolerances import DTYPES, TINY, TOLERANCES, tolerance
 
 from . import backends, plots, structure
 from .document import Bullets, Image, Section, Table, Text, slug
@@ -35,7 +35,6 @@ from .document import Bullets, Image, Section, Table, Text, slug
 Ticker = Callable[[str], None]  # called once per unit of work with a label
 
 PAIR_NAMES = tuple(f"{a}~{b}" for a, b in PAIRS)   # the heatmaps' pairs
-HEATMAP_DTYPE = "float32"  # the dtype whose errors are drawn: float64 errors are all ~1e-16
 
 
 def _no_tick(label: str) -> None:
@@ -240,7 +239,9 @@ def parity(checked: list[Checked], dtypes) -> Section:
              "the wrong dtype). `keras` is Keras on this process' backend (TensorFlow unless "
              "KERAS_BACKEND says otherwise); `keras-jax` and `keras-torch` are the same Keras "
              "code on JAX and on PyTorch, each run in a process of its own (the section "
-             "\"Keras on JAX and torch\" says what Keras computes there in float64)."),
+             "\"Keras on JAX and torch\" says what Keras computes there in float64). "
+             "[How to read this report](#guide) works one cell out from the two frameworks' "
+             "numbers."),
         Table("parity_matrix", matrix, pd.DataFrame(text), pd.DataFrame(css),
               caption="worst relative error per model, pair and dtype", grouped=True),
         Table("tolerances", tols, shown(tols),
@@ -252,8 +253,22 @@ def parity(checked: list[Checked], dtypes) -> Section:
 
 
 # --- Per model -------------------------------------------------------------------------------
+TERMS_MARK = "†"   # a tensor measured against its sum of |terms| (crossframe.tolerances)
+TERMS_NOTE = (f"{TERMS_MARK} measured against the sum of |terms| of its largest entry, not "
+              "against max(|a|, |b|): each entry is a sum of random-signed products (a lone "
+              "linear layer's outputs and gradients, a lone layer's loss sum(G * y)), and a sum "
+              "is only accurate relative to the sum of the absolute values of its terms, which "
+              "cancellation can make far larger than the value (crossframe.tolerances). A wrong "
+              "formula still errs by O(1) of that scale.")
+
+
 def tensor_table(c: Checked) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One row per tensor, one column per (dtype, pair): (numbers, display strings, classes)."""
+    """One row per tensor, one column per (dtype, pair): (numbers, display strings, classes).
+
+    ``scale`` (numbers only): "sum of |terms|" where ``compare`` divided by the sum of |terms|
+    (``guide.terms_scales``), else "own"; the displayed tensor name carries TERMS_MARK there."""
+    from .guide import terms_scales
+
     long = pd.concat([t.assign(dtype=d) for d, t in c.tables.items()], ignore_index=True)
     first = long.drop_duplicates("tensor").set_index("tensor")
     order = list(first.index)
@@ -273,37 +288,64 @@ def tensor_table(c: Checked) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         notes.setdefault(r.tensor, []).append(f"{r.dtype} {r.pair}: {r.note}")
     data["note"] = text["note"] = ["; ".join(notes.get(t, [])) for t in order]
     css["note"] = ""
-    return (data.reset_index(), text.reset_index(), css.reset_index().assign(tensor=""))
+    summed = {tensor for _, _, tensor in terms_scales(c)}
+    data["scale"] = ["sum of |terms|" if t in summed else "own" for t in order]
+    text = text.reset_index()
+    text["tensor"] = [f"{t} {TERMS_MARK}" if t in summed else t for t in order]
+    return (data.reset_index(), text, css.reset_index().assign(tensor=""))
 
 
-def element_errors(a: np.ndarray | None, b: np.ndarray | None, shape) -> np.ndarray:
-    """|a - b| / max(|a|, |b|) element-wise as 2-D; all inf (drawn red) when a side is missing."""
+def element_errors(a: np.ndarray | None, b: np.ndarray | None, shape,
+                   terms: float = 0.0) -> np.ndarray:
+    """|a - b| / scale element-wise as 2-D, scale = max(|a|, |b|, ``terms``) over the tensor
+    (``terms``: its sum of |terms| where the comparison used one, so that the largest element
+    is the table's max_rel); all inf (drawn red) when a side is missing or mis-shaped."""
     if a is None or b is None or a.shape != tuple(shape) or b.shape != tuple(shape):
         return structure.as_2d(np.full(shape, np.inf))
     a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
     scale = max(float(np.max(np.abs(a64), initial=0)), float(np.max(np.abs(b64), initial=0)),
-                TINY)
+                terms, TINY)
     return structure.as_2d(np.abs(a64 - b64) / scale)
 
 
 def heatmap(c: Checked) -> Image | None:
-    dtype = HEATMAP_DTYPE if HEATMAP_DTYPE in c.results else next(iter(c.results))
+    """Every parameter's element-wise error, every dtype checked (float64, then float32) side
+    by side, each pair of the three frameworks; a state tensor (a running statistic) shows its
+    value after the pass, a trainable one its gradient. None when the spec has no parameter."""
+    from .guide import terms_scales
+
     params = [p for p in c.spec.param_specs(c.opts) if p.shape]
     if not params:
         return None
-    results = c.results[dtype]
-    panels = [plots.HeatPanel(
-        p.name, tuple(p.shape), structure.view(c.spec, c.opts, p),
-        {f"{a}~{b}": element_errors(results[a].grads.get(p.name), results[b].grads.get(p.name),
-                                    p.shape) for a, b in PAIRS})
-        for p in params]
-    png = plots.error_heatmap(f"{c.spec.name}: {dtype} error of every parameter gradient",
-                              panels, tolerance(dtype).rel, float(np.finfo(dtype).eps))
+    dtypes = [d for d in DTYPES if d in c.results] + [d for d in c.results if d not in DTYPES]
+    terms = terms_scales(c)
+    panels = []
+    for p in params:
+        state = p.role == "state"
+        tensor = f"{'state' if state else 'grad'}:{p.name}"
+        get = (lambda r, n: r.state.get(n)) if state else (lambda r, n: r.grads.get(n))
+        errors = {d: {f"{a}~{b}": element_errors(get(c.results[d][a], p.name),
+                                                 get(c.results[d][b], p.name), p.shape,
+                                                 terms.get((d, f"{a}~{b}", tensor), 0.0))
+                      for a, b in PAIRS} for d in dtypes}
+        what = "state after the pass" if state else ""
+        if any(key[2] == tensor for key in terms):
+            what = f"{what}\n{TERMS_MARK} scale: sum of |terms|".strip()
+        panels.append(plots.HeatPanel(p.name, tuple(p.shape),
+                                      structure.view(c.spec, c.opts, p), errors, what))
+    scales = {d: plots.Scale(tolerance(d).rel, float(np.finfo(d).eps)) for d in dtypes}
+    png = plots.error_heatmap(f"{c.spec.name}: the error of every parameter gradient, "
+                              "element by element", panels, scales)
+    shown_dtypes = " and ".join(dtypes)
     return Image(f"heatmap_{slug(c.spec.name)}", png,
-                 f"heatmap of the {dtype} gradient error of every parameter of {c.spec.name}",
-                 caption=f"{dtype} gradient error per parameter element, one column per pair "
-                         "(last axis = columns: output units / gate columns / output channels; "
-                         "white lines = gate-block boundaries)")
+                 f"heatmap of the {shown_dtypes} gradient error of every parameter of "
+                 f"{c.spec.name}",
+                 caption=f"{shown_dtypes} gradient error per parameter element (one row per "
+                         "parameter, one column per pair; each dtype its own colour bar). The "
+                         "last axis is the columns (output units, gate columns, output "
+                         "channels); black lines: gate blocks (labelled above) and a kernel's "
+                         "taps (rows); a tensor of a few elements prints its errors; one with "
+                         "more rows than pixels shows the worst of each block of rows.")
 
 
 def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
@@ -326,6 +368,8 @@ def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
             Table(f"tensors_{slug(s.name)}", data, text, css,
                   caption=f"{s.name}: relative error per tensor, pair and dtype", grouped=True),
         ]
+        if (data["scale"] != "own").any():
+            blocks.append(Text(TERMS_NOTE))
         image = heatmap(c)
         blocks.append(image if image else Text("No parameters: only the output and the input "
                                                "gradient are compared."))

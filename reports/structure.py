@@ -15,6 +15,9 @@ later is drawn the same way:
      spec's summary and notes;
   3. a size written ``4H`` / ``3H`` in the parameter doc (blocks named ``1..k``).
   A declaration is used only when its block count divides the last axis.
+- **row blocks**: a tensor of 3 or more axes, e.g. a conv kernel ``(kh, kw, I, O)``, has one
+  block of ``I`` rows per position of its leading axes (each tap ``kh, kw``), drawn with a
+  boundary and labelled ``0,0``, ``0,1``, ...
 """
 from __future__ import annotations
 
@@ -41,6 +44,20 @@ class View:
     rows: str  # what a row is, e.g. "kh*kw*I" or "in"
     cols: str  # what a column is, e.g. "O" or "out"
     blocks: tuple[str, ...] = ()  # gate-block names along the columns, or () for none
+    # row blocks of a tensor with 3 or more axes: the rows are (leading axes) x (axis -2), so
+    # every ``group`` rows are one position of the leading axes (a conv kernel's tap (kh, kw),
+    # ``group`` = its input channels); 0: no row blocks
+    group: int = 0
+    group_axes: str = ""  # the leading axes' names, e.g. "kh,kw"
+
+    def row_blocks(self, shape: tuple[int, ...]) -> list[tuple[int, str]]:
+        """(first row, label) of every row block, e.g. (0, "0,0"), (3, "0,1"), ... for a
+        (3, 3, 3, 4) kernel; [] when the view has none."""
+        if not self.group:
+            return []
+        lead = shape[:-2]
+        return [(i * self.group, ",".join(map(str, idx)))
+                for i, idx in enumerate(np.ndindex(*lead))]
 
 
 def as_2d(a: np.ndarray) -> np.ndarray:
@@ -126,7 +143,15 @@ def axis_names(param: ParamSpec) -> tuple[str, ...]:
 
 
 def view(spec: Spec, opts: dict, param: ParamSpec) -> View:
+    """How ``param`` is drawn: row and column names, gate blocks along the columns, and row
+    blocks (one per position of the leading axes) when the tensor has 3 or more axes, each
+    leading position covers more than one row and there is more than one position."""
     names = axis_names(param)
+    blocks = gate_blocks(spec, opts, param)
     if len(names) <= 1:
-        return View("", names[0] if names else "", gate_blocks(spec, opts, param))
-    return View("*".join(names[:-1]), names[-1], gate_blocks(spec, opts, param))
+        return View("", names[0] if names else "", blocks)
+    shape = tuple(param.shape)
+    group, group_axes = 0, ""
+    if len(shape) >= 3 and shape[-2] > 1 and int(np.prod(shape[:-2])) > 1:
+        group, group_axes = shape[-2], ",".join(names[:-2])
+    return View("*".join(names[:-1]), names[-1], blocks, group, group_axes)

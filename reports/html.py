@@ -3,16 +3,85 @@
 Inline CSS, every image embedded as a base64 data URI, no script, and a Content-Security-Policy
 that forbids any network or file access (only inline styles and data: images), so the page
 shows the same on a classroom projector with no network as on the machine that built it.
+
+Printed (a browser's print dialog, or ``python -m crossframe.reports.browser --pdf``), the page
+follows PRINT_CSS: A4 landscape, the verdict and the parity matrix first, each top-level section
+from a new page, two columns per lesson, every table shrunk to the page width
+(parity_tests/test_report_print.py prints it and checks).
 """
 from __future__ import annotations
 
 import base64
 import html
 import re
+from string import Template
 
 from .document import Bullets, Code, Image, Report, Section, Table, Text
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+# The printed page: A4 landscape (297 x 210 mm; a US Letter printer fits it at 94 %), these
+# margins. Landscape because the tables are wide: the matrix and the per-model tables have two
+# dtypes x seven framework pairs of graded cells, which in portrait's 703 px crushed the name
+# columns to a letter per line. PRINT_WIDTH_PX is the printable width in CSS px (96 px per
+# inch), the width at which browser.print_overflow lays the page out to find what would run
+# off the paper.
+PAGE_SIZE_MM = (297, 210)
+PAGE_MARGIN_MM = (12, 12)  # top and bottom, left and right
+# a figure at most this tall on paper (its width scaled alike): a heatmap keeps about 0.6 of
+# its screen size, legible, and never fills a page alone
+FIGURE_HEIGHT_MM = 130
+PRINT_WIDTH_PX = round((PAGE_SIZE_MM[0] - 2 * PAGE_MARGIN_MM[1]) / 25.4 * 96)
+
+# Paper: the verdict, a one-line contents (top-level sections only) and the parity matrix on
+# the first page; each top-level section from a new page; a heading, a table's head or its
+# caption never last on a page; figures, code blocks and table rows kept whole where they fit;
+# tables shrunk to the page (smaller type, long names broken at their <wbr> or anywhere as a
+# last resort, a graded number never broken), code wrapped; the colour grades printed; no
+# scroll boxes or sticky headers; a link to the web followed by its address.
+PRINT_CSS = Template("""
+@page { size: ${width}mm ${height}mm; margin: ${tb}mm ${lr}mm; }
+@media print {
+  body { font-size: 10pt; line-height: 1.35; max-width: none; margin: 0; padding: 0; }
+  h1 { font-size: 17pt; margin: 0 0 6px; }
+  h2 { font-size: 14pt; margin: 0 0 6px; padding-top: 0; border-top: none; }
+  section ~ section > h2 { break-before: page; }
+  h3 { font-size: 11.5pt; margin: 14px 0 4px; }
+  h1, h2, h3, caption, figcaption { break-after: avoid; }
+  header { break-after: avoid; }
+  .verdict { padding: 6px 10px; }
+  .verdict, td.good, td.near, td.fail, th, pre {
+    -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  nav ul { margin: 4px 0 6px; padding: 0; list-style: none; font-size: 8.5pt; }
+  nav li { display: inline; }
+  nav li + li::before { content: " | "; color: #868e96; }
+  nav .sub { display: none; }
+  a { color: inherit; }
+  a[href^="http"]::after { content: " <" attr(href) ">"; font-size: 85%;
+                           overflow-wrap: anywhere; }
+  .table-wrap { overflow: visible; margin: 4px 0 10px; }
+  table { font-size: 7.5pt; max-width: 100%; }
+  th { position: static; }
+  th, td.num { font-size: 100%; }
+  th, td { padding: 1px 3px; overflow-wrap: break-word; }
+  /* a tensor table with notes (its last column, text): the graded numbers may wrap before
+     their mark, which leaves the notes a readable width */
+  table:has(tbody td:last-child:not(.num):not(:empty)) td.num { white-space: normal; }
+  tr, figure, pre, .verdict { break-inside: avoid; }
+  thead { break-after: avoid; }
+  tbody tr:nth-child(-n+2) { break-before: avoid; }
+  figure { margin: 4px 0 10px; }
+  figure img { max-height: ${figure}mm; border: none; }
+  figcaption, .files { font-size: 8pt; }
+  /* a lesson: two columns (its code is narrower than half a landscape page) */
+  section[id^="lesson-"] { columns: 2; column-gap: 8mm; }
+  section[id^="lesson-"] > h3 { column-span: all; border-top: 1px solid #ced4da;
+                                padding-top: 6px; }
+  pre { overflow: visible; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7.5pt;
+        line-height: 1.3; padding: 4px 6px; }
+}
+""").substitute(width=PAGE_SIZE_MM[0], height=PAGE_SIZE_MM[1], tb=PAGE_MARGIN_MM[0],
+                lr=PAGE_MARGIN_MM[1], figure=FIGURE_HEIGHT_MM)
 
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d232a;
@@ -31,14 +100,15 @@ nav .sub { font-size: 13px; }
 table { border-collapse: collapse; font-size: 13px; }
 caption { caption-side: top; text-align: left; font-style: italic; color: #495057;
           padding-bottom: 4px; }
-th, td { border: 1px solid #dee2e6; padding: 3px 7px; text-align: left; vertical-align: top; }
-th { background: #f1f3f5; position: sticky; top: 0; }
+th, td { border: 1px solid #dee2e6; padding: 3px 5px; text-align: left; vertical-align: top; }
+th { background: #f1f3f5; position: sticky; top: 0; font-size: 12px; }
 th.group { text-align: center; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 td.good, tbody tr:nth-child(even) td.good { background: #d3f9d8; }
 td.near, tbody tr:nth-child(even) td.near { background: #fff3bf; }
 td.fail, tbody tr:nth-child(even) td.fail { background: #ffc9c9; font-weight: 700; }
-td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; font-size: 12px;
+         padding: 3px 4px; }
 figure { margin: 8px 0 18px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e9ecef; }
 figcaption { font-size: 13px; color: #495057; font-style: italic; }
@@ -46,7 +116,7 @@ figcaption { font-size: 13px; color: #495057; font-style: italic; }
 pre { background: #f8f9fa; border: 1px solid #e9ecef; padding: 8px 10px; overflow-x: auto;
       font-size: 12.5px; line-height: 1.35; margin: 2px 0 12px; }
 pre code { background: none; padding: 0; font-size: 100%; }
-"""
+""" + PRINT_CSS
 
 _CODE = re.compile(r"`([^`]+)`")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
@@ -57,6 +127,17 @@ def inline(text: str) -> str:
     out = html.escape(text, quote=True)
     out = _CODE.sub(r"<code>\1</code>", out)
     return _LINK.sub(r'<a href="\2">\1</a>', out)
+
+
+_JOINT = re.compile(r"(?<=[.:_/])(?=[A-Za-z])")
+
+
+def breakable(text: str) -> str:
+    """Escaped text that may break after a ``.``, ``:``, ``_`` or ``/`` followed by a letter
+    (``grad:<wbr>batchnorm1.<wbr>moving_<wbr>variance``), so a long name wraps in a narrow
+    column on paper instead of widening the table; a number (``1.5e-16``) never breaks."""
+    return _JOINT.sub("<wbr>", html.escape(text, quote=True)) if len(text) > 12 else \
+        html.escape(text, quote=True)
 
 
 def _name(column: str) -> str:
@@ -96,8 +177,10 @@ def table(t: Table) -> str:
         cells = []
         for j, value in enumerate(frame.iloc[i]):
             cls = t.css.iloc[i, j] if t.css is not None else ""
-            attr = f' class="{cls} num"' if cls else ""
-            cells.append(f"<td{attr}>{html.escape(str(value))}</td>")
+            if cls:
+                cells.append(f'<td class="{cls} num">{html.escape(str(value))}</td>')
+            else:
+                cells.append(f"<td>{breakable(str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = (f"<caption>{inline(t.caption)} (<a href=\"{t.csv}\">{t.csv}</a>)</caption>"
                if t.caption else "")

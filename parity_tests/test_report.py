@@ -83,11 +83,16 @@ def test_html_is_self_contained(out):
 
 
 def test_sections_in_reading_order_glance_first(report):
-    assert section_titles(report) == [
-        "Parity at a glance", "Environment", "Models and layers", *MODELS,
-        "The mapping", *[f"{m} mapping" for m in MODELS],
+    titles = section_titles(report)
+    start = titles.index("Lessons: the mapping, layer by layer") + 1
+    lessons = titles[start:titles.index("Where the libraries compute different formulas")]
+    assert titles == [
+        "Parity at a glance", "How to read this report", "Environment", "Models and layers",
+        *MODELS, "Lessons: the mapping, layer by layer", *lessons,
         "Where the libraries compute different formulas", "Keras on JAX and torch", "Training",
         "Speed"]
+    # one lesson per layer kind of the two models (mlp: dense, relu; dense: dense), not per model
+    assert lessons == ["Dense (dense)", "ReLU (relu)"]
 
 
 # --- built from the registry and the declarations --------------------------------------------
@@ -209,13 +214,15 @@ def test_tensor_table_has_outputs_loss_every_parameter_and_the_input_gradient(ou
 
 
 def test_mapping_table_prints_the_declarations_the_loaders_use(out):
-    spec = get("mlp")
+    spec = get("dense")
     info = describe(spec, spec.resolve())
-    declared = {r["canonical"]: r["transform"] for r in info["frameworks"]["torch"]["params"]}
-    table = pd.read_csv(out / "mapping_mlp.csv", keep_default_na=False)
-    params = table[table["what"] == "param"]
-    assert dict(zip(params["canonical"], params["torch_transform"])) == declared
-    assert set(params["keras_name"]) == {r["name"] for r in info["frameworks"]["keras"]["params"]}
+    declared = {r["canonical"].split(".")[-1]: r["transform"]
+                for r in info["frameworks"]["torch"]["params"]}
+    table = pd.read_csv(out / "lesson_dense_mapping.csv", keep_default_na=False)
+    torch_rows = table[(table["library"] == "torch") & table["tensor"].isin(declared)]
+    assert dict(zip(torch_rows["tensor"], torch_rows["transform"])) == declared
+    keras_rows = table[table["library"] == "keras"]
+    assert set(keras_rows["name"]) >= {r["name"] for r in info["frameworks"]["keras"]["params"]}
 
 
 def test_every_declared_difference_is_listed_and_measured_where_it_can_be(out):

@@ -28,7 +28,7 @@ from pathlib import Path
 from crossframe.errors import InputError, raise_if_signalled
 from crossframe.tolerances import DTYPES
 
-from . import backends, html, markdown, sections, training
+from . import backends, guide, html, lessons, markdown, sections, training
 from .document import Report
 
 TITLE = "crossframe — NumPy from scratch vs PyTorch vs Keras: the comparison report"
@@ -72,26 +72,28 @@ class Progress:
         self.bar.close()
 
 
-def steps(specs, dtypes, train: bool, differ: bool, bench: bool) -> int:
+def steps(specs, dtypes, train: bool, differ: bool, bench: bool, named: bool = False) -> int:
     """Every step of a report, counted before the first: the environment, a check per model
     and dtype, a plot per model, each difference measured, each model measured without the
     float64 fix on each Keras backend, each model trained, each benchmark and the sweep."""
     from crossframe.spec import differences
 
     names = [s.name for s in specs]
-    return (1 + len(specs) * len(dtypes) + len(specs)
+    return (1 + len(specs) * len(dtypes) + len(specs) + lessons.steps(specs)
             + (len(differences()) + backends.steps(specs) if differ else 0)
-            + (len(training.trainable(specs)) if train else 0)
+            + (len(training.chosen(specs, named)) if train else 0)
             + (sections.speed_steps(names) if bench else 0))
 
 
-def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs: int = 3,
+def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5,
+            epochs: int | None = None,
             bench: bool = True, train: bool = True, differ: bool = True,
             optimizer: str = "adam", progress: bool = False) -> Report:
     """Compute every section (nothing is written)."""
     specs = select(models)
     names = [s.name for s in specs]
-    bar = Progress(progress, steps(specs, dtypes, train, differ, bench))
+    named = models is not None
+    bar = Progress(progress, steps(specs, dtypes, train, differ, bench, named))
     unfixed = None
     try:
         env = sections.environment(seed, bar.tick)
@@ -100,20 +102,32 @@ def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5, epochs:
             unfixed = backends.Unfixed(checked, seed)
         ok, verdict = sections.verdict(checked, dtypes)
         # the glance first: it is what a reader (or a class) looks at; the environment after it
-        parts = [sections.parity(checked, dtypes), env, *sections.per_model(checked, bar.tick),
-                 *sections.mapping(checked)]
+        parts = [sections.parity(checked, dtypes), env, *sections.per_model(checked, bar.tick)]
+        differences = sections.differences(bar.tick) if differ else None
+        # a lesson quotes the measured size of each difference that concerns its layer kind
+        parts += lessons.sections(checked, measured(differences), bar.tick)
         if differ:
-            parts.append(sections.differences(bar.tick))
+            parts.append(differences)
             parts.append(backends.section(unfixed, bar.tick))
         if train:
-            parts.append(training.training(specs, epochs, seed, optimizer, bar.tick))
+            parts.append(training.training(specs, epochs, seed, optimizer, bar.tick, named))
         if bench:
             parts.append(sections.speed(names, repeats, bar.tick))
+        # after the matrix: how to read it, linking only to the sections this report has
+        parts.insert(1, guide.section(checked, dtypes, present={p.id for p in parts}))
     finally:
         if unfixed is not None:
             unfixed.close()
         bar.close()
     return Report(TITLE, verdict, parts, ok)
+
+
+def measured(differences) -> dict[str, float] | None:
+    """{topic: measured relative difference} from the differences section (None: not run)."""
+    if differences is None:
+        return None
+    (table,) = [b for b in differences.blocks if getattr(b, "name", "") == "differences"]
+    return dict(zip(table.data["topic"], table.data["measured_rel"].astype(float)))
 
 
 def write(report: Report, folder: Path) -> list[str]:
@@ -240,12 +254,14 @@ def _merge(tmp: Path, out: Path, names: list[str], earlier: list[str]) -> None:
 
 
 def build_report(out, models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5,
-                 epochs: int = 3, bench: bool = True, train: bool = True, differ: bool = True,
-                 optimizer: str = "adam", progress: bool = False, force: bool = False) -> Report:
+                 epochs: int | None = None, bench: bool = True, train: bool = True,
+                 differ: bool = True, optimizer: str = "adam", progress: bool = False,
+                 force: bool = False) -> Report:
     """Check everything, compute the report, and write it to ``out`` (see the module).
 
     ``models``: names from the registry (default: every registered model and layer);
-    ``repeats``: timed runs per benchmark; ``epochs``: training epochs per model;
+    ``repeats``: timed runs per benchmark; ``epochs``: training epochs for every model (None:
+    each model's recipe, crossframe.training.recipes);
     ``bench`` / ``train`` / ``differ``: include the speed / training / differences sections
     (measuring the differences runs optimizers for a few seconds; ``differ`` also measures
     Keras on JAX and torch without crossframe's float64 fix); ``force``: write into a
@@ -261,7 +277,7 @@ def build_report(out, models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 
 
     if not 1 <= repeats <= MAX_REPEATS:
         raise InputError(f"--repeats {repeats} must be from 1 to {MAX_REPEATS}", "pass e.g. 5")
-    if epochs < 1:
+    if epochs is not None and epochs < 1:
         raise InputError(f"--epochs {epochs} must be at least 1", "pass e.g. 3")
     if train:
         make_config(optimizer)          # an unknown optimizer: one line now, not "not trained"

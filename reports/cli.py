@@ -31,7 +31,9 @@ def configure(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of weights, batches and training")
     p.add_argument("--repeats", type=int, default=5,
                    help="timed runs per benchmark (default 5: the report stays fast)")
-    p.add_argument("--epochs", type=int, default=3, help="training epochs per model (default 3)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs for every model (default: each model's recipe, "
+                        "long enough to show it learning: crossframe.training.recipes)")
     p.add_argument("--optimizer", default="adam", help="optimizer of the training curves")
     p.add_argument("--no-bench", action="store_true", help="leave out the speed section")
     p.add_argument("--no-train", action="store_true", help="leave out the training section")

@@ -6,7 +6,6 @@ Results — no model name appears in this file, so a model registered later appe
                                       (the three frameworks, and Keras on its other backends:
                                       reports/backends.py)
     per_model(checked)                per-tensor table + heatmap of the error per parameter
-    mapping(checked)                  canonical -> torch -> Keras, from crossframe.describe
     differences(ticker)               where the libraries compute different formulas, measured
     speed(names, repeats)             crossframe.bench timings (volatile: kept out of report.md)
 
@@ -23,6 +22,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from crossframe.lesson import model_kinds
 from crossframe.result import Result
 from crossframe.runner import prepare, run, run_all
 from crossframe.runner import check as check_case
@@ -362,7 +362,8 @@ def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
             Text(f"{s.summary}. {s.kind}, {s.family} family; loss `{s.loss}`"
                  + (f"; data: {s.dataset}" if s.dataset else "")
                  + (f"; options: `{opts}`" if opts else "")
-                 + f". Mapping: [{s.name} mapping](#map-{slug(s.name)})."),
+                 + ". Lessons: " + ", ".join(f"[{k}](#lesson-{slug(k)})"
+                                          for k in model_kinds(s, c.opts)) + "."),
             Text("All within tolerance." if c.ok else "MISMATCH: see the red cells.",
                  "verdict pass" if c.ok else "verdict fail"),
             Table(f"tensors_{slug(s.name)}", data, text, css,
@@ -376,80 +377,6 @@ def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
         if s.notes:
             blocks.append(Bullets(list(s.notes)))
         sections.append(Section(s.name, f"model-{slug(s.name)}", blocks, level=3))
-    return sections
-
-
-# --- The mapping -----------------------------------------------------------------------------
-def _is_plain(entries: list[dict]) -> bool:
-    """Every tensor under its canonical name, unchanged (the scratch side, usually)."""
-    return all(r["transform"] == "identity" and r["name"] == r["canonical"] for r in entries)
-
-
-def _join(values) -> str:
-    return " + ".join(dict.fromkeys(str(v) for v in values if v not in (None, "")))
-
-
-def mapping_table(info: dict, frameworks) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per canonical tensor (parameters, then mapped inputs and outputs)."""
-    canon = [("param", p["name"], str(tuple(p["shape"])), p["doc"]) for p in info["params"]]
-    for what in ("inputs", "outputs"):
-        names = dict.fromkeys(r["canonical"] for fw in frameworks
-                              for r in info["frameworks"][fw][what])
-        per_sample = info["inputs"] if what == "inputs" else {}
-        canon += [(what[:-1], n, f"(N, {', '.join(map(str, per_sample[n]))})"
-                   if n in per_sample else "", "") for n in names]
-    data, text = [], []
-    for what, name, shape, doc in canon:
-        row = {"what": what, "canonical": name, "shape": shape, "meaning": doc}
-        show = dict(row)
-        for fw in frameworks:
-            entries = [r for r in info["frameworks"][fw][what + "s"] if r["canonical"] == name]
-            fw_shapes = [str(tuple(r["shape"])) if r["shape"] is not None else "" for r in entries]
-            row |= {f"{fw}_name": _join(r["name"] for r in entries),
-                    f"{fw}_shape": _join(fw_shapes),
-                    f"{fw}_transform": _join(r["transform"] for r in entries),
-                    f"{fw}_reason": _join(r["reason"] for r in entries)}
-            show[fw] = " + ".join(f"{r['name']} {s}" for r, s in zip(entries, fw_shapes)) \
-                or "(same)"
-            show[f"{fw}: transform — why"] = (
-                f"{row[f'{fw}_transform']} — {row[f'{fw}_reason']}" if row[f"{fw}_reason"]
-                else row[f"{fw}_transform"])
-        data.append(row)
-        text.append(show)
-    return pd.DataFrame(data), pd.DataFrame(text)
-
-
-def mapping(checked: list[Checked]) -> list[Section]:
-    from crossframe.describe import describe
-
-    sections = [Section("The mapping", "mapping", [Text(
-        "Canonical name -> torch tensor -> Keras tensor, with the transform applied when loading "
-        "(gradients come back through its adjoint) and why. Printed from the same `Mapping` "
-        "declarations the loaders apply (`crossframe.describe`), so it cannot drift from the "
-        "code. The canonical layout is Keras' (`crossframe describe MODEL` prints the same).")])]
-    for c in checked:
-        info = describe(c.spec, c.opts)
-        plain = [fw for fw in FRAMEWORKS
-                 if all(_is_plain(info["frameworks"][fw][k]) for k in ("params", "inputs",
-                                                                        "outputs"))]
-        # torch and Keras always; scratch only where it is not simply the canonical layout
-        shown_fw = [fw for fw in FRAMEWORKS if fw != "scratch" or fw not in plain]
-        blocks: list = []
-        if info["params"] or any(info["frameworks"][fw][k] for fw in FRAMEWORKS
-                                 for k in ("inputs", "outputs")):
-            data, text = mapping_table(info, shown_fw)
-            blocks.append(Table(f"mapping_{slug(c.spec.name)}", data, text,
-                                caption=f"{c.spec.name}: canonical -> "
-                                        + " -> ".join(shown_fw)))
-        else:
-            blocks.append(Text("No parameters and no layout change: the tensors go in and come "
-                               "out as they are in all three."))
-        if "scratch" in plain:
-            blocks.append(Text("scratch holds every tensor under its canonical name and layout."))
-        blocks += [Text(f"{fw} computes: `{info['frameworks'][fw]['formula']}`")
-                   for fw in FRAMEWORKS if info["frameworks"][fw]["formula"]]
-        sections.append(Section(f"{c.spec.name} mapping", f"map-{slug(c.spec.name)}", blocks,
-                                level=3))
     return sections
 
 

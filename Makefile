@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# one worker per core (pytest-xdist): the suite is independent test by test; the 30 slowest
-# tests are listed at the end, so a run says where its time went
+# one worker per core (pytest-xdist): the suite is independent test by test, but a module that
+# builds a report in a module fixture is one xdist_group (run whole on one worker, so the report
+# is built once); the 30 slowest tests are listed at the end, so a run says where its time went
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --durations=30
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=30
 
 report: $(STAMP)
 	$(BIN)/crossframe report --out reports/out

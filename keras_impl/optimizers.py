@@ -126,8 +126,8 @@ class Trainer:
         return value
 
     def _graph_step(self, inputs: dict, target) -> np.ndarray:
-        """``_step`` traced once by ``tf.function`` (again for a new batch shape, relaxed to
-        an unknown batch size): how Keras' own ``fit`` runs a step on TensorFlow
+        """``_step`` traced by ``tf.function``, once per batch shape: how Keras' own ``fit``
+        runs a step on TensorFlow
         (keras/src/backend/tensorflow/trainer.py, ``make_train_function``)."""
         if self._jitted is False:
             return to_numpy(self._step(inputs, target))
@@ -136,7 +136,9 @@ class Trainer:
 
             if not self.optimizer.built:
                 self.optimizer.build(self.params)
-            self._jitted = tf.function(self._step, reduce_retracing=True, autograph=False)
+            # one trace per batch shape (an epoch's short last batch is a second): a relaxed
+            # (None) batch axis would break layers that draw from NumPy by shape (Dropout)
+            self._jitted = tf.function(self._step, reduce_retracing=False, autograph=False)
             try:
                 return to_numpy(self._jitted(inputs, target))
             except NotImplementedError:

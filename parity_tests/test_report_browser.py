@@ -14,6 +14,10 @@ import pytest
 from crossframe.reports import browser
 from crossframe.reports.build import build_report
 
+# the module fixture builds a report: one worker runs the whole module (make test: --dist
+# loadgroup), so the report is built once, not once per worker
+pytestmark = pytest.mark.xdist_group(name="report_browser")
+
 SCREEN = (1280, 2000)
 
 

@@ -19,6 +19,10 @@ from crossframe.runner import check, prepare, run_all
 from crossframe.spec import FRAMEWORKS, PAIRS, get
 from crossframe.tolerances import DTYPES, tolerance
 
+# the module fixture builds a report: one worker runs the whole module (make test: --dist
+# loadgroup), so the report is built once, not once per worker
+pytestmark = pytest.mark.xdist_group(name="report_guide")
+
 MODELS = ["dense", "lstm_layer"]
 
 

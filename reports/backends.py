@@ -5,7 +5,7 @@ section measuring what Keras' 64-bit promotion costs on JAX and torch without cr
                               process')
     backend_pairs()           keras~keras-jax, keras~keras-torch, torch~keras-jax,
                               torch~keras-torch
-    Unfixed(checked, seed)    the passes without crossframe's float64 fix, started at once
+    Unfixed(specs, seed)      the passes without crossframe's float64 fix, started at once
     section(unfixed, tick)    "Keras on JAX and torch": the fix, and the error without it
 
 The backends run in worker processes (crossframe.keras_backends), started once per report and
@@ -67,6 +67,17 @@ class Background:
     def close(self) -> None:
         for pool in self.pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_workers() -> Background:
+    """Start every other backend's worker now, in the background (each imports Keras and its
+    library, several seconds), so that they start while this process imports its own."""
+    from crossframe.keras_backends import backend_of, call
+
+    started = Background()
+    for fw in backend_frameworks():
+        started.submit(fw, call, backend_of(fw), "crossframe.keras_backends:versions")
+    return started
 
 
 def unfixed(name: str, seed: int):
@@ -140,23 +151,23 @@ class Unfixed:
     """The float64 pass of every checked model on JAX and torch without crossframe's fix,
     handed to the workers at once (``Background``); ``table`` collects them in order."""
 
-    def __init__(self, checked, seed: int):
+    def __init__(self, specs, seed: int):
         from crossframe import keras_backends
 
-        self.checked, self.seed = checked, seed
+        self.seed = seed
         self.background = Background()
-        self.pending = {(c.spec.name, backend): self.background.submit(
+        self.pending = {(spec.name, backend): self.background.submit(
                             backend, keras_backends.call, backend, f"{__name__}:unfixed",
-                            c.spec.name, seed)
-                        for c in checked for _, backend in _backends()}
+                            spec.name, seed)
+                        for spec in specs for _, backend in _backends()}
 
-    def table(self, tick: Callable[[str], None]) -> pd.DataFrame:
+    def table(self, checked, tick: Callable[[str], None]) -> pd.DataFrame:
         """One row per model and backend: the worst float64 error against scratch with
         crossframe's fix and without it (Keras as shipped; ``inf`` where it stops)."""
         from crossframe.runner import prepare, run
 
         rows = []
-        for c in self.checked:
+        for c in checked:
             name = c.spec.name
             results = c.results.get(DTYPE)
             for fw, backend in _backends():
@@ -207,13 +218,13 @@ def affected(table: pd.DataFrame, tol: float) -> pd.DataFrame:
                                        "where_without_fix"])
 
 
-def section(unfixed: Unfixed, tick: Callable[[str], None]) -> Section:
+def section(unfixed: Unfixed, checked, tick: Callable[[str], None]) -> Section:
     from crossframe.tolerances import tolerance
 
     from .sections import grade, mark
 
     tol = tolerance(DTYPE).rel
-    table = unfixed.table(tick)
+    table = unfixed.table(checked, tick)
     hit = affected(table, tol)
     text, css = hit.astype(str), hit.map(lambda _: "")
     stopped = {(r.model, r.backend) for r in table.itertuples()

@@ -94,30 +94,39 @@ def compose(models=None, dtypes=DTYPES, seed: int = 0, repeats: int = 5,
     names = [s.name for s in specs]
     named = models is not None
     bar = Progress(progress, steps(specs, dtypes, train, differ, bench, named))
-    unfixed = None
+    unfixed = checks = None
+    started = backends.start_workers()
     try:
         env = sections.environment(seed, bar.tick)
-        checked = sections.run_checks(specs, dtypes, seed, bar.tick)
-        if differ:      # the workers compute these while this process draws and measures
-            unfixed = backends.Unfixed(checked, seed)
+        # every case goes to the other backends' workers now; this process runs its own three
+        # frameworks, draws, measures and trains while they compute, and collects theirs last
+        checks = sections.Checks(specs, dtypes, seed)
+        if differ:
+            unfixed = backends.Unfixed(specs, seed)
+        checks.local(bar.tick, each=lambda c: sections.draw(c, bar.tick))
+        differences = sections.differences(bar.tick) if differ else None
+        trained = training.training(specs, epochs, seed, optimizer, bar.tick, named) \
+            if train else None
+        checked = checks.finish()
         ok, verdict = sections.verdict(checked, dtypes)
         # the glance first: it is what a reader (or a class) looks at; the environment after it
         parts = [sections.parity(checked, dtypes), env, *sections.per_model(checked, bar.tick)]
-        differences = sections.differences(bar.tick) if differ else None
         # a lesson quotes the measured size of each difference that concerns its layer kind
         parts += lessons.sections(checked, measured(differences), bar.tick)
         if differ:
             parts.append(differences)
-            parts.append(backends.section(unfixed, bar.tick))
-        if train:
-            parts.append(training.training(specs, epochs, seed, optimizer, bar.tick, named))
-        if bench:
+            parts.append(backends.section(unfixed, checked, bar.tick))
+        if trained is not None:
+            parts.append(trained)
+        if bench:       # after the workers are idle: Keras on JAX and torch is timed there
             parts.append(sections.speed(names, repeats, bar.tick))
         # after the matrix: how to read it, linking only to the sections this report has
         parts.insert(1, guide.section(checked, dtypes, present={p.id for p in parts}))
     finally:
-        if unfixed is not None:
-            unfixed.close()
+        started.close()
+        for pending in (checks, unfixed):
+            if pending is not None:
+                pending.close()
         bar.close()
     return Report(TITLE, verdict, parts, ok)
 

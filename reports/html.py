@@ -64,19 +64,18 @@ PRINT_CSS = Template("""
   th { position: static; }
   th, td.num { font-size: 100%; }
   th, td { padding: 1px 3px; overflow-wrap: break-word; }
-  /* a tensor table with notes (its last column, text): the graded numbers may wrap before
-     their mark, which leaves the notes a readable width */
-  table:has(tbody td:last-child:not(.num):not(:empty)) td.num { white-space: normal; }
   tr, figure, pre, .verdict { break-inside: avoid; }
   thead { break-after: avoid; }
   tbody tr:nth-child(-n+2) { break-before: avoid; }
   figure { margin: 4px 0 10px; }
   figure img { max-height: ${figure}mm; border: none; }
+  /* a tensor table's graded numbers may wrap before their mark (convnet's is 5 px too wide) */
+  table:has(tbody td:last-child:not(.num):not(:empty)) td.num,
+  section[id^="model-"] td.num { white-space: normal; }
   figcaption, .files { font-size: 8pt; }
-  /* a lesson: two columns (its code is narrower than half a landscape page) */
-  section[id^="lesson-"] { columns: 2; column-gap: 8mm; }
-  section[id^="lesson-"] > h3 { column-span: all; border-top: 1px solid #ced4da;
-                                padding-top: 6px; }
+  /* a lesson in one column: two (its code is narrower than half a page) saved a quarter of
+     its pages, but Chromium laid some mapping tables across both columns, off the page */
+  section[id^="lesson-"] > h3 { border-top: 1px solid #ced4da; padding-top: 6px; }
   pre { overflow: visible; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7.5pt;
         line-height: 1.3; padding: 4px 6px; }
 }

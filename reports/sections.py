@@ -77,38 +77,68 @@ class Checked:
     opts: dict
     tables: dict[str, pd.DataFrame]  # dtype -> crossframe.runner.check table
     results: dict[str, dict[str, Result]]  # dtype -> framework -> Result
+    drawn: "Image | None | bool" = False   # the heatmap, once drawn (False: not yet)
 
     @property
     def ok(self) -> bool:
         return all(bool(t["ok"].all()) for t in self.tables.values())
 
 
-def run_checks(specs: list[Spec], dtypes, seed: int, tick: Ticker = _no_tick) -> list[Checked]:
-    """Every spec in every dtype: the three frameworks' pairs and Keras on its other backends
-    (``backends.backend_pairs()``). Each backend's worker starts once and is handed every case
-    at the start, so that it computes while this process runs the three frameworks."""
-    pairs = [*PAIRS, *backends.backend_pairs()]
-    cases = [prepare(spec.name, dtype=dtype, seed=seed) for spec in specs for dtype in dtypes]
-    background = backends.Background()
-    try:
-        elsewhere = [{fw: background.submit(fw, run, case, fw)
-                      for fw in backends.backend_frameworks()} for case in cases]
-        out = []
-        for i, spec in enumerate(specs):
-            tables, results = {}, {}
-            opts = {}
-            for j, dtype in enumerate(dtypes):
+class Checks:
+    """Every spec in every dtype, in two halves so that this process has work of its own while
+    the workers compute: the three frameworks' pairs and Keras on its other backends
+    (``backends.backend_pairs()``).
+
+    ``Checks(specs, dtypes, seed)`` hands every case to each other backend's worker at once
+    (each starts once and takes them in order); ``local(tick, each)`` runs scratch, torch and
+    keras here, spec by spec, calling ``each(checked)`` after each spec (the report draws its
+    heatmap then: it needs only these three); ``finish()`` waits for the workers and compares
+    every pair. Between the two, the report trains and measures (see build.compose)."""
+
+    def __init__(self, specs: list[Spec], dtypes, seed: int):
+        self.specs, self.dtypes = specs, list(dtypes)
+        self.pairs = [*PAIRS, *backends.backend_pairs()]
+        self.cases = [prepare(spec.name, dtype=dtype, seed=seed) for spec in specs
+                      for dtype in dtypes]
+        self.background = backends.Background()
+        self.elsewhere = [{fw: self.background.submit(fw, run, case, fw)
+                           for fw in backends.backend_frameworks()} for case in self.cases]
+        self.checked: list[Checked] = []
+
+    def local(self, tick: Ticker = _no_tick, each: Callable[["Checked"], None] | None = None):
+        for i, spec in enumerate(self.specs):
+            results = {}
+            for j, dtype in enumerate(self.dtypes):
                 tick(f"check {spec.name} {dtype}")
-                k = i * len(dtypes) + j
-                case = cases[k]
-                opts = case.opts
-                results[dtype] = {**run_all(case, FRAMEWORKS),
-                                  **{fw: f.result() for fw, f in elsewhere[k].items()}}
-                tables[dtype] = check_case(case, pairs, results=results[dtype])
-            out.append(Checked(spec, opts, tables, results))
+                results[dtype] = run_all(self.cases[i * len(self.dtypes) + j], FRAMEWORKS)
+            c = Checked(spec, self.cases[i * len(self.dtypes)].opts, {}, results)
+            self.checked.append(c)
+            if each is not None:
+                each(c)
+        return self.checked
+
+    def finish(self) -> list[Checked]:
+        """Every spec's Results from the workers, and every pair compared."""
+        for i, c in enumerate(self.checked):
+            for j, dtype in enumerate(self.dtypes):
+                k = i * len(self.dtypes) + j
+                c.results[dtype].update({fw: f.result() for fw, f in self.elsewhere[k].items()})
+                c.tables[dtype] = check_case(self.cases[k], self.pairs, results=c.results[dtype])
+        self.close()
+        return self.checked
+
+    def close(self) -> None:
+        self.background.close()
+
+
+def run_checks(specs: list[Spec], dtypes, seed: int, tick: Ticker = _no_tick) -> list[Checked]:
+    """``Checks`` in one go: every spec in every dtype, every pair compared."""
+    checks = Checks(specs, dtypes, seed)
+    try:
+        checks.local(tick)
+        return checks.finish()
     finally:
-        background.close()
-    return out
+        checks.close()
 
 
 def pair_names(checked: list[Checked]) -> list[str]:
@@ -244,8 +274,9 @@ def parity(checked: list[Checked], dtypes) -> Section:
              "numbers."),
         Table("parity_matrix", matrix, pd.DataFrame(text), pd.DataFrame(css),
               caption="worst relative error per model, pair and dtype", grouped=True),
-        Table("tolerances", tols, shown(tols),
-              caption="the tolerance table (crossframe.tolerances): one bound per dtype"),
+        Text("Tolerances (crossframe.tolerances, one bound per dtype): "
+             + ", ".join(f"{r.dtype} {r.max_rel:g}" for r in tols.itertuples())
+             + "; why these: [How to read this report](#guide)."),
         Table("checks", all_checks(checked), show="link",
               caption="every row of every comparison (model, dtype, pair, tensor, max_abs, "
                       "max_rel, tol, ok, note)"),
@@ -348,12 +379,21 @@ def heatmap(c: Checked) -> Image | None:
                          "more rows than pixels shows the worst of each block of rows.")
 
 
+def draw(c: Checked, tick: Ticker = _no_tick) -> None:
+    """Draw ``c``'s heatmap once (kept on ``c.drawn``)."""
+    tick(f"plot {c.spec.name}")
+    c.drawn = heatmap(c)
+
+
 def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
+    """One subsection per model: what it is, its tensor table and its heatmap (drawn here
+    unless ``draw`` drew it already)."""
     sections = [Section("Models and layers", "models", [Text(
         "For each model and layer: what it is, every tensor compared, and where in each "
         "parameter the error sits.")])]
     for c in checked:
-        tick(f"plot {c.spec.name}")
+        if c.drawn is False:
+            draw(c, tick)
         s = c.spec
         opts = " ".join(f"--{k} {v}" for k, v in c.opts.items()
                          if k in {o.name for o in s.options})
@@ -371,7 +411,7 @@ def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
         ]
         if (data["scale"] != "own").any():
             blocks.append(Text(TERMS_NOTE))
-        image = heatmap(c)
+        image = c.drawn
         blocks.append(image if image else Text("No parameters: only the output and the input "
                                                "gradient are compared."))
         if s.notes:

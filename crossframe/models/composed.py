@@ -152,8 +152,9 @@ register(Spec(
 
 
 # --- the report's training runs (crossframe.training.recipes) ---------------------------------
+# text_bigru learns too (test accuracy 0.40 -> 1.0 in 2 epochs of lr 0.01) but is the slowest to
+# train of all; the report's time goes to one model per family
 TRAINING = (
     Recipe("conv1d_regression", epochs=10, lr=0.01,
            why="test RMSE 0.88 -> 0.16 (the generated series' own units)"),
-    Recipe("text_bigru", epochs=3, lr=0.01, why="test accuracy 0.40 -> 1.0 from epoch 2"),
 )

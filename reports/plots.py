@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from .structure import View  # noqa: E402
 
@@ -278,8 +278,20 @@ def speed_bars(table) -> bytes:
     ax.set_xlabel("ms per forward + backward (log scale; marker: median, bar: fastest to "
                   "90th percentile; hollow: busy)")
     ax.grid(axis="x", which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right", ncol=2)
+    # beside the axis, never over a marker
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return to_png(fig)
+
+
+def _plain(value, _pos=None) -> str:
+    """A log axis' tick as a plain number: 0.6, 2, 300, 1000."""
+    return f"{value:g}"
+
+
+def _plain_minor(value, _pos=None) -> str:
+    """Minor ticks labelled only at 2 and 5 times a power of ten (the rest stay unlabelled)."""
+    mantissa = value / 10 ** np.floor(np.log10(value)) if value > 0 else 0
+    return f"{value:g}" if round(mantissa, 6) in (2.0, 5.0) else ""
 
 
 AXIS_LABEL = {"batch": "batch size (samples)", "steps": "sequence length (time steps)"}
@@ -305,6 +317,9 @@ def sweep_lines(table) -> bytes:
                         color=PALETTE[i % len(PALETTE)], label=fw)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for which in (ax.xaxis, ax.yaxis):   # 0.6, 2, 1000: not 6x10^-1
+            which.set_major_formatter(FuncFormatter(_plain))
+            which.set_minor_formatter(FuncFormatter(_plain_minor))
         ax.set_title(f"{b} {d}", fontsize=10)
         ax.set_xlabel(AXIS_LABEL.get(axis, axis))
         ax.set_ylabel("median ms per forward + backward")

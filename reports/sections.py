@@ -521,7 +521,7 @@ def speed(names: list[str], repeats: int, tick: Ticker = _no_tick) -> Section:
     ]
     warning = (f"The machine was busy: {busy} of {len(timings)} rows had a median over "
                f"{bench.BUSY}x their fastest run (load average {load}); their ratios are "
-               "uncertain: rerun on a quiet machine for figures to quote." if busy else
+               "uncertain: rerun on a quiet machine for figures to quote" if busy else
                f"load average {load}") + f"; GEMM peak: {peak_text or 'not measured'}"
     section.blocks += [
         Image("speed", plots.speed_bars(timings), "median ms per pass, log axis, with spread",

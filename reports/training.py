@@ -25,19 +25,19 @@ from .sections import Ticker, _no_tick, shown
 
 
 # --- units ----------------------------------------------------------------------------------
-UNITS = {"diabetes": "disease progression, the data set's units",
-         "series": "the series' own units"}   # MAE and RMSE are in the target's own units
+UNITS = {"diabetes": "diabetes progression units",   # MAE and RMSE: the target's own units
+         "series": "the series' units"}
 LOSS_UNITS = {"softmax_ce": "nats per sample", "binary_ce": "nats per sample",
               "mse": "standardised target squared", "mae": "standardised target"}
 
 
 def axis_label(metric: str, loss: str, dataset: str) -> str:
-    """The y-axis of one metric's panel, with its unit."""
+    """The y-axis of one metric's panel: the quantity over its unit, two short lines."""
     if metric == "loss":
-        return f"loss: {loss} ({LOSS_UNITS.get(loss, 'the loss value')})"
+        return f"loss: {loss}\n({LOSS_UNITS.get(loss, 'the loss value')})"
     if metric == "accuracy":
-        return "accuracy (fraction correct)"
-    return f"{metric.upper()} ({UNITS.get(dataset, 'target units')})"
+        return "accuracy\n(fraction correct)"
+    return f"{metric.upper()}\n({UNITS.get(dataset, 'target units')})"
 
 
 def training_curves(title: str, curves, loss: str, dataset: str) -> bytes:

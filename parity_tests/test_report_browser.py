@@ -6,7 +6,6 @@ package.
 Without Chromium this module skips with the reason; under CI=true it fails instead (.ci/run
 installs Debian's ``chromium``).
 """
-import os
 import struct
 
 import pytest
@@ -21,19 +20,7 @@ pytestmark = pytest.mark.xdist_group(name="report_browser")
 SCREEN = (1280, 2000)
 
 
-def under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = browser.find_chromium()
-    if path is None:
-        reason = "no Chromium on this machine (apt-get install -y chromium; .ci/run does)"
-        if under_ci():
-            pytest.fail(f"{reason}; CI=true requires the browser test to run")
-        pytest.skip(reason)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ stylesheet (reports/html.py: A4 landscape), and the PDF is read back with pypdf.
 Without Chromium this module skips with the reason; under CI=true it fails instead (.ci/run
 installs Debian's ``chromium``), as test_report_browser.py does.
 """
-import os
 
 import pytest
 
@@ -23,24 +22,12 @@ from crossframe.reports.build import build_report
 pytestmark = pytest.mark.xdist_group(name="report_print")
 
 
-def under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
 
 def squeeze(text: str) -> str:
     """Text with every whitespace removed: a PDF line may break anywhere in a long cell."""
     return "".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    path = browser.find_chromium()
-    if path is None:
-        reason = "no Chromium on this machine (apt-get install -y chromium; .ci/run does)"
-        if under_ci():
-            pytest.fail(f"{reason}; CI=true requires the print test to run")
-        pytest.skip(reason)
-    return path
 
 
 @pytest.fixture(scope="module")

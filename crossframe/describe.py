@@ -121,7 +121,7 @@ def render(info: dict) -> str:
                    "factor on every gradient (torch: the loss elements; Keras: the per-sample "
                    f"losses) — `crossframe describe {info['name']} --reductions` measures it")
     if info["options"]:
-        out.append("options: " + "  ".join(f"--{k.replace('_', '-')} {_text(v['value'])}"
+        out.append("options: " + "  ".join(f"--{k.replace('_', '-')} {option_text(v['value'])}"
                                            for k, v in info["options"].items()
                                            if v["value"] is not None))
     out.append("inputs (per sample): " + ", ".join(f"{k} {tuple(v)}"
@@ -129,7 +129,7 @@ def render(info: dict) -> str:
     out.append("")
     out.append("layers (declaration -> scratch | torch | keras):")
     for row in info["layers"]:
-        opts = ", ".join(f"{k}={_text(v)}" for k, v in row["options"].items())
+        opts = ", ".join(f"{k}={option_text(v)}" for k, v in row["options"].items())
         out.append(f"  {row['layer']:<10} {row['kind']}({opts})  {row['input']} -> "
                    f"{row['output']}")
         impl = row["implementations"]
@@ -181,7 +181,7 @@ def render_layer(info: dict) -> str:
     out.append("options (Keras' names):")
     for name, o in info["options"].items():
         choices = f" one of {', '.join(map(str, o['choices']))}" if o["choices"] else ""
-        out.append(f"  {name:<17} default {_text(o['default']):<8} {o['help']}{choices}")
+        out.append(f"  {name:<17} default {option_text(o['default']):<8} {o['help']}{choices}")
     if not info["options"]:
         out.append("  (none)")
     out.append("")
@@ -195,7 +195,8 @@ def render_layer(info: dict) -> str:
     return "\n".join(out)
 
 
-def _text(v) -> str:
+def option_text(v) -> str:
+    """An option value as the command line takes it: true/false, 3x3, tanh."""
     if isinstance(v, (list, tuple)):
         return "x".join(map(str, v))
     if isinstance(v, bool):

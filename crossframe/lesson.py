@@ -267,6 +267,9 @@ def torch_code(spec, notes: dict | None = None) -> str:
             lines.append(f"    {e.framework}.copy_(torch.from_numpy({value})){tag}")
     if cfg.decl.mode_dependent:
         lines.append(f"{cfg.name}.train()  # training mode, as the check runs it")
+    # the run is a function, so torch's tensors never take the NumPy inputs' names: the Keras
+    # code after it (or a second run) still finds x, h0, ... as they were
+    head = len(lines)
     plain = [e.canonical for e in mapping.inputs if isinstance(e.transform, Identity)]
     if plain:
         names = ", ".join(plain)
@@ -288,6 +291,11 @@ def torch_code(spec, notes: dict | None = None) -> str:
     for e in mapping.outputs:
         value = output_code(e.transform, f"{returns[e.canonical]}.detach().numpy()", flat)
         lines.append(f"{e.canonical} = {value}")
+    args = ", ".join(e.canonical for e in mapping.inputs)
+    outs = ", ".join(e.canonical for e in mapping.outputs)
+    body = ["    " + line for line in lines[head:]]
+    lines[head:] = [f"def run_torch({args}):", *body, f"    return {outs}",
+                    f"{outs} = run_torch({args})"]
     return "\n".join(lines)
 
 

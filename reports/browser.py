@@ -324,6 +324,9 @@ USAGE = ("usage: python -m crossframe.reports.browser INDEX.html [SCREENSHOT.png
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
     if argv[:1] == ["--pdf"]:
         if len(argv) != 3:
             print(USAGE, file=sys.stderr)

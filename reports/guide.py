@@ -87,7 +87,7 @@ def terms_bullets(checked: list["Checked"]) -> list[str]:
             bilinear.append(f"{c.spec.name} ({', '.join(f'`{t}`' for t in tensors)}){where}")
     out = []
     if loss_only:
-        out.append(f"{LOSS_ONLY}: {', '.join(loss_only)};")
+        out.append(f"{LOSS_ONLY}: {', '.join(loss_only)}.")
     if bilinear:
         out.append(f"{BILINEAR}: {'; '.join(bilinear)}.")
     return out

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from crossframe.describe import option_text
 from crossframe.lesson import model_kinds
 from crossframe.result import Result
 from crossframe.runner import prepare, run, run_all
@@ -395,8 +396,9 @@ def per_model(checked: list[Checked], tick: Ticker = _no_tick) -> list[Section]:
         if c.drawn is False:
             draw(c, tick)
         s = c.spec
-        opts = " ".join(f"--{k} {v}" for k, v in c.opts.items()
-                         if k in {o.name for o in s.options})
+        # as the command line takes them: `crossframe check NAME <these>` reruns the check
+        opts = " ".join(f"--{k.replace('_', '-')} {option_text(v)}" for k, v in c.opts.items()
+                        if k in {o.name for o in s.options} and v is not None)
         data, text, css = tensor_table(c)
         blocks = [
             Text(f"{s.summary}. {s.kind}, {s.family} family; loss `{s.loss}`"

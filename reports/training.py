@@ -122,8 +122,14 @@ def training(specs: list[Spec], epochs: int | None, seed: int, optimizer: str = 
     section.blocks.append(Text(
         f"Each model trained with {optimizer} for {length}, seed {seed}, from the same "
         "canonical weights and the same mini-batches in all three frameworks; the curves are "
-        "overlaid (thick blue band scratch, dashed orange torch, dotted green Keras), so one "
-        "visible line means they agree. Epoch 0 is the untrained model. Every run is float64."))
+        "overlaid (thick blue band scratch, dashed orange torch, dotted green Keras): where "
+        "one line shows, they agree. Epoch 0 is the untrained model. Every run is float64. "
+        "scratch computes torch's formula where the two libraries differ; Keras' Adam adds eps "
+        "to the square root of the uncorrected second moment, torch's to the corrected one "
+        "(\"Adam eps\" in [the differences](#differences), measured there), so over hundreds "
+        "of steps at these learning rates Keras' curve can part from the other two by a "
+        "visible amount: a formula, not an error (`crossframe train MODEL --check` compares "
+        "them step by step net of it)."))
     skipped = [s.name for s in trainable(specs) if s not in runs]
     untrainable = [s.name for s in specs if s.kind == "model" and s not in trainable(specs)]
     if skipped:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 class Recipe:
     """``spec``: the registered model; ``epochs``; ``lr``: Adam's learning rate (torch's ``lr``,
     Keras' ``learning_rate``); ``options``: the model options it trains with (none: the preset);
-    ``batch_size``: None = the spec's default (``lr`` 0: the optimizer's default); ``why``: what it reaches and why these settings.
+    ``batch_size``: None = the spec's default (``lr`` 0: the optimizer's default); ``why``:
+    what it reaches and why these settings.
     """
 
     spec: str

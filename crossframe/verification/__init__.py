@@ -535,15 +535,21 @@ def _summary(decl, target, frame, ok, references=REFERENCES) -> str:
                 f"{reference_names(references)} in {frame['case'].nunique()} cases "
                 f"(worst {frame['max_rel'].max():.1e})")
     bad = frame[~frame["ok"]]
-    tensors = bad["tensor"].nunique()
-    cases = bad["case"].nunique()
-    first = bad[bad["case"] == bad["case"].min()]
+    found = {case: set(rows["tensor"]) for case, rows in bad.groupby("case", sort=True)}
+    first_case = min(found)
+    first = bad[bad["case"] == first_case]
     by_diagnosis: dict[str, list[str]] = {}
     for r in first.itertuples():
         by_diagnosis.setdefault(r.diagnosis, []).append(r.tensor)
-    differ = "1 tensor differs" if tensors == 1 else f"{tensors} tensors differ"
-    return (f"{target.name} as {decl.title}: {differ}"
-            + (" (in both cases)" if cases > 1 else "") + ": "
+    n = len(found[first_case])
+    differ = "1 tensor differs" if n == 1 else f"{n} tensors differ"
+    if len(found) > 1:       # the diagnoses below are the first case's; say what the others had
+        same = all(tensors == found[first_case] for tensors in found.values())
+        every = "both" if len(found) == 2 else f"all {len(found)}"
+        differ += (f" (in {every} cases)" if same else
+                   f" in case {first_case} (" + ", ".join(
+                       f"case {c}: {len(t)}" for c, t in found.items() if c != first_case) + ")")
+    return (f"{target.name} as {decl.title}: {differ}: "
             + "; ".join(f"{', '.join(names)}: {d}" for d, names in by_diagnosis.items()))
 
 

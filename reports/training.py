@@ -129,7 +129,11 @@ def training(specs: list[Spec], epochs: int | None, seed: int, optimizer: str = 
         "(\"Adam eps\" in [the differences](#differences), measured there), so over hundreds "
         "of steps at these learning rates Keras' curve can part from the other two by a "
         "visible amount: a formula, not an error (`crossframe train MODEL --check` compares "
-        "them step by step net of it)."))
+        "them step by step net of it). Two layers part torch's curve the same way, by a "
+        "declared formula: its recurrent layers hold the bias twice, each share taking its own "
+        "step (\"recurrent biases\"), and its BatchNorm's running variance moves with the "
+        "unbiased batch variance, which the test split is normalized with (\"BatchNormalization "
+        "moving variance update\"); crossframe's checks compare the biased one it also keeps."))
     skipped = [s.name for s in trainable(specs) if s not in runs]
     untrainable = [s.name for s in specs if s.kind == "model" and s not in trainable(specs)]
     if skipped:

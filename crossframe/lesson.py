@@ -38,7 +38,7 @@ import textwrap
 import numpy as np
 
 from .errors import InputError, did_you_mean
-from .frameworks import FOLDERS, PACKAGES
+from .frameworks import FOLDERS, FRAMEWORKS, PACKAGES
 from .mapping import BlockReorder, Chain, Identity, Permute, Row, Scale, Transform, Transpose
 
 DTYPES = ("float64", "float32")
@@ -397,19 +397,21 @@ def parity_rows(specs, dtypes=DTYPES, seed: int = 0) -> list[dict]:
     """Each check in each dtype, run in scratch, torch and Keras (crossframe.runner.check):
     the worst relative error per pair, with the tolerance. Imports torch and TensorFlow."""
     from .runner import check, prepare
+
+    return [row for spec in specs for dtype in dtypes
+            for row in worst_per_pair(spec.name, dtype,
+                                      check(prepare(spec.name, dtype=dtype, seed=seed)))]
+
+
+def worst_per_pair(check: str, dtype: str, table) -> list[dict]:
+    """One row per framework pair of a ``crossframe.runner.check`` table (in its order): the
+    worst relative error over every tensor, the dtype's tolerance, and whether all were ok."""
     from .tolerances import tolerance
 
-    rows = []
-    for spec in specs:
-        for dtype in dtypes:
-            table = check(prepare(spec.name, dtype=dtype, seed=seed))
-            tol = tolerance(dtype).rel
-            for pair in dict.fromkeys(table.pair):
-                worst = float(table[table.pair == pair].max_rel.max())
-                rows.append({"check": spec.name, "dtype": dtype, "pair": pair,
-                             "max_rel": worst, "tolerance": tol,
-                             "ok": bool(table[table.pair == pair].ok.all())})
-    return rows
+    tol = tolerance(dtype).rel
+    return [{"check": check, "dtype": dtype, "pair": pair, "max_rel": float(part.max_rel.max()),
+             "tolerance": tol, "ok": bool(part.ok.all())}
+            for pair, part in table.groupby("pair", sort=False)]
 
 
 # --- the lesson ------------------------------------------------------------------------------
@@ -441,8 +443,7 @@ def lesson(name: str, measure: bool = True, parity: bool = True, seed: int = 0) 
     return {
         "name": kind, "title": decl.title, "family": decl.family,
         "keras": decl.keras, "torch": decl.torch, "declaration": decl.source,
-        "implementations": {fw: implementation_path(fw, decl) for fw in ("scratch", "torch",
-                                                                         "keras")},
+        "implementations": {fw: implementation_path(fw, decl) for fw in FRAMEWORKS},
         "checks": [s.name for s in specs],
         "example": {"check": first.name, "layer": cfg.name,
                     "input": list(model.input_shape),

@@ -19,7 +19,6 @@ from typing import Callable
 import pandas as pd
 
 from crossframe import lesson as L
-from crossframe.tolerances import tolerance
 
 from .document import Bullets, Code, Section, Table, Text, slug
 from .sections import grade, mark
@@ -142,16 +141,12 @@ def _parity(kind: str, checked) -> list:
         if c.spec.name not in names:
             continue
         for dtype, t in c.tables.items():
-            tol = tolerance(dtype).rel
-            for pair in dict.fromkeys(t.pair):
-                part = t[t.pair == pair]
-                rows.append({"check": c.spec.name, "dtype": dtype, "pair": pair,
-                             "max_rel": float(part.max_rel.max()), "tolerance": tol})
+            rows += L.worst_per_pair(c.spec.name, dtype, t)
     if not rows:
         return [Text(f"Its lone-layer check ({', '.join(sorted(names))}) is not in this "
                      "report's checks: `crossframe check "
                      f"{sorted(names)[0]}` runs it.")]
-    data = pd.DataFrame(rows)
+    data = pd.DataFrame(rows).drop(columns="ok")
     shown = data.assign(max_rel=[mark(v, t) for v, t in zip(data.max_rel, data.tolerance)],
                         tolerance=[f"{t:g}" for t in data.tolerance])
     css = shown.map(lambda _: "")

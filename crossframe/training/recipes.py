@@ -8,8 +8,8 @@ and, where the registered preset is too small to reach a useful accuracy, the op
 trained with (the preset itself is what the parity checks use: it is kept small so that every
 gradient check is fast). The figures in ``why`` were measured with ``crossframe train`` on
 this project's 2-core machine (seed 0) and are what the report's training section must show;
-``parity_tests/test_training.py`` holds the two that issue 17 names (digits MLP and ConvNet at
-least 95% test accuracy).
+``parity_tests/test_training_recipes.py`` holds the two that issue 17 names (digits MLP and
+ConvNet at least 95% test accuracy) and linear regression's plateau.
 
 Without a recipe a model is not trained in the report; ``crossframe train NAME`` trains any.
 """
